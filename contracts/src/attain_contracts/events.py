@@ -1,0 +1,285 @@
+"""Version 1 of every integration event: small immutable records named in the
+past tense. Each names its CloudEvents `type`, its topic and its partition key;
+fields only grow within a version (see tests/test_compatibility.py)."""
+
+from datetime import date
+from typing import ClassVar, Literal
+
+from pydantic import AwareDatetime, Field
+
+from attain_contracts import topics
+from attain_contracts.types import (
+    ContractModel,
+    CurrencyCode,
+    DecimalString,
+    Direction,
+    Membership,
+    Milestone,
+    Money,
+    Period,
+    Severity,
+)
+
+
+class Event(ContractModel):
+    type: ClassVar[str]
+    topic: ClassVar[str]
+    aggregate_type: ClassVar[str]
+
+    def key(self) -> str:
+        """The partition key: events with the same key keep their order."""
+        raise NotImplementedError
+
+
+# --- goal-service ----------------------------------------------------------------
+
+
+class OrgUnitUpserted(Event):
+    type: ClassVar[str] = "attain.goal.OrgUnitUpserted.v1"
+    topic: ClassVar[str] = topics.ORG
+    aggregate_type: ClassVar[str] = "org_unit"
+
+    org_unit_id: str
+    name: str
+    kind: str = Field(description="company, division, region, team or any other level")
+    parent_id: str | None
+    manager_id: str | None
+    path: list[str] = Field(description="org unit ids from the root down to this unit")
+    version: int
+    updated_at: AwareDatetime
+
+    def key(self) -> str:
+        return self.org_unit_id
+
+
+class PersonUpserted(Event):
+    type: ClassVar[str] = "attain.goal.PersonUpserted.v1"
+    topic: ClassVar[str] = topics.ORG
+    aggregate_type: ClassVar[str] = "person"
+
+    person_id: str
+    name: str
+    email: str | None = None
+    maturity: Literal["new", "experienced"]
+    memberships: list[Membership] = Field(description="history of org unit memberships")
+    version: int
+    updated_at: AwareDatetime
+
+    def key(self) -> str:
+        return self.person_id
+
+
+class GoalUpserted(Event):
+    type: ClassVar[str] = "attain.goal.GoalUpserted.v1"
+    topic: ClassVar[str] = topics.GOALS
+    aggregate_type: ClassVar[str] = "goal"
+
+    goal_id: str
+    parent_id: str | None
+    metric: str
+    direction: Direction
+    org_unit_id: str
+    person_id: str | None = Field(
+        default=None, description="set for a person's own target: only their credits count"
+    )
+    product_line: str | None = None
+    owner_id: str
+    period: Period
+    timezone: str = Field(description="IANA time zone of the organisation's calendar")
+    target: DecimalString
+    currency: CurrencyCode | None = Field(description="set when the target is money")
+    status: Literal["draft", "active", "closed", "cancelled"]
+    method: str = Field(description="how the target was produced, e.g. manual, weights")
+    milestones: list[Milestone] = []
+    version: int
+    updated_at: AwareDatetime
+
+    def key(self) -> str:
+        return self.goal_id
+
+
+class GoalArchived(Event):
+    type: ClassVar[str] = "attain.goal.GoalArchived.v1"
+    topic: ClassVar[str] = topics.GOALS
+    aggregate_type: ClassVar[str] = "goal"
+
+    goal_id: str
+    status: Literal["closed", "cancelled"]
+    reason: str | None = None
+    version: int
+    archived_at: AwareDatetime
+
+    def key(self) -> str:
+        return self.goal_id
+
+
+# --- tracking-service ------------------------------------------------------------
+
+
+class ActualRecorded(Event):
+    """One append-only ledger row: a signed delta of one metric for one person."""
+
+    type: ClassVar[str] = "attain.tracking.ActualRecorded.v1"
+    topic: ClassVar[str] = topics.ACTUALS
+    aggregate_type: ClassVar[str] = "deal"
+
+    entry_id: str
+    deal_id: str
+    source: str
+    metric: str
+    person_id: str
+    org_path: list[str] = Field(description="org units credited, root first, on the credit date")
+    product_line: str | None = None
+    credited_on: date
+    amount: DecimalString = Field(description="signed delta; money in the base currency")
+    currency: CurrencyCode | None = None
+    reason: str = Field(description="won, amount_changed, owner_changed, reversed, ...")
+    deal_version: int
+    recorded_at: AwareDatetime
+
+    def key(self) -> str:
+        return self.deal_id
+
+
+class GoalProgressUpdated(Event):
+    type: ClassVar[str] = "attain.tracking.GoalProgressUpdated.v1"
+    topic: ClassVar[str] = topics.PROGRESS
+    aggregate_type: ClassVar[str] = "goal"
+
+    goal_id: str
+    owner_id: str
+    metric: str
+    direction: Direction
+    period: Period
+    as_of: AwareDatetime
+    actual: DecimalString
+    target: DecimalString
+    attainment: DecimalString | None = Field(description="actual / target")
+    expected_to_date: DecimalString
+    pace: DecimalString | None = Field(description="actual / expected to date")
+    projection: DecimalString
+    sequence: int = Field(description="grows with every update of this goal; drop older ones")
+
+    def key(self) -> str:
+        return self.goal_id
+
+
+# --- alert-service ---------------------------------------------------------------
+
+
+class DeviationDetected(Event):
+    type: ClassVar[str] = "attain.alert.DeviationDetected.v1"
+    topic: ClassVar[str] = topics.ALERTS
+    aggregate_type: ClassVar[str] = "alert"
+
+    alert_id: str
+    goal_id: str
+    owner_id: str
+    rule: str
+    severity: Severity
+    as_of: AwareDatetime
+    actual: DecimalString
+    expected_to_date: DecimalString
+    target: DecimalString
+    pace: DecimalString | None
+    message: str
+
+    def key(self) -> str:
+        return self.goal_id
+
+
+class DeviationResolved(Event):
+    type: ClassVar[str] = "attain.alert.DeviationResolved.v1"
+    topic: ClassVar[str] = topics.ALERTS
+    aggregate_type: ClassVar[str] = "alert"
+
+    alert_id: str
+    goal_id: str
+    rule: str
+    resolved_at: AwareDatetime
+
+    def key(self) -> str:
+        return self.goal_id
+
+
+class AlertEscalated(Event):
+    type: ClassVar[str] = "attain.alert.AlertEscalated.v1"
+    topic: ClassVar[str] = topics.ALERTS
+    aggregate_type: ClassVar[str] = "alert"
+
+    alert_id: str
+    goal_id: str
+    severity: Severity
+    escalated_to: str = Field(description="person id of the owner's manager")
+    escalated_at: AwareDatetime
+
+    def key(self) -> str:
+        return self.goal_id
+
+
+# --- incentive-service -----------------------------------------------------------
+
+
+class EarningsUpdated(Event):
+    type: ClassVar[str] = "attain.incentive.EarningsUpdated.v1"
+    topic: ClassVar[str] = topics.INCENTIVES
+    aggregate_type: ClassVar[str] = "statement"
+
+    statement_id: str
+    person_id: str
+    period_key: str
+    total: Money
+    version: int
+    updated_at: AwareDatetime
+
+    def key(self) -> str:
+        return self.person_id
+
+
+class StatementClosed(Event):
+    type: ClassVar[str] = "attain.incentive.StatementClosed.v1"
+    topic: ClassVar[str] = topics.INCENTIVES
+    aggregate_type: ClassVar[str] = "statement"
+
+    statement_id: str
+    person_id: str
+    period_key: str
+    total: Money
+    closed_at: AwareDatetime
+
+    def key(self) -> str:
+        return self.person_id
+
+
+class BadgeAwarded(Event):
+    type: ClassVar[str] = "attain.incentive.BadgeAwarded.v1"
+    topic: ClassVar[str] = topics.INCENTIVES
+    aggregate_type: ClassVar[str] = "badge"
+
+    badge_id: str
+    person_id: str
+    badge: str = Field(description="quarterly_champion, club_100, streak, ...")
+    period_key: str
+    awarded_at: AwareDatetime
+
+    def key(self) -> str:
+        return self.person_id
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.type: cls
+    for cls in (
+        OrgUnitUpserted,
+        PersonUpserted,
+        GoalUpserted,
+        GoalArchived,
+        ActualRecorded,
+        GoalProgressUpdated,
+        DeviationDetected,
+        DeviationResolved,
+        AlertEscalated,
+        EarningsUpdated,
+        StatementClosed,
+        BadgeAwarded,
+    )
+}

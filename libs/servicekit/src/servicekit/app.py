@@ -1,0 +1,268 @@
+"""The one place a service is wired: `create_service_app` builds the FastAPI app
+with problem responses, metrics, logs and health checks, and its lifespan runs
+the outbox relay, the consumers and any schedules until the app stops."""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from attain_contracts import Event
+from servicekit import metrics
+from servicekit.clock import Clock, SystemClock
+from servicekit.consumer import BatchHandler, EventConsumer
+from servicekit.db import MessagingTables, create_engine, create_sessionmaker
+from servicekit.kafka import create_producer
+from servicekit.logs import CORRELATION_HEADER, configure_logging, correlation
+from servicekit.problems import install_problem_handlers
+from servicekit.relay import OutboxRelay
+from servicekit.settings import ServiceSettings
+from servicekit.uow import UnitOfWork
+
+log = structlog.get_logger()
+
+READINESS_TIMEOUT_SECONDS = 2.0
+RESTART_BACKOFF_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    group_id: str
+    handlers: dict[type[Event], BatchHandler]
+
+
+@dataclass
+class ServiceRuntime:
+    """What the lifespan creates; routes reach it as `request.app.state.runtime`."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    tables: MessagingTables
+    producer: AIOKafkaProducer
+    clock: Clock
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(
+            self.sessions,
+            self.tables,
+            source=f"/attain/{self.settings.service_name}",
+            clock=self.clock,
+        )
+
+
+Worker = Callable[[ServiceRuntime], Awaitable[None]]
+"""A background loop (e.g. a schedule); it must return once `runtime.stop` is set."""
+
+
+def create_service_app(
+    *,
+    title: str,
+    settings: ServiceSettings,
+    tables: MessagingTables,
+    routers: Sequence[APIRouter] = (),
+    consumers: Sequence[ConsumerSpec] = (),
+    workers: Sequence[Worker] = (),
+    clock: Clock | None = None,
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.service_name, settings.log_level)
+        engine = create_engine(settings.database_url, settings.database_pool_size)
+        producer = create_producer(settings)
+        await producer.start()
+        runtime = ServiceRuntime(
+            settings=settings,
+            engine=engine,
+            sessions=create_sessionmaker(engine),
+            tables=tables,
+            producer=producer,
+            clock=clock or SystemClock(),
+        )
+        app.state.runtime = runtime
+        relay = OutboxRelay(
+            engine,
+            tables,
+            producer,
+            service=settings.service_name,
+            poll_seconds=settings.outbox_poll_seconds,
+            batch_size=settings.outbox_batch_size,
+        )
+        tasks = [asyncio.create_task(_supervised("outbox-relay", relay.run, runtime.stop))]
+        for spec in consumers:
+            consumer = EventConsumer(
+                service=settings.service_name,
+                group_id=spec.group_id,
+                bootstrap=settings.kafka_bootstrap,
+                handlers=spec.handlers,
+                unit_of_work=runtime.unit_of_work,
+                inbox=tables.inbox,
+                producer=producer,
+                batch_size=settings.consumer_batch_size,
+                max_attempts=settings.consumer_max_attempts,
+                retry_backoff_seconds=settings.consumer_retry_backoff_seconds,
+            )
+            tasks.append(
+                asyncio.create_task(_supervised(f"consumer:{spec.group_id}", consumer.run, runtime.stop))
+            )
+        for worker in workers:
+            tasks.append(
+                asyncio.create_task(
+                    _supervised(worker.__name__, lambda _stop, w=worker: w(runtime), runtime.stop)
+                )
+            )
+        log.info("service.started", service=settings.service_name)
+        try:
+            yield
+        finally:
+            runtime.stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await producer.stop()
+            await engine.dispose()
+            log.info("service.stopped", service=settings.service_name)
+
+    app = FastAPI(title=title, lifespan=lifespan)
+    app.state.settings = settings
+    install_problem_handlers(app)
+    app.add_middleware(RequestMiddleware, service=settings.service_name)
+    app.include_router(_health_router())
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+async def _supervised(
+    name: str, run: Callable[[asyncio.Event], Awaitable[None]], stop: asyncio.Event
+) -> None:
+    """Keep a background loop alive: an infrastructure failure (database or broker
+    gone) restarts it after a pause instead of silently ending it."""
+    while not stop.is_set():
+        try:
+            await run(stop)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - logged, then restarted
+            log.exception("service.worker_crashed", worker=name)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=RESTART_BACKOFF_SECONDS)
+            except TimeoutError:
+                pass
+
+
+def _health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz(request: Request) -> JSONResponse:
+        runtime: ServiceRuntime = request.app.state.runtime
+        checks = {
+            "database": await _check(_database_answers(runtime.engine)),
+            "broker": await _check(runtime.producer.client.fetch_all_metadata()),
+        }
+        ready = all(value == "ok" for value in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    @router.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+async def _database_answers(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+async def _check(probe: Awaitable[object]) -> str:
+    try:
+        await asyncio.wait_for(probe, timeout=READINESS_TIMEOUT_SECONDS)
+    except Exception as error:  # noqa: BLE001 - reported, not raised
+        return f"failed: {error!r}"
+    return "ok"
+
+
+class RequestMiddleware:
+    """Binds a correlation id to the request (from the header, or a new one) and
+    records HTTP metrics by route template, so `/goals/{goal_id}` is one series."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        incoming = headers.get(CORRELATION_HEADER.lower().encode(), b"").decode() or None
+        status = 500
+        started = time.perf_counter()
+        with correlation(incoming) as correlation_id:
+
+            async def send_with_id(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                    message.setdefault("headers", [])
+                    message["headers"] = [
+                        *message["headers"],
+                        (CORRELATION_HEADER.encode(), correlation_id.encode()),
+                    ]
+                await send(message)
+
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                route = _route_template(scope)
+                metrics.HTTP_REQUESTS.labels(self.service, scope["method"], route, str(status)).inc()
+                metrics.HTTP_LATENCY.labels(self.service, scope["method"], route).observe(
+                    time.perf_counter() - started
+                )
+
+
+def _route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    if route is not None and hasattr(route, "path"):
+        return str(route.path)
+    app = scope.get("app")
+    for candidate in getattr(getattr(app, "router", None), "routes", []):
+        match, _ = candidate.matches(scope)
+        if match == Match.FULL:
+            return str(candidate.path)
+    return "unmatched"
+
+
+def get_runtime(request: Request) -> ServiceRuntime:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
+    """One transaction per request: the endpoint commits; anything else rolls back."""
+    async with get_runtime(request).unit_of_work() as uow:
+        yield uow
+
+
+RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
+UnitOfWorkDep = Annotated[UnitOfWork, Depends(unit_of_work)]

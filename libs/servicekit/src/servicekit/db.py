@@ -1,0 +1,79 @@
+"""The service's database: engine, sessions, and the outbox and inbox tables
+that live in the service's own schema."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    Uuid,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+
+@dataclass(frozen=True)
+class MessagingTables:
+    schema: str
+    outbox: Table
+    inbox: Table
+
+    @property
+    def notify_channel(self) -> str:
+        return f"{self.schema}_outbox"
+
+
+def messaging_tables(metadata: MetaData, schema: str) -> MessagingTables:
+    """The outbox has the columns Debezium's outbox event router expects (`id`,
+    `aggregatetype`, `aggregateid`, `type`, `payload`), so change data capture can
+    replace the relay later; `seq` keeps the order in which rows were written."""
+    outbox = Table(
+        "outbox",
+        metadata,
+        Column("id", Uuid, primary_key=True),
+        Column("seq", BigInteger, Identity(), nullable=False, unique=True),
+        Column("aggregatetype", Text, nullable=False),
+        Column("aggregateid", Text, nullable=False),
+        Column("type", Text, nullable=False),
+        Column("topic", Text, nullable=False),
+        Column("payload", JSONB, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("published_at", DateTime(timezone=True)),
+        Column("attempts", Integer, nullable=False, server_default=text("0")),
+        Column("last_error", Text),
+        Index(
+            "ix_outbox_unpublished",
+            "seq",
+            postgresql_where=text("published_at IS NULL"),
+        ),
+        schema=schema,
+    )
+    inbox = Table(
+        "inbox",
+        metadata,
+        Column("consumer_group", Text, nullable=False),
+        Column("event_id", Uuid, nullable=False),
+        Column("event_type", Text, nullable=False),
+        Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        PrimaryKeyConstraint("consumer_group", "event_id"),
+        schema=schema,
+    )
+    return MessagingTables(schema=schema, outbox=outbox, inbox=inbox)
+
+
+def create_engine(database_url: str, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(database_url, pool_size=pool_size, pool_pre_ping=True)
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)

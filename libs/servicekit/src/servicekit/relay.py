@@ -1,0 +1,148 @@
+"""The outbox relay: publishes every unpublished outbox row, in the order rows
+were written, with `acks=all`, and marks them sent. It wakes on the NOTIFY a
+committing unit of work sends and polls as a fallback, so rows left behind by a
+crash (or a missed notification) are always picked up. Rows are claimed with
+`FOR UPDATE SKIP LOCKED`, so several replicas never publish the same row at once.
+Delivery is at least once: a crash after publishing and before marking re-sends
+the row, and consumers drop the duplicate through their inbox."""
+
+import asyncio
+import json
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from servicekit import metrics
+from servicekit.db import MessagingTables
+from servicekit.kafka import event_headers
+
+log = structlog.get_logger()
+
+MAX_BACKOFF_SECONDS = 30.0
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        tables: MessagingTables,
+        producer: AIOKafkaProducer,
+        *,
+        service: str,
+        poll_seconds: float = 1.0,
+        batch_size: int = 500,
+    ) -> None:
+        self._engine = engine
+        self._outbox = tables.outbox
+        self._channel = tables.notify_channel
+        self._producer = producer
+        self._service = service
+        self._poll_seconds = poll_seconds
+        self._batch_size = batch_size
+        self._wakeup = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        async with self._engine.connect() as listener:
+            raw = await listener.get_raw_connection()
+            driver = raw.driver_connection
+            assert driver is not None
+            await driver.add_listener(self._channel, self._on_notify)
+            try:
+                await self._loop(stop)
+            finally:
+                await driver.remove_listener(self._channel, self._on_notify)
+
+    def _on_notify(self, *_: Any) -> None:
+        self._wakeup.set()
+
+    async def _loop(self, stop: asyncio.Event) -> None:
+        failures = 0
+        while not stop.is_set():
+            self._wakeup.clear()
+            try:
+                published = await self.publish_pending()
+                failures = 0
+            except Exception as error:  # noqa: BLE001 - any failure is retried with backoff
+                failures += 1
+                metrics.OUTBOX_PUBLISH_FAILURES.labels(self._service).inc()
+                log.warning("outbox.publish_failed", error=repr(error), attempt=failures)
+                await self._record_failure(repr(error))
+                await _sleep_or_stop(stop, min(MAX_BACKOFF_SECONDS, 0.2 * 2**failures))
+                continue
+            if published < self._batch_size:
+                await self._wait(stop)
+
+    async def _wait(self, stop: asyncio.Event) -> None:
+        stopped = asyncio.ensure_future(stop.wait())
+        woken = asyncio.ensure_future(self._wakeup.wait())
+        try:
+            await asyncio.wait({stopped, woken}, timeout=self._poll_seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            woken.cancel()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of unpublished rows; returns how many were sent."""
+        outbox = self._outbox
+        async with self._engine.begin() as conn:
+            rows = (
+                await conn.execute(
+                    select(outbox.c.id, outbox.c.type, outbox.c.topic, outbox.c.aggregateid, outbox.c.payload)
+                    .where(outbox.c.published_at.is_(None))
+                    .order_by(outbox.c.seq)
+                    .limit(self._batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if rows:
+                deliveries = [
+                    await self._producer.send(
+                        row.topic,
+                        value=json.dumps(row.payload).encode(),
+                        key=row.aggregateid.encode(),
+                        headers=event_headers(str(row.id), row.type, row.payload.get("correlationid")),
+                    )
+                    for row in rows
+                ]
+                await asyncio.gather(*deliveries)
+                await conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_([row.id for row in rows]))
+                    .values(published_at=func.now(), attempts=outbox.c.attempts + 1)
+                )
+            backlog = await conn.scalar(
+                select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+            )
+        metrics.OUTBOX_BACKLOG.labels(self._service).set(backlog or 0)
+        for row in rows:
+            metrics.EVENTS_PUBLISHED.labels(self._service, row.type).inc()
+        return len(rows)
+
+    async def _record_failure(self, error: str) -> None:
+        outbox = self._outbox
+        try:
+            async with self._engine.begin() as conn:
+                first_pending = (
+                    select(outbox.c.seq)
+                    .where(outbox.c.published_at.is_(None))
+                    .order_by(outbox.c.seq)
+                    .limit(1)
+                    .scalar_subquery()
+                )
+                await conn.execute(
+                    update(outbox)
+                    .where(outbox.c.seq == first_pending)
+                    .values(attempts=outbox.c.attempts + 1, last_error=error[:2000])
+                )
+        except Exception as db_error:  # noqa: BLE001 - bookkeeping must not stop the relay
+            log.warning("outbox.failure_not_recorded", error=repr(db_error))
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass

@@ -1,0 +1,59 @@
+"""Settings shared by every service. Each service subclasses `ServiceSettings`
+with its own prefix (`ATTAIN_GOAL_`); a field not set under that prefix falls
+back to the shared `ATTAIN_` one, so `ATTAIN_DATABASE_URL` configures all four."""
+
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+DEVELOPMENT_SECRET = "attain-development-secret-change-me"
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ATTAIN_", extra="ignore")
+
+    service_name: str = "attain"
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/attain"
+    database_pool_size: int = 10
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    # Tansu, the development broker, has no idempotent producer (ARCHITECTURE.md).
+    kafka_idempotent_producer: bool = False
+    jwt_secret: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+    jwt_audience: str = "attain"
+    webhook_tolerance_seconds: int = 300
+    outbox_poll_seconds: float = 1.0
+    outbox_batch_size: int = 500
+    consumer_batch_size: int = 500
+    consumer_max_attempts: int = 5
+    consumer_retry_backoff_seconds: float = 0.2
+    base_currency: str = "CNY"
+    timezone: str = "UTC"
+    log_level: str = "INFO"
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        shared = EnvSettingsSource(settings_cls, env_prefix="ATTAIN_")
+        return init_settings, env_settings, shared, dotenv_settings, file_secret_settings
+
+    @model_validator(mode="after")
+    def _no_default_secret_outside_development(self) -> "ServiceSettings":
+        if self.environment == "production" and (
+            self.jwt_secret.get_secret_value() == DEVELOPMENT_SECRET
+        ):
+            raise ValueError("jwt_secret must be set outside development")
+        return self

@@ -1,0 +1,86 @@
+"""The unit of work: one transaction, and the events the change causes written
+to the outbox inside it. Leaving the block without `commit()` rolls back."""
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import insert, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from attain_contracts import Envelope, Event
+from servicekit.clock import Clock
+from servicekit.db import MessagingTables
+from servicekit.logs import current_correlation_id
+
+
+class UnitOfWork:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        tables: MessagingTables,
+        *,
+        source: str,
+        clock: Clock,
+    ) -> None:
+        self._sessions = sessions
+        self._tables = tables
+        self._source = source
+        self.clock = clock
+        self._pending: list[tuple[Event, Envelope]] = []
+        self._session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("the unit of work is used outside its `async with` block")
+        return self._session
+
+    async def __aenter__(self) -> Self:
+        self._session = self._sessions()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session, self._session = self.session, None
+        self._pending.clear()
+        await session.rollback()
+        await session.close()
+
+    def publish(self, event: Event) -> Envelope:
+        """Queue an event; it is written to the outbox when the unit commits."""
+        envelope = Envelope.wrap(
+            event,
+            source=self._source,
+            time=self.clock.now(),
+            correlation_id=current_correlation_id(),
+        )
+        self._pending.append((event, envelope))
+        return envelope
+
+    async def commit(self) -> None:
+        if self._pending:
+            await self.session.execute(
+                insert(self._tables.outbox),
+                [outbox_row(event, envelope) for event, envelope in self._pending],
+            )
+            # Delivered by PostgreSQL only when the transaction commits.
+            await self.session.execute(
+                text("SELECT pg_notify(:channel, '')"), {"channel": self._tables.notify_channel}
+            )
+        await self.session.commit()
+        self._pending.clear()
+
+
+def outbox_row(event: Event, envelope: Envelope) -> dict[str, object]:
+    return {
+        "id": envelope.id,
+        "aggregatetype": event.aggregate_type,
+        "aggregateid": event.key(),
+        "type": envelope.type,
+        "topic": event.topic,
+        "payload": envelope.model_dump(mode="json"),
+    }

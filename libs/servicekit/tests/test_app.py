@@ -1,0 +1,100 @@
+"""The HTTP edge every service shares: problem responses, auth, metrics by
+route template and correlation ids, on an app without background workers."""
+
+import pytest
+from fastapi import APIRouter, FastAPI
+from fastapi.testclient import TestClient
+from pydantic import BaseModel, ConfigDict
+
+from servicekit.app import RequestMiddleware, _health_router
+from servicekit.auth import CurrentPrincipal, Role, mint_token, require_roles
+from servicekit.logs import CORRELATION_HEADER
+from servicekit.problems import Conflict, install_problem_handlers
+from servicekit.settings import ServiceSettings
+
+pytestmark = pytest.mark.unit
+
+KEY = "unit-test-secret-of-at-least-32-bytes"
+
+
+class Thing(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    size: int
+
+
+def make_app() -> FastAPI:
+    router = APIRouter()
+
+    @router.post("/things")
+    def create(thing: Thing) -> Thing:
+        return thing
+
+    @router.get("/things/{thing_id}")
+    def read(thing_id: str) -> dict[str, str]:
+        if thing_id == "taken":
+            raise Conflict("that name is taken", field="name")
+        if thing_id == "boom":
+            raise RuntimeError("a bug")
+        return {"id": thing_id}
+
+    @router.get("/secret", dependencies=[require_roles(Role.ADMIN)])
+    def secret(principal: CurrentPrincipal) -> dict[str, str | None]:
+        return {"person": principal.person_id}
+
+    app = FastAPI()
+    app.state.settings = ServiceSettings(jwt_secret=KEY)  # type: ignore[arg-type]
+    install_problem_handlers(app)
+    app.add_middleware(RequestMiddleware, service="unit")
+    app.include_router(router)
+    app.include_router(_health_router())
+    return app
+
+
+client = TestClient(make_app(), raise_server_exceptions=False)
+
+
+def token(*roles: Role) -> dict[str, str]:
+    return {"Authorization": "Bearer " + mint_token(KEY, subject="u", roles=list(roles), person_id="p1")}
+
+
+def test_invalid_body_is_a_422_problem_naming_the_field() -> None:
+    response = client.post("/things", json={"name": "x", "size": "big"})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["field"] == "size"
+    assert body["errors"][0]["field"] == "size"
+    assert body["type"].endswith("/invalid-input")
+
+
+def test_unknown_fields_are_rejected() -> None:
+    response = client.post("/things", json={"name": "x", "size": 1, "colour": "red"})
+    assert response.status_code == 422
+    assert response.json()["field"] == "colour"
+
+
+def test_domain_problem_and_unexpected_error_are_problems() -> None:
+    conflict = client.get("/things/taken")
+    assert conflict.status_code == 409
+    assert conflict.json()["field"] == "name"
+    crash = client.get("/things/boom")
+    assert crash.status_code == 500
+    assert crash.json()["type"].endswith("/internal-error")
+    assert "a bug" not in crash.text
+
+
+def test_roles_are_checked_and_a_wrong_role_learns_nothing() -> None:
+    assert client.get("/secret").status_code == 401
+    assert client.get("/secret", headers=token(Role.REP)).status_code == 404
+    assert client.get("/secret", headers=token(Role.ADMIN)).json() == {"person": "p1"}
+
+
+def test_correlation_id_is_echoed_and_metrics_use_route_templates() -> None:
+    response = client.get("/things/abc", headers={CORRELATION_HEADER: "corr-1"})
+    assert response.headers[CORRELATION_HEADER] == "corr-1"
+    assert client.get("/things/abc").headers[CORRELATION_HEADER]
+    exposition = client.get("/metrics").text
+    assert 'route="/things/{thing_id}"' in exposition
+    assert 'route="/things/abc"' not in exposition
+    assert client.get("/healthz").json() == {"status": "ok"}
