@@ -1,0 +1,108 @@
+"""Org units and people. Each change publishes the event other services keep
+their copy of the org tree from."""
+
+from fastapi import APIRouter
+
+from goal_service.api.models import (
+    MembershipPublic,
+    OrgUnitPublic,
+    OrgUnitPut,
+    PersonPublic,
+    PersonPut,
+)
+from goal_service.store import events, queries
+from goal_service.store.tables import OrgUnit, Person
+from servicekit.app import UnitOfWorkDep
+from servicekit.auth import Role, require_roles
+from servicekit.problems import InvalidInput, NotFound
+
+router = APIRouter(tags=["org"])
+can_shape = require_roles(Role.ADMIN, Role.PLANNER)
+can_read = require_roles(Role.ADMIN, Role.PLANNER, Role.MANAGER, Role.REP, Role.VIEWER)
+
+
+@router.put("/org-units/{org_unit_id}", dependencies=[can_shape], response_model=OrgUnitPublic)
+async def put_org_unit(org_unit_id: str, body: OrgUnitPut, uow: UnitOfWorkDep) -> OrgUnit:
+    session = uow.session
+    parent_path: list[str] = []
+    if body.parent_id is not None:
+        parent = await queries.org_unit(session, body.parent_id)
+        if parent is None:
+            raise InvalidInput(f"no org unit {body.parent_id}", field="parent_id")
+        if org_unit_id in parent.path:
+            raise InvalidInput("an org unit cannot be placed under itself", field="parent_id")
+        parent_path = parent.path
+    if body.manager_id is not None and await queries.person(session, body.manager_id) is None:
+        raise InvalidInput(f"no person {body.manager_id}", field="manager_id")
+    now = uow.clock.now()
+    unit = await queries.org_unit(session, org_unit_id)
+    if unit is None:
+        unit = OrgUnit(id=org_unit_id, path=[], updated_at=now, **body.model_dump())
+        session.add(unit)
+    else:
+        for name, value in body.model_dump().items():
+            setattr(unit, name, value)
+        unit.version += 1
+        unit.updated_at = now
+    unit.path = [*parent_path, org_unit_id]
+    uow.publish(events.org_unit_upserted(unit))
+    await uow.commit()
+    return unit
+
+
+@router.get("/org-units/{org_unit_id}", dependencies=[can_read], response_model=OrgUnitPublic)
+async def get_org_unit(org_unit_id: str, uow: UnitOfWorkDep) -> OrgUnit:
+    unit = await queries.org_unit(uow.session, org_unit_id)
+    if unit is None:
+        raise NotFound(f"no org unit {org_unit_id}")
+    return unit
+
+
+@router.put("/people/{person_id}", dependencies=[can_shape], response_model=PersonPublic)
+async def put_person(person_id: str, body: PersonPut, uow: UnitOfWorkDep) -> PersonPublic:
+    session = uow.session
+    if await queries.org_unit(session, body.org_unit_id) is None:
+        raise InvalidInput(f"no org unit {body.org_unit_id}", field="org_unit_id")
+    now = uow.clock.now()
+    person = await queries.person(session, person_id)
+    fields = body.model_dump(include={"name", "email", "maturity"})
+    if person is None:
+        person = Person(id=person_id, updated_at=now, **fields)
+        session.add(person)
+    else:
+        for name, value in fields.items():
+            setattr(person, name, value)
+        person.version += 1
+        person.updated_at = now
+    await session.flush()
+    await queries.change_membership(session, person_id, body.org_unit_id, body.member_since or now.date())
+    await session.flush()
+    memberships = await queries.memberships(session, person_id)
+    uow.publish(events.person_upserted(person, memberships))
+    await uow.commit()
+    return _person_public(person, memberships)
+
+
+@router.get("/people/{person_id}", dependencies=[can_read], response_model=PersonPublic)
+async def get_person(person_id: str, uow: UnitOfWorkDep) -> PersonPublic:
+    person = await queries.person(uow.session, person_id)
+    if person is None:
+        raise NotFound(f"no person {person_id}")
+    return _person_public(person, await queries.memberships(uow.session, person_id))
+
+
+def _person_public(person: Person, memberships: list) -> PersonPublic:  # type: ignore[type-arg]
+    return PersonPublic(
+        id=person.id,
+        name=person.name,
+        email=person.email,
+        maturity=person.maturity,
+        version=person.version,
+        updated_at=person.updated_at,
+        memberships=[
+            MembershipPublic(org_unit_id=m.org_unit_id, valid_from=m.valid_from, valid_to=m.valid_to)
+            for m in memberships
+        ],
+    )
+
+

@@ -1,0 +1,54 @@
+"""The integration events that describe a row as it now is."""
+
+from attain_contracts import GoalUpserted, Membership, OrgUnitUpserted, Period, PersonUpserted
+from goal_service.store.tables import Goal, OrgUnit, Person
+from goal_service.store.tables import Membership as MembershipRow
+
+
+def org_unit_upserted(unit: OrgUnit) -> OrgUnitUpserted:
+    return OrgUnitUpserted(
+        org_unit_id=unit.id,
+        name=unit.name,
+        kind=unit.kind,
+        parent_id=unit.parent_id,
+        manager_id=unit.manager_id,
+        path=unit.path,
+        version=unit.version,
+        updated_at=unit.updated_at,
+    )
+
+
+def person_upserted(person: Person, memberships: list[MembershipRow]) -> PersonUpserted:
+    return PersonUpserted(
+        person_id=person.id,
+        name=person.name,
+        email=person.email,
+        maturity=person.maturity,  # type: ignore[arg-type]
+        memberships=[
+            Membership(org_unit_id=m.org_unit_id, valid_from=m.valid_from, valid_to=m.valid_to)
+            for m in memberships
+        ],
+        version=person.version,
+        updated_at=person.updated_at,
+    )
+
+
+def goal_upserted(goal: Goal, timezone: str) -> GoalUpserted:
+    return GoalUpserted(
+        goal_id=goal.id,
+        parent_id=goal.parent_id,
+        metric=goal.metric,
+        direction=goal.direction,  # type: ignore[arg-type]
+        org_unit_id=goal.org_unit_id,
+        person_id=goal.person_id,
+        product_line=goal.product_line,
+        owner_id=goal.owner_id,
+        period=Period(key=goal.period_key, start=goal.period_start, end=goal.period_end),
+        timezone=timezone,
+        target=goal.target,
+        currency=goal.currency,
+        status=goal.status,  # type: ignore[arg-type]
+        method=goal.method,
+        version=goal.version,
+        updated_at=goal.updated_at,
+    )
