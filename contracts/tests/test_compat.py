@@ -3,6 +3,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from attain_contracts.compat import breaking_changes
 from attain_contracts.events import EVENT_TYPES, EarningsUpdated, Event, GoalUpserted
 from attain_contracts.schemagen import event_schema

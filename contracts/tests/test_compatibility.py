@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from attain_contracts.compat import breaking_changes
 from attain_contracts.schemagen import CONTRACTS_ROOT, rendered_files
 

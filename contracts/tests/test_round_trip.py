@@ -6,13 +6,14 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 from uuid import UUID
 
 import pytest
-from attain_contracts import EVENT_TYPES, EarningsUpdated, Envelope, Event, Money, Period
-from attain_contracts.schemagen import envelope_schema, event_schema
-from attain_contracts.types import CurrencyCode, DecimalString
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from pydantic import AwareDatetime, BaseModel
+
+from attain_contracts import EVENT_TYPES, EarningsUpdated, Envelope, Event, Money, Period
+from attain_contracts.schemagen import envelope_schema, event_schema
+from attain_contracts.types import CurrencyCode, DecimalString
 
 pytestmark = pytest.mark.unit
 

@@ -1,4 +1,6 @@
 import pytest
+from jsonschema import Draft202012Validator
+
 from attain_contracts import topics
 from attain_contracts.events import EVENT_TYPES, ActualRecorded, GoalUpserted
 from attain_contracts.schemagen import (
@@ -15,7 +17,6 @@ from attain_contracts.schemagen import (
     schema_file,
     stale_files,
 )
-from jsonschema import Draft202012Validator
 
 pytestmark = pytest.mark.unit
 

@@ -14,6 +14,7 @@ from kit_support import create_store, probe_event_type, tally_handler
 
 from servicekit import metrics
 from servicekit.consumer import EventConsumer
+from servicekit.settings import ServiceSettings
 
 
 class SlowCommitConsumer(EventConsumer):
@@ -32,6 +33,7 @@ def duplicates_seen() -> int:
 
 
 async def main(database_url: str, schema: str, bootstrap: str, topic: str, group: str) -> None:
+    settings = ServiceSettings()
     store = await create_store(database_url, schema)
     probe = probe_event_type(topic)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
@@ -45,6 +47,8 @@ async def main(database_url: str, schema: str, bootstrap: str, topic: str, group
         inbox=store.tables.inbox,
         producer=producer,
         batch_size=100,
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
     )
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)

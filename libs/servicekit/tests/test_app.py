@@ -55,7 +55,9 @@ client = TestClient(make_app(), raise_server_exceptions=False)
 
 
 def token(*roles: Role) -> dict[str, str]:
-    return {"Authorization": "Bearer " + mint_token(KEY, subject="u", roles=list(roles), person_id="p1")}
+    return {
+        "Authorization": "Bearer " + mint_token(KEY, subject="u", roles=list(roles), person_id="p1")
+    }
 
 
 def test_invalid_body_is_a_422_problem_naming_the_field() -> None:

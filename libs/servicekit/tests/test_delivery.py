@@ -9,7 +9,6 @@ from uuid import uuid4
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from sqlalchemy import select, update
 from kit_support import (
     Store,
     create_store,
@@ -19,10 +18,12 @@ from kit_support import (
     tally_handler,
     unique,
 )
+from sqlalchemy import select, update
 
 from attain_contracts import Envelope, topics
 from servicekit.consumer import EventConsumer
 from servicekit.relay import OutboxRelay
+from servicekit.settings import ServiceSettings
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +43,9 @@ async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
     await producer.stop()
 
 
-async def read_topic(bootstrap: str, topic: str, count: int, timeout: float = 30, key: bytes | None = None) -> list:  # type: ignore[type-arg]
+async def read_topic(
+    bootstrap: str, topic: str, count: int, timeout: float = 30, key: bytes | None = None
+) -> list:  # type: ignore[type-arg]
     """The first `count` records of a topic (with the given key, when one is given)."""
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap, group_id=unique("reader"), auto_offset_reset="earliest"
@@ -75,7 +78,10 @@ class Running:
         await asyncio.wait_for(self.task, timeout=30)
 
 
-def consumer_for(store: Store, bootstrap: str, producer: AIOKafkaProducer, handlers, **options) -> EventConsumer:  # type: ignore[no-untyped-def]
+def consumer_for(
+    store: Store, bootstrap: str, producer: AIOKafkaProducer, handlers, **options
+) -> EventConsumer:  # type: ignore[no-untyped-def]
+    settings = ServiceSettings()
     return EventConsumer(
         service="test",
         group_id=unique("group"),
@@ -84,6 +90,8 @@ def consumer_for(store: Store, bootstrap: str, producer: AIOKafkaProducer, handl
         unit_of_work=store.unit_of_work,
         inbox=store.tables.inbox,
         producer=producer,
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
         **options,
     )
 
@@ -134,7 +142,9 @@ async def test_notify_wakes_the_relay_before_its_poll(
     assert Envelope.from_bytes(records[0].value).data["probe_id"] == "1"
 
 
-async def test_rolled_back_unit_of_work_publishes_nothing(store: Store, kafka_bootstrap: str) -> None:
+async def test_rolled_back_unit_of_work_publishes_nothing(
+    store: Store, kafka_bootstrap: str
+) -> None:
     probe = probe_event_type(unique("never"))
     async with store.unit_of_work() as uow:
         uow.publish(probe(probe_id="1", key_="k", amount=Decimal(1)))
@@ -150,7 +160,9 @@ async def test_redelivered_event_changes_state_once(
     probe = probe_event_type(topic)
     async with store.unit_of_work() as uow:
         for seq in range(10):
-            uow.publish(probe(probe_id=str(seq), key_=f"k{seq % 2}", amount=Decimal("1.10"), seq=seq))
+            uow.publish(
+                probe(probe_id=str(seq), key_=f"k{seq % 2}", amount=Decimal("1.10"), seq=seq)
+            )
         await uow.commit()
     relay = OutboxRelay(store.engine, store.tables, producer, service="test")
     await relay.publish_pending()
@@ -209,7 +221,12 @@ async def test_failing_handler_dead_letters_its_event_and_the_partition_moves_on
     await OutboxRelay(store.engine, store.tables, producer, service="test").publish_pending()
 
     consumer = consumer_for(
-        store, kafka_bootstrap, producer, {probe: handler}, max_attempts=3, retry_backoff_seconds=0.01
+        store,
+        kafka_bootstrap,
+        producer,
+        {probe: handler},
+        max_attempts=3,
+        retry_backoff_seconds=0.01,
     )
     async with Running(consumer):
         await eventually(lambda: _tally_at_least(store, 3))

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import func, select
 from kit_support import create_store, create_topic, eventually, probe_event_type, unique
+from sqlalchemy import func, select
 
 from attain_contracts import Envelope
 
@@ -63,7 +63,9 @@ async def test_sigkill_mid_stream_loses_nothing_and_applies_nothing_twice(
     kills = 0
     for kill_after in (1_500, 4_000, 6_500):
         worker = await start_worker(*args)
-        await eventually(lambda n=kill_after: _applied_at_least(store, n), timeout=120, interval=0.01)
+        await eventually(
+            lambda n=kill_after: _applied_at_least(store, n), timeout=120, interval=0.01
+        )
         worker.send_signal(signal.SIGKILL)
         redeliveries += await duplicates_reported(worker)
         await worker.wait()
@@ -79,7 +81,9 @@ async def test_sigkill_mid_stream_loses_nothing_and_applies_nothing_twice(
         tally = store.tally
         applied, distinct, total = (
             await conn.execute(
-                select(func.count(), func.count(tally.c.probe_id.distinct()), func.sum(tally.c.amount))
+                select(
+                    func.count(), func.count(tally.c.probe_id.distinct()), func.sum(tally.c.amount)
+                )
             )
         ).one()
     await store.engine.dispose()

@@ -5,7 +5,7 @@ the outbox relay, the consumers and any schedules until the app stops."""
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -35,6 +35,7 @@ log = structlog.get_logger()
 
 READINESS_TIMEOUT_SECONDS = 2.0
 RESTART_BACKOFF_SECONDS = 1.0
+STOP_GRACE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -112,11 +113,15 @@ def create_service_app(
                 inbox=tables.inbox,
                 producer=producer,
                 batch_size=settings.consumer_batch_size,
+                session_timeout_ms=settings.kafka_session_timeout_ms,
+                heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
                 max_attempts=settings.consumer_max_attempts,
                 retry_backoff_seconds=settings.consumer_retry_backoff_seconds,
             )
             tasks.append(
-                asyncio.create_task(_supervised(f"consumer:{spec.group_id}", consumer.run, runtime.stop))
+                asyncio.create_task(
+                    _supervised(f"consumer:{spec.group_id}", consumer.run, runtime.stop)
+                )
             )
         for worker in workers:
             tasks.append(
@@ -129,6 +134,11 @@ def create_service_app(
             yield
         finally:
             runtime.stop.set()
+            # Loops finish their batch and return; one stuck in a broker call (a
+            # consumer still joining its group) is cancelled after a grace period.
+            _, stuck = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
+            for task in stuck:
+                task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await producer.stop()
             await engine.dispose()
@@ -154,12 +164,10 @@ async def _supervised(
             await run(stop)
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - logged, then restarted
+        except Exception:
             log.exception("service.worker_crashed", worker=name)
-            try:
+            with suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=RESTART_BACKOFF_SECONDS)
-            except TimeoutError:
-                pass
 
 
 def _health_router() -> APIRouter:
@@ -197,7 +205,7 @@ async def _database_answers(engine: AsyncEngine) -> None:
 async def _check(probe: Awaitable[object]) -> str:
     try:
         await asyncio.wait_for(probe, timeout=READINESS_TIMEOUT_SECONDS)
-    except Exception as error:  # noqa: BLE001 - reported, not raised
+    except Exception as error:
         return f"failed: {error!r}"
     return "ok"
 
@@ -235,7 +243,9 @@ class RequestMiddleware:
                 await self.app(scope, receive, send_with_id)
             finally:
                 route = _route_template(scope)
-                metrics.HTTP_REQUESTS.labels(self.service, scope["method"], route, str(status)).inc()
+                metrics.HTTP_REQUESTS.labels(
+                    self.service, scope["method"], route, str(status)
+                ).inc()
                 metrics.HTTP_LATENCY.labels(self.service, scope["method"], route).observe(
                     time.perf_counter() - started
                 )

@@ -13,9 +13,9 @@ per partition only after that transaction has committed.
 
 import asyncio
 import traceback
-from itertools import groupby
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 import structlog
@@ -77,6 +77,8 @@ class EventConsumer:
         inbox: Any,
         producer: AIOKafkaProducer,
         batch_size: int = 500,
+        session_timeout_ms: int = 10_000,
+        heartbeat_interval_ms: int = 3_000,
         max_attempts: int = 5,
         retry_backoff_seconds: float = 0.2,
     ) -> None:
@@ -90,6 +92,8 @@ class EventConsumer:
         self._inbox = inbox
         self._producer = producer
         self._batch_size = batch_size
+        self._session_timeout_ms = session_timeout_ms
+        self._heartbeat_interval_ms = heartbeat_interval_ms
         self._max_attempts = max_attempts
         self._backoff = retry_backoff_seconds
         self._batch_lock = asyncio.Lock()
@@ -103,6 +107,8 @@ class EventConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self._batch_size,
+            session_timeout_ms=self._session_timeout_ms,
+            heartbeat_interval_ms=self._heartbeat_interval_ms,
         )
         consumer.subscribe(self._topics, listener=_FinishBatchBeforeRevoke(self._batch_lock))
         await consumer.start()
@@ -149,7 +155,9 @@ class EventConsumer:
         if envelope.type not in self._handlers:
             return None
         try:
-            return Delivery(envelope, self._models[envelope.type].model_validate(envelope.data), record)
+            return Delivery(
+                envelope, self._models[envelope.type].model_validate(envelope.data), record
+            )
         except ValidationError as error:
             raise PoisonMessage(f"invalid {envelope.type}: {error}") from error
 
@@ -157,17 +165,22 @@ class EventConsumer:
         try:
             await self._apply(deliveries)
             return
-        except Exception as error:  # noqa: BLE001 - isolate the failing event below
+        except Exception as error:
             if is_transient(error):
                 raise
             if len(deliveries) == 1:
                 await self._retry_then_dead_letter(deliveries[0], error)
                 return
-            log.warning("consumer.batch_failed", group=self.group_id, size=len(deliveries), error=repr(error))
+            log.warning(
+                "consumer.batch_failed",
+                group=self.group_id,
+                size=len(deliveries),
+                error=repr(error),
+            )
         for delivery in deliveries:
             try:
                 await self._apply([delivery])
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 if is_transient(error):
                     raise
                 await self._retry_then_dead_letter(delivery, error)
@@ -178,7 +191,7 @@ class EventConsumer:
             try:
                 await self._apply([delivery])
                 return
-            except Exception as again:  # noqa: BLE001
+            except Exception as again:
                 if is_transient(again):
                     raise
                 error = again

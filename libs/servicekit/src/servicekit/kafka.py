@@ -17,7 +17,9 @@ def create_producer(settings: ServiceSettings) -> AIOKafkaProducer:
     )
 
 
-def event_headers(event_id: str, event_type: str, correlation_id: str | None) -> list[tuple[str, bytes]]:
+def event_headers(
+    event_id: str, event_type: str, correlation_id: str | None
+) -> list[tuple[str, bytes]]:
     headers = [
         ("content-type", CONTENT_TYPE),
         ("ce_id", event_id.encode()),

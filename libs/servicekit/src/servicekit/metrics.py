@@ -19,9 +19,7 @@ EVENTS_PUBLISHED = Counter(
 OUTBOX_PUBLISH_FAILURES = Counter(
     "attain_outbox_publish_failures_total", "Outbox batches that failed to publish", ["service"]
 )
-OUTBOX_BACKLOG = Gauge(
-    "attain_outbox_backlog", "Outbox rows not yet published", ["service"]
-)
+OUTBOX_BACKLOG = Gauge("attain_outbox_backlog", "Outbox rows not yet published", ["service"])
 EVENTS_CONSUMED = Counter(
     "attain_events_consumed_total",
     "Events consumed, by outcome: applied, duplicate (already in the inbox) or ignored",

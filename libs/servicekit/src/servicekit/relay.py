@@ -7,6 +7,7 @@ Delivery is at least once: a crash after publishing and before marking re-sends
 the row, and consumers drop the duplicate through their inbox."""
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -65,7 +66,7 @@ class OutboxRelay:
             try:
                 published = await self.publish_pending()
                 failures = 0
-            except Exception as error:  # noqa: BLE001 - any failure is retried with backoff
+            except Exception as error:
                 failures += 1
                 metrics.OUTBOX_PUBLISH_FAILURES.labels(self._service).inc()
                 log.warning("outbox.publish_failed", error=repr(error), attempt=failures)
@@ -79,7 +80,9 @@ class OutboxRelay:
         stopped = asyncio.ensure_future(stop.wait())
         woken = asyncio.ensure_future(self._wakeup.wait())
         try:
-            await asyncio.wait({stopped, woken}, timeout=self._poll_seconds, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {stopped, woken}, timeout=self._poll_seconds, return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
             stopped.cancel()
             woken.cancel()
@@ -90,7 +93,13 @@ class OutboxRelay:
         async with self._engine.begin() as conn:
             rows = (
                 await conn.execute(
-                    select(outbox.c.id, outbox.c.type, outbox.c.topic, outbox.c.aggregateid, outbox.c.payload)
+                    select(
+                        outbox.c.id,
+                        outbox.c.type,
+                        outbox.c.topic,
+                        outbox.c.aggregateid,
+                        outbox.c.payload,
+                    )
                     .where(outbox.c.published_at.is_(None))
                     .order_by(outbox.c.seq)
                     .limit(self._batch_size)
@@ -103,7 +112,9 @@ class OutboxRelay:
                         row.topic,
                         value=json.dumps(row.payload).encode(),
                         key=row.aggregateid.encode(),
-                        headers=event_headers(str(row.id), row.type, row.payload.get("correlationid")),
+                        headers=event_headers(
+                            str(row.id), row.type, row.payload.get("correlationid")
+                        ),
                     )
                     for row in rows
                 ]
@@ -137,12 +148,10 @@ class OutboxRelay:
                     .where(outbox.c.seq == first_pending)
                     .values(attempts=outbox.c.attempts + 1, last_error=error[:2000])
                 )
-        except Exception as db_error:  # noqa: BLE001 - bookkeeping must not stop the relay
+        except Exception as db_error:
             log.warning("outbox.failure_not_recorded", error=repr(db_error))
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        pass

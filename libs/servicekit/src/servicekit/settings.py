@@ -30,6 +30,10 @@ class ServiceSettings(BaseSettings):
     webhook_tolerance_seconds: int = 300
     outbox_poll_seconds: float = 1.0
     outbox_batch_size: int = 500
+    # A consumer group join waits for members' sessions; shorter sessions make
+    # rebalances (and a dead replica's partitions moving on) faster.
+    kafka_session_timeout_ms: int = 10_000
+    kafka_heartbeat_interval_ms: int = 3_000
     consumer_batch_size: int = 500
     consumer_max_attempts: int = 5
     consumer_retry_backoff_seconds: float = 0.2

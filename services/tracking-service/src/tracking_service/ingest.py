@@ -39,7 +39,9 @@ class DealIn(BaseModel):
     @model_validator(mode="after")
     def _ordered_and_dated(self) -> "DealIn":
         if self.version is None and self.updated_at is None:
-            raise ValueError("give version or updated_at, so that older deliveries can be told apart")
+            raise ValueError(
+                "give version or updated_at, so that older deliveries can be told apart"
+            )
         if self.stage == "won" and self.closed_on is None:
             raise ValueError("a won deal needs closed_on, the date it is credited on")
         return self
@@ -60,7 +62,9 @@ class Recorded:
     entries: list[ActualRecorded]
 
 
-async def record_deal(uow: UnitOfWork, source_id: str, deal: DealIn, base_currency: str) -> Recorded:
+async def record_deal(
+    uow: UnitOfWork, source_id: str, deal: DealIn, base_currency: str
+) -> Recorded:
     if deal.currency != base_currency:
         raise InvalidInput(
             f"no FX rate to convert {deal.currency} to {base_currency}", field="currency"
@@ -90,7 +94,9 @@ async def record_deal(uow: UnitOfWork, source_id: str, deal: DealIn, base_curren
         stored = stored or await queries.lock_deal(session, source_id, deal.id)
         assert stored is not None
         if version <= stored.version:
-            return Recorded(deal.id, stored.version, version == stored.version, version < stored.version, [])
+            return Recorded(
+                deal.id, stored.version, version == stored.version, version < stored.version, []
+            )
         old_state = _state(stored)
         for name, value in row.model_dump(exclude={"source_id", "deal_id"}).items():
             setattr(stored, name, value)

@@ -31,7 +31,9 @@ async def create_goal(
     session = uow.session
     metric = CATALOG.get(body.metric)
     if metric is None:
-        raise InvalidInput(f"unknown metric {body.metric}; known: {', '.join(CATALOG)}", field="metric")
+        raise InvalidInput(
+            f"unknown metric {body.metric}; known: {', '.join(CATALOG)}", field="metric"
+        )
     if body.target <= 0:
         raise InvalidInput("a target must be positive", field="target")
     period = _period(body)
@@ -47,7 +49,9 @@ async def create_goal(
             raise InvalidInput(f"no goal {body.parent_id}", field="parent_id")
         parent_period = Period(start=parent.period_start, end=parent.period_end)
         if not within(period, parent_period):
-            raise InvalidInput("the period lies outside the parent goal's period", field="period_key")
+            raise InvalidInput(
+                "the period lies outside the parent goal's period", field="period_key"
+            )
     currency = body.currency or (runtime.settings.base_currency if metric.money else None)
     goal = Goal(
         id=f"goal_{uuid4().hex[:16]}",

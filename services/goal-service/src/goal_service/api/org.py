@@ -75,7 +75,9 @@ async def put_person(person_id: str, body: PersonPut, uow: UnitOfWorkDep) -> Per
         person.version += 1
         person.updated_at = now
     await session.flush()
-    await queries.change_membership(session, person_id, body.org_unit_id, body.member_since or now.date())
+    await queries.change_membership(
+        session, person_id, body.org_unit_id, body.member_since or now.date()
+    )
     await session.flush()
     memberships = await queries.memberships(session, person_id)
     uow.publish(events.person_upserted(person, memberships))
@@ -100,9 +102,9 @@ def _person_public(person: Person, memberships: list) -> PersonPublic:  # type: 
         version=person.version,
         updated_at=person.updated_at,
         memberships=[
-            MembershipPublic(org_unit_id=m.org_unit_id, valid_from=m.valid_from, valid_to=m.valid_to)
+            MembershipPublic(
+                org_unit_id=m.org_unit_id, valid_from=m.valid_from, valid_to=m.valid_to
+            )
             for m in memberships
         ],
     )
-
-

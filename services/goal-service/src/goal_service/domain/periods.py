@@ -20,7 +20,9 @@ def period_from_key(key: str) -> Period:
         year, month = int(match[1]), int(match[2])
         if not 1 <= month <= 12:
             raise UnknownPeriodKey(f"{key}: month must be 01 to 12")
-        return Period(key=key, start=date(year, month, 1), end=date(year, month, monthrange(year, month)[1]))
+        return Period(
+            key=key, start=date(year, month, 1), end=date(year, month, monthrange(year, month)[1])
+        )
     if match := ISO_WEEK.match(key):
         try:
             monday = date.fromisocalendar(int(match[1]), int(match[2]), 1)

@@ -22,12 +22,16 @@ async def goal(session: AsyncSession, goal_id: str) -> Goal | None:
 
 async def memberships(session: AsyncSession, person_id: str) -> list[Membership]:
     rows = await session.execute(
-        select(Membership).where(Membership.person_id == person_id).order_by(col(Membership.valid_from))
+        select(Membership)
+        .where(Membership.person_id == person_id)
+        .order_by(col(Membership.valid_from))
     )
     return list(rows.scalars())
 
 
-async def change_membership(session: AsyncSession, person_id: str, org_unit_id: str, since: date) -> None:
+async def change_membership(
+    session: AsyncSession, person_id: str, org_unit_id: str, since: date
+) -> None:
     """Close the membership in force on `since` and open one in `org_unit_id`."""
     current = [m for m in await memberships(session, person_id) if m.valid_to is None]
     for membership in current:

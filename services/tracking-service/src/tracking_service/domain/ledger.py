@@ -61,7 +61,8 @@ def _reason(old: DealState | None, new: DealState) -> str:
         return "won"
     if was_won and new.stage != "won":
         return "reversed"
-    assert old is not None
+    if old is None:
+        return "opened"
     if old.owner_id != new.owner_id:
         return "owner_changed"
     if old.amount != new.amount:

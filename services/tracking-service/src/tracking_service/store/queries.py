@@ -19,9 +19,7 @@ async def lock_deal(session: AsyncSession, source_id: str, deal_id: str) -> Deal
     """The deal's row, locked until the transaction ends, so concurrent deliveries
     of the same deal apply one after the other."""
     rows = await session.execute(
-        select(Deal)
-        .where(Deal.source_id == source_id, Deal.deal_id == deal_id)
-        .with_for_update()
+        select(Deal).where(Deal.source_id == source_id, Deal.deal_id == deal_id).with_for_update()
     )
     return rows.scalars().first()
 
@@ -71,7 +69,9 @@ async def goal_actual(session: AsyncSession, goal: Goal, until: date | None = No
     ]
     if goal.product_line is not None:
         conditions.append(LedgerEntry.product_line == goal.product_line)
-    total = await session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(*conditions))
+    total = await session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(*conditions)
+    )
     return Decimal(total)
 
 
@@ -109,7 +109,9 @@ async def replace_memberships(
     )
     if current is not None and current >= version:
         return False
-    for old in (await session.execute(select(Membership).where(Membership.person_id == person_id))).scalars():
+    for old in (
+        await session.execute(select(Membership).where(Membership.person_id == person_id))
+    ).scalars():
         await session.delete(old)
     await session.flush()
     session.add_all(memberships)

@@ -1,0 +1,51 @@
+# The only entry points a newcomer needs. Everything runs through uv, which is
+# installed into .tools/ on first use when the machine has only Python.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := >=0.8,<0.14
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+RUN := $(UV) run --frozen
+ROLE ?= admin
+PERSON ?= p-admin
+
+.PHONY: install run test test-unit test-integration test-e2e lint format typecheck schemas token bench
+
+$(CURDIR)/.tools/bin/uv:
+	$(PYTHON) -m venv $(CURDIR)/.tools
+	$(CURDIR)/.tools/bin/pip install --quiet "uv$(UV_VERSION)"
+
+install: $(UV)
+	$(UV) sync --frozen --quiet
+
+run: install  ## start PostgreSQL, the broker and the four services; Ctrl-C stops all
+	$(RUN) python -m attain_devstack.run
+
+test: install  ## unit, integration and end-to-end tests against real PostgreSQL and Kafka
+	$(RUN) pytest
+
+test-unit: install
+	$(RUN) pytest -m unit
+
+test-integration: install
+	$(RUN) pytest -m integration
+
+test-e2e: install
+	$(RUN) pytest tests/e2e
+
+lint: install
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) python -m attain_contracts.schemagen --check
+
+typecheck: install
+	$(RUN) mypy contracts/src libs/servicekit/src libs/devstack/src services/*/src
+
+format: install
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+
+schemas: install  ## regenerate contracts/schemas and contracts/asyncapi.yaml
+	$(RUN) python -m attain_contracts.schemagen
+
+token: install  ## a development bearer token: make token ROLE=rep PERSON=p-1
+	@$(RUN) python -m servicekit.auth --role $(ROLE) --person $(PERSON)

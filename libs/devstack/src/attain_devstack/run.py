@@ -1,0 +1,141 @@
+"""`make run`: the infrastructure, every service's migrations, the four services
+as separate processes, and one Ctrl-C to stop it all.
+
+ATTAIN_DATABASE_URL / ATTAIN_KAFKA_BOOTSTRAP point at servers to use instead of
+the embedded ones; ATTAIN_DATA_DIR is where embedded data is kept (`.data`)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from attain_devstack._process import dies_with_parent, stop_cleanly_on_sigterm
+from attain_devstack.stack import infrastructure
+from servicekit.migrations import upgrade
+
+READY_TIMEOUT_SECONDS = 90.0
+STOP_TIMEOUT_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    package: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+SERVICES = (
+    Service("goal-service", "goal_service", 8001),
+    Service("tracking-service", "tracking_service", 8002),
+    Service("alert-service", "alert_service", 8003),
+    Service("incentive-service", "incentive_service", 8004),
+)
+
+
+def main() -> None:
+    started = time.monotonic()
+    stop_cleanly_on_sigterm()
+    data_dir = Path(os.environ.get("ATTAIN_DATA_DIR", ".data")).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with infrastructure(data_dir) as servers:
+            for service in SERVICES:
+                upgrade(service.package, servers.database_url)
+            environment = {**os.environ, **servers.service_environment()}
+            processes: list[subprocess.Popen[bytes]] = []
+            try:
+                processes = [start(service, environment, data_dir) for service in SERVICES]
+                wait_until_ready(SERVICES, processes)
+                _announce(time.monotonic() - started, data_dir)
+                _watch(processes)
+            finally:
+                # The services stop before the servers they use.
+                stop(processes)
+    except KeyboardInterrupt:
+        print("\nStopped.", flush=True)
+
+
+def start(service: Service, environment: dict[str, str], log_dir: Path) -> subprocess.Popen[bytes]:
+    """The service as a uvicorn process of its own, logging to `log_dir`."""
+    log = (log_dir / f"{service.name}.log").open("ab")
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            f"{service.package}.main:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(service.port),
+            "--no-access-log",
+        ],
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=dies_with_parent(),
+    )
+
+
+def wait_until_ready(services: Sequence[Service], processes: list[subprocess.Popen[bytes]]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    pending = dict(zip(services, processes, strict=True))
+    while pending:
+        for service, process in list(pending.items()):
+            if process.poll() is not None:
+                raise SystemExit(f"{service.name} exited during start; see {service.name}.log")
+            try:
+                if httpx.get(f"{service.url}/readyz", timeout=2).status_code == 200:
+                    del pending[service]
+            except httpx.HTTPError:
+                pass
+        if time.monotonic() > deadline:
+            names = ", ".join(s.name for s in pending)
+            raise SystemExit(f"not ready after {READY_TIMEOUT_SECONDS:.0f}s: {names}")
+        time.sleep(0.2)
+
+
+def _announce(seconds: float, data_dir: Path) -> None:
+    print(f"\nAttain is running (all ready in {seconds:.1f}s). Ctrl-C stops everything.\n")
+    for service in SERVICES:
+        print(f"  {service.name:<18} {service.url}   docs {service.url}/docs")
+    print(f"\n  logs and data      {data_dir}")
+    print("  a token            make token ROLE=admin PERSON=p-admin\n", flush=True)
+
+
+def _watch(processes: list[subprocess.Popen[bytes]]) -> None:
+    while True:
+        for service, process in zip(SERVICES, processes, strict=True):
+            if process.poll() is not None:
+                raise SystemExit(f"{service.name} stopped unexpectedly; see its log")
+        time.sleep(0.5)
+
+
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+if __name__ == "__main__":
+    main()

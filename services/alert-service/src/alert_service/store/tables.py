@@ -1,0 +1,77 @@
+"""alert-service tables, all in the `alert` schema.
+
+Figures are unconstrained `numeric`: the snapshot keeps exactly what
+tracking-service published, and the domain rounds what it computes."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, Index, Numeric, text
+from sqlmodel import Field, SQLModel
+
+from servicekit.db import messaging_tables
+from servicekit.migrations import NAMING_CONVENTION
+
+SCHEMA = "alert"
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+MESSAGING = messaging_tables(SQLModel.metadata, SCHEMA)
+
+
+def _instant(nullable: bool = False) -> Column:
+    return Column(DateTime(timezone=True), nullable=nullable)
+
+
+def _figure(nullable: bool = False) -> Column:
+    return Column(Numeric, nullable=nullable)
+
+
+class GoalSnapshot(SQLModel, table=True):
+    """The latest progress of a goal, from `GoalProgressUpdated`; the rules are
+    evaluated against it on every update and on demand."""
+
+    __tablename__ = "goal_snapshot"
+    __table_args__ = {"schema": SCHEMA}
+
+    goal_id: str = Field(primary_key=True)
+    owner_id: str
+    metric: str
+    direction: str
+    period_start: date
+    period_end: date
+    target: Decimal = Field(sa_column=_figure())
+    actual: Decimal = Field(sa_column=_figure())
+    sequence: int = Field(sa_column=Column(BigInteger, nullable=False))
+    as_of: datetime = Field(sa_column=_instant())
+    updated_at: datetime = Field(sa_column=_instant())
+
+
+class Alert(SQLModel, table=True):
+    __tablename__ = "alert"
+    __table_args__ = (
+        # DOMAIN.md §6: an alert is open per (goal, rule) at most once.
+        Index(
+            "uq_alert_open_goal_rule",
+            "goal_id",
+            "rule",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+        ),
+        CheckConstraint("status IN ('open', 'resolved')", name="status"),
+        CheckConstraint("severity IN ('info', 'warning', 'critical')", name="severity"),
+        {"schema": SCHEMA},
+    )
+
+    id: str = Field(primary_key=True)
+    goal_id: str = Field(index=True)
+    owner_id: str = Field(index=True)
+    rule: str
+    severity: str
+    status: str
+    opened_at: datetime = Field(sa_column=_instant())
+    resolved_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    as_of: datetime = Field(sa_column=_instant())
+    actual: Decimal = Field(sa_column=_figure())
+    expected: Decimal = Field(sa_column=_figure())
+    target: Decimal = Field(sa_column=_figure())
+    pace: Decimal | None = Field(default=None, sa_column=_figure(nullable=True))
+    message: str

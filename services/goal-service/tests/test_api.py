@@ -1,0 +1,167 @@
+"""goal-service over HTTP with its database and broker: what planners do, the
+events other services learn it from, and the errors a planner sees."""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from uuid import uuid4
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from attain_contracts import topics
+from attain_devstack.testing import TEST_SECRET, bearer, migrate, running
+from goal_service.main import create_app
+from goal_service.settings import GoalSettings
+from servicekit.auth import Role
+
+pytestmark = pytest.mark.integration
+
+PLANNER = bearer(Role.PLANNER, person_id="planner")
+
+
+@pytest.fixture
+async def client(fresh_database, kafka_bootstrap: str) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    url = fresh_database()
+    await migrate("goal_service", url)
+    settings = GoalSettings(
+        database_url=url,
+        kafka_bootstrap=kafka_bootstrap,
+        jwt_secret=TEST_SECRET,  # type: ignore[arg-type]
+        outbox_poll_seconds=0.2,
+    )
+    async with running(create_app(settings)) as client:
+        yield client
+
+
+async def org_with_rep(client: httpx.AsyncClient) -> tuple[str, str, str]:
+    suffix = uuid4().hex[:6]
+    company, team, rep = f"acme-{suffix}", f"east-{suffix}", f"rep-{suffix}"
+    for unit, body in (
+        (company, {"name": "Acme", "kind": "company"}),
+        (team, {"name": "East", "kind": "team", "parent_id": company}),
+    ):
+        response = await client.put(f"/org-units/{unit}", json=body, headers=PLANNER)
+        assert response.status_code == 200, response.text
+    response = await client.put(
+        f"/people/{rep}", json={"name": "Rep", "org_unit_id": team}, headers=PLANNER
+    )
+    assert response.status_code == 200, response.text
+    return company, team, rep
+
+
+async def test_org_people_and_goals_are_published(
+    client: httpx.AsyncClient, kafka_bootstrap: str
+) -> None:
+    company, team, rep = await org_with_rep(client)
+    unit = (await client.get(f"/org-units/{team}", headers=PLANNER)).json()
+    assert unit["path"] == [company, team]
+
+    response = await client.post(
+        "/goals",
+        json={
+            "metric": "revenue",
+            "org_unit_id": team,
+            "person_id": rep,
+            "owner_id": rep,
+            "period_key": "2026-03",
+            "target": "100000",
+        },
+        headers=PLANNER,
+    )
+    assert response.status_code == 201, response.text
+    goal = response.json()
+    assert goal["currency"] == "CNY"
+    assert (goal["period_start"], goal["period_end"]) == ("2026-03-01", "2026-03-31")
+
+    seen = await events_about({company, team, rep, goal["id"]}, kafka_bootstrap, count=4)
+    assert {e["type"] for e in seen} == {
+        "attain.goal.OrgUnitUpserted.v1",
+        "attain.goal.PersonUpserted.v1",
+        "attain.goal.GoalUpserted.v1",
+    }
+    goal_event = next(e for e in seen if e["type"].endswith("GoalUpserted.v1"))["data"]
+    assert goal_event["owner_id"] == rep and goal_event["target"] == "100000"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"metric": "happiness"}, "metric"),
+        ({"owner_id": "nobody"}, "owner_id"),
+        ({"target": "0"}, "target"),
+        ({"target": "-5"}, "target"),
+        ({"period_key": "2026-13"}, "period_key"),
+        ({"org_unit_id": "nowhere"}, "org_unit_id"),
+        ({"owners": ["a", "b"]}, "owners"),
+    ],
+)
+async def test_goals_that_fail_the_checks_are_422_naming_the_field(
+    client: httpx.AsyncClient, change: dict[str, object], field: str
+) -> None:
+    _, team, rep = await org_with_rep(client)
+    body = {"metric": "revenue", "org_unit_id": team, "owner_id": rep, "period_key": "2026-03"}
+    response = await client.post("/goals", json={**body, "target": "10", **change}, headers=PLANNER)
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == field
+
+
+async def test_a_child_goal_must_lie_within_its_parents_period(client: httpx.AsyncClient) -> None:
+    _, team, rep = await org_with_rep(client)
+    body = {"metric": "revenue", "org_unit_id": team, "owner_id": rep, "target": "10"}
+    parent = (
+        await client.post("/goals", json={**body, "period_key": "2026-03"}, headers=PLANNER)
+    ).json()
+    inside = await client.post(
+        "/goals",
+        json={**body, "period_key": "2026-W10", "parent_id": parent["id"]},
+        headers=PLANNER,
+    )
+    assert inside.status_code == 201, inside.text
+    outside = await client.post(
+        "/goals",
+        json={**body, "period_key": "2026-W14", "parent_id": parent["id"]},
+        headers=PLANNER,
+    )
+    assert outside.status_code == 422
+    assert outside.json()["field"] == "period_key"
+
+
+async def test_an_org_unit_cannot_be_moved_under_itself(client: httpx.AsyncClient) -> None:
+    company, team, _ = await org_with_rep(client)
+    response = await client.put(
+        f"/org-units/{company}", json={"name": "Acme", "parent_id": team}, headers=PLANNER
+    )
+    assert response.status_code == 422
+    assert response.json()["field"] == "parent_id"
+
+
+async def test_only_planners_shape_plans(client: httpx.AsyncClient) -> None:
+    body = {"name": "X", "kind": "team"}
+    assert (await client.put("/org-units/x", json=body)).status_code == 401
+    rep = bearer(Role.REP, person_id="r")
+    assert (await client.put("/org-units/x", json=body, headers=rep)).status_code == 404
+    assert (await client.get("/org-units/x", headers=PLANNER)).status_code == 404
+
+
+async def events_about(keys: set[str], bootstrap: str, count: int) -> list[dict]:  # type: ignore[type-arg]
+    consumer = AIOKafkaConsumer(
+        topics.ORG,
+        topics.GOALS,
+        bootstrap_servers=bootstrap,
+        group_id=f"test-{uuid4().hex}",
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    seen: list[dict] = []  # type: ignore[type-arg]
+    try:
+        async with asyncio.timeout(30):
+            while len(seen) < count:
+                for records in (await consumer.getmany(timeout_ms=500)).values():
+                    seen.extend(
+                        json.loads(r.value) for r in records if r.key and r.key.decode() in keys
+                    )
+    finally:
+        await consumer.stop()
+    return seen

@@ -1,0 +1,239 @@
+"""The signed deal webhook across the process boundary: real database, real
+broker, the app's relay and consumers running."""
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from uuid import uuid4
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from attain_contracts import Envelope, GoalUpserted, Period, PersonUpserted, topics
+from attain_contracts.types import Membership
+from attain_devstack.testing import TEST_SECRET, bearer, migrate, running
+from servicekit.auth import Role
+from tracking_service.main import create_app
+from tracking_service.settings import TrackingSettings
+from tracking_service.sign import signed_headers
+
+pytestmark = pytest.mark.integration
+
+ADMIN = bearer(Role.ADMIN, person_id="admin")
+
+
+@pytest.fixture
+async def client(fresh_database, kafka_bootstrap: str) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    url = fresh_database()
+    await migrate("tracking_service", url)
+    settings = TrackingSettings(
+        database_url=url,
+        kafka_bootstrap=kafka_bootstrap,
+        jwt_secret=TEST_SECRET,  # type: ignore[arg-type]
+        outbox_poll_seconds=0.2,
+    )
+    async with running(create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture
+async def secret(client: httpx.AsyncClient) -> str:
+    response = await client.put("/sources/crm", json={"name": "Test CRM"}, headers=ADMIN)
+    assert response.status_code == 200, response.text
+    return str(response.json()["secret"])
+
+
+def deal(**fields: object) -> dict[str, object]:
+    return {
+        "id": f"D-{uuid4().hex[:8]}",
+        "version": 1,
+        "stage": "won",
+        "amount": "12000.50",
+        "currency": "CNY",
+        "owner_id": "rep-1",
+        "closed_on": "2026-03-10",
+        **fields,
+    }
+
+
+async def post_deal(
+    client: httpx.AsyncClient, secret: str, body: dict[str, object] | str
+) -> httpx.Response:
+    raw = body if isinstance(body, str) else json.dumps(body)
+    return await client.post(
+        "/webhooks/crm/deals", content=raw, headers=signed_headers(secret, raw)
+    )
+
+
+async def test_signed_deal_is_recorded_and_duplicates_and_stale_versions_change_nothing(
+    client: httpx.AsyncClient, secret: str
+) -> None:
+    body = deal(version=2)
+    first = await post_deal(client, secret, body)
+    assert first.status_code == 200, first.text
+    assert first.json()["duplicate"] is False
+    assert len(first.json()["ledger_entries"]) == 2  # revenue and deals_won
+
+    again = await post_deal(client, secret, body)
+    assert again.json() == {**first.json(), "duplicate": True, "ledger_entries": []}
+
+    older = await post_deal(client, secret, {**body, "version": 1, "amount": "1"})
+    assert older.json()["stale"] is True
+    assert older.json()["ledger_entries"] == []
+
+    edited = await post_deal(client, secret, {**body, "version": 3, "amount": "15000.50"})
+    assert len(edited.json()["ledger_entries"]) == 1
+
+
+@pytest.mark.parametrize("how", ["unsigned", "wrong secret", "tampered body", "expired", "garbled"])
+async def test_badly_signed_webhooks_are_401_and_change_nothing(
+    client: httpx.AsyncClient, secret: str, how: str
+) -> None:
+    body = deal()
+    raw = json.dumps(body)
+    headers = signed_headers(secret, raw)
+    if how == "unsigned":
+        headers = {"content-type": "application/json"}
+    elif how == "wrong secret":
+        headers = signed_headers("whsec_" + "A" * 43 + "=", raw)
+    elif how == "tampered body":
+        raw = raw.replace("12000.50", "92000.50")
+    elif how == "expired":
+        headers = signed_headers(secret, raw, now=datetime.now(UTC) - timedelta(minutes=6))
+    elif how == "garbled":
+        headers["webhook-signature"] = "v1"
+    response = await client.post("/webhooks/crm/deals", content=raw, headers=headers)
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    # The same deal, properly signed afterwards, is new: nothing was recorded before.
+    accepted = await post_deal(client, secret, body)
+    assert accepted.json()["duplicate"] is False
+
+
+async def test_unknown_source_is_401(client: httpx.AsyncClient, secret: str) -> None:
+    raw = json.dumps(deal())
+    response = await client.post(
+        "/webhooks/nope/deals", content=raw, headers=signed_headers(secret, raw)
+    )
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"amount": "-5"}, "amount"),
+        ({"currency": "cny"}, "currency"),
+        ({"stage": "maybe"}, "stage"),
+        ({"closed_on": None}, None),
+        ({"surprise": 1}, "surprise"),
+    ],
+)
+async def test_bad_deals_are_422_naming_the_field(
+    client: httpx.AsyncClient, secret: str, change: dict[str, object], field: str | None
+) -> None:
+    response = await post_deal(client, secret, deal(**change))
+    assert response.status_code == 422, response.text
+    assert response.json().get("field") == field
+
+
+async def test_not_json_is_422(client: httpx.AsyncClient, secret: str) -> None:
+    response = await post_deal(client, secret, "{not json")
+    assert response.status_code == 422
+
+
+async def test_deal_reaches_the_goal_progress_and_progress_event(
+    client: httpx.AsyncClient, secret: str, kafka_bootstrap: str
+) -> None:
+    rep, goal_id = f"rep-{uuid4().hex[:6]}", f"goal-{uuid4().hex[:6]}"
+    now = datetime.now(UTC)
+    goal = GoalUpserted(
+        goal_id=goal_id,
+        parent_id=None,
+        metric="revenue",
+        direction="higher_is_better",
+        org_unit_id="team-1",
+        person_id=rep,
+        owner_id=rep,
+        period=Period(key="2026-03", start=date(2026, 3, 1), end=date(2026, 3, 31)),
+        timezone="Asia/Shanghai",
+        target=Decimal(100000),
+        currency="CNY",
+        status="active",
+        method="manual",
+        version=1,
+        updated_at=now,
+    )
+    person = PersonUpserted(
+        person_id=rep,
+        name="Rep",
+        maturity="new",
+        memberships=[Membership(org_unit_id="team-1", valid_from=date(2026, 1, 1))],
+        version=1,
+        updated_at=now,
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    await producer.start()
+    for event in (person, goal):
+        envelope = Envelope.wrap(event, source="/test", time=now)
+        await producer.send_and_wait(event.topic, envelope.to_bytes(), key=event.key().encode())
+    await producer.stop()
+    progress_url = f"/goals/{goal_id}/progress?as_of=2026-03-31T12:00:00Z"
+    await _until_ok(client, progress_url)
+
+    accepted = await post_deal(client, secret, deal(owner_id=rep, amount="12000.50"))
+    assert accepted.status_code == 200
+
+    body = await _until(client, progress_url, lambda b: Decimal(b["actual"]) == Decimal("12000.50"))
+    assert Decimal(body["attainment"]) == Decimal("0.1200")
+    updates = await _progress_events(kafka_bootstrap, goal_id, Decimal("12000.50"))
+    assert updates, "no GoalProgressUpdated showed the deal"
+    assert client  # keep the app running until the event is seen
+
+    other_rep = await client.get(progress_url, headers=bearer(Role.REP, person_id="someone-else"))
+    assert other_rep.status_code == 404
+    owner = await client.get(progress_url, headers=bearer(Role.REP, person_id=rep))
+    assert owner.status_code == 200
+
+
+async def _until_ok(client: httpx.AsyncClient, url: str) -> dict:  # type: ignore[type-arg]
+    return await _until(client, url, lambda _: True)
+
+
+async def _until(client: httpx.AsyncClient, url: str, predicate, timeout: float = 30) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    last = None
+    while asyncio.get_running_loop().time() < deadline:
+        response = await client.get(url, headers=ADMIN)
+        last = response
+        if response.status_code == 200 and predicate(response.json()):
+            return response.json()  # type: ignore[no-any-return]
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{url} never satisfied the condition; last: {last and last.text}")
+
+
+async def _progress_events(bootstrap: str, goal_id: str, actual: Decimal) -> list[dict]:  # type: ignore[type-arg]
+    import asyncio
+
+    consumer = AIOKafkaConsumer(
+        topics.PROGRESS,
+        bootstrap_servers=bootstrap,
+        group_id=f"t-{uuid4().hex}",
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    found = []
+    try:
+        async with asyncio.timeout(30):
+            while not found:
+                for records in (await consumer.getmany(timeout_ms=500)).values():
+                    for record in records:
+                        data = json.loads(record.value)["data"]
+                        if data["goal_id"] == goal_id and Decimal(data["actual"]) == actual:
+                            found.append(data)
+    finally:
+        await consumer.stop()
+    return found
