@@ -44,6 +44,8 @@ SERVICES = (
 
 def main() -> None:
     started = time.monotonic()
+    # Ctrl-C must stop everything even when a parent started us with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     stop_cleanly_on_sigterm()
     data_dir = Path(os.environ.get("ATTAIN_DATA_DIR", ".data")).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)

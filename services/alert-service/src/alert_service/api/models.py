@@ -1,9 +1,10 @@
 """Request and response models of alert-service's HTTP API."""
 
 from datetime import datetime
-from decimal import Decimal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from attain_contracts.types import DecimalString
 
 
 class Input(BaseModel):
@@ -26,10 +27,11 @@ class AlertPublic(BaseModel):
     opened_at: datetime
     resolved_at: datetime | None
     as_of: datetime
-    actual: Decimal
-    expected: Decimal
-    target: Decimal
-    pace: Decimal | None
+    # Fixed-point: asyncpg reads an unscaled numeric 100000 as Decimal('1.0E+5').
+    actual: DecimalString
+    expected: DecimalString
+    target: DecimalString
+    pace: DecimalString | None
     message: str
 
 
