@@ -69,13 +69,19 @@ class Running:
         self.owner = loop_owner
         self.stop = asyncio.Event()
 
-    async def __aenter__(self) -> "Running":
+    async def start(self) -> "Running":
         self.task = asyncio.create_task(self.owner.run(self.stop))
         return self
 
-    async def __aexit__(self, *_: object) -> None:
+    async def finish(self) -> None:
         self.stop.set()
         await asyncio.wait_for(self.task, timeout=30)
+
+    async def __aenter__(self) -> "Running":
+        return await self.start()
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.finish()
 
 
 def consumer_for(
@@ -245,3 +251,36 @@ async def test_failing_handler_dead_letters_its_event_and_the_partition_moves_on
 
 async def _tally_at_least(store: Store, count: int) -> bool:
     return len(await store.tally_rows()) >= count
+
+
+async def test_consumers_joining_and_leaving_mid_stream_apply_every_event_once(
+    store: Store, kafka_bootstrap: str, producer: AIOKafkaProducer
+) -> None:
+    topic = unique("rebalance")
+    await create_topic(kafka_bootstrap, topic, partitions=6)
+    probe = probe_event_type(topic)
+    count = 3_000
+    sends = []
+    for n in range(count):
+        event = probe(probe_id=str(n), key_=f"deal-{n % 50}", amount=Decimal(1))
+        envelope = Envelope.wrap(event, source="/test", time=store.unit_of_work().clock.now())
+        sends.append(await producer.send(topic, envelope.to_bytes(), key=event.key().encode()))
+    await asyncio.gather(*sends)
+
+    first = consumer_for(
+        store, kafka_bootstrap, producer, {probe: tally_handler(store)}, batch_size=50
+    )
+    second = consumer_for(
+        store, kafka_bootstrap, producer, {probe: tally_handler(store)}, batch_size=50
+    )
+    second.group_id = first.group_id
+    running_first = await Running(first).start()
+    await eventually(lambda: _tally_at_least(store, 300), interval=0.01)
+    async with Running(second):  # joins: the partitions are split between the two
+        await eventually(lambda: _tally_at_least(store, 1_500), interval=0.01)
+        await running_first.finish()  # leaves: the second takes everything over
+        await eventually(lambda: _tally_at_least(store, count), timeout=60)
+        await asyncio.sleep(1)
+    rows = await store.tally_rows()
+    assert len(rows) == count, "an event was applied twice"
+    assert {probe_id for probe_id, _, _ in rows} == {str(n) for n in range(count)}

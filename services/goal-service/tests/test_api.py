@@ -165,3 +165,29 @@ async def events_about(keys: set[str], bootstrap: str, count: int) -> list[dict]
     finally:
         await consumer.stop()
     return seen
+
+
+async def test_ready_metrics_and_the_correlation_id_travels_with_the_event(
+    client: httpx.AsyncClient, kafka_bootstrap: str
+) -> None:
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+
+    unit = f"corr-{uuid4().hex[:6]}"
+    response = await client.put(
+        f"/org-units/{unit}",
+        json={"name": "Traced"},
+        headers={**PLANNER, "X-Correlation-ID": f"trace-{unit}"},
+    )
+    assert response.headers["X-Correlation-ID"] == f"trace-{unit}"
+    (event,) = await events_about({unit}, kafka_bootstrap, count=1)
+    assert event["correlationid"] == f"trace-{unit}"
+
+    exposition = (await client.get("/metrics")).text
+    assert (
+        'attain_events_published_total{service="goal-service",type="attain.goal.OrgUnitUpserted.v1"}'
+        in exposition
+    )
+    assert 'route="/org-units/{org_unit_id}"' in exposition
+    assert "attain_outbox_backlog" in exposition
