@@ -38,7 +38,7 @@ lint: install
 	$(RUN) python -m attain_contracts.schemagen --check
 
 typecheck: install
-	$(RUN) mypy contracts/src libs/servicekit/src libs/devstack/src services/*/src
+	$(RUN) mypy -p attain_contracts -p servicekit -p attain_devstack -p goal_service -p tracking_service -p alert_service -p incentive_service
 
 format: install
 	$(RUN) ruff check --fix .

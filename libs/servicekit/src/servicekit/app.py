@@ -126,7 +126,7 @@ def create_service_app(
         for worker in workers:
             tasks.append(
                 asyncio.create_task(
-                    _supervised(worker.__name__, lambda _stop, w=worker: w(runtime), runtime.stop)
+                    _supervised(worker.__name__, _bound(worker, runtime), runtime.stop)
                 )
             )
         log.info("service.started", service=settings.service_name)
@@ -152,6 +152,11 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
     return app
+
+
+def _bound(worker: Worker, runtime: ServiceRuntime) -> Callable[[asyncio.Event], Awaitable[None]]:
+    """`worker` as a loop `_supervised` can run: bound to `runtime`, ignoring the stop event."""
+    return lambda _stop: worker(runtime)
 
 
 async def _supervised(

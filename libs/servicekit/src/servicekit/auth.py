@@ -90,7 +90,7 @@ class NotPermitted(Problem):
     status, code, title = 404, "not-found", "Not found"
 
 
-def require_roles(*roles: Role):  # type: ignore[no-untyped-def]
+def require_roles(*roles: Role):
     def check(principal: CurrentPrincipal) -> Principal:
         if not principal.has_any(*roles):
             raise NotPermitted("no such resource")

@@ -39,7 +39,7 @@ def run_migrations(metadata: MetaData, schema: str) -> None:
     url = context.config.get_main_option("sqlalchemy.url")
     assert url, "sqlalchemy.url is not set"
 
-    def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+    def include_object(obj, name, type_, reflected, compare_to):
         return type_ != "table" or getattr(obj, "schema", None) == schema
 
     def migrate(connection: Connection) -> None:

@@ -30,7 +30,7 @@ async def publish_progress(uow: UnitOfWork, goals: list[Goal]) -> None:
                 goal_id=goal.id,
                 owner_id=goal.owner_id,
                 metric=goal.metric,
-                direction=goal.direction,  # type: ignore[arg-type]
+                direction=goal.direction,
                 period=Period(key=goal.period_key, start=goal.period_start, end=goal.period_end),
                 as_of=as_of,
                 actual=progress.actual,

@@ -93,7 +93,7 @@ async def get_person(person_id: str, uow: UnitOfWorkDep) -> PersonPublic:
     return _person_public(person, await queries.memberships(uow.session, person_id))
 
 
-def _person_public(person: Person, memberships: list) -> PersonPublic:  # type: ignore[type-arg]
+def _person_public(person: Person, memberships: list) -> PersonPublic:
     return PersonPublic(
         id=person.id,
         name=person.name,

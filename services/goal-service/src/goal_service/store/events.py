@@ -23,7 +23,7 @@ def person_upserted(person: Person, memberships: list[MembershipRow]) -> PersonU
         person_id=person.id,
         name=person.name,
         email=person.email,
-        maturity=person.maturity,  # type: ignore[arg-type]
+        maturity=person.maturity,
         memberships=[
             Membership(org_unit_id=m.org_unit_id, valid_from=m.valid_from, valid_to=m.valid_to)
             for m in memberships
@@ -38,7 +38,7 @@ def goal_upserted(goal: Goal, timezone: str) -> GoalUpserted:
         goal_id=goal.id,
         parent_id=goal.parent_id,
         metric=goal.metric,
-        direction=goal.direction,  # type: ignore[arg-type]
+        direction=goal.direction,
         org_unit_id=goal.org_unit_id,
         person_id=goal.person_id,
         product_line=goal.product_line,
@@ -47,7 +47,7 @@ def goal_upserted(goal: Goal, timezone: str) -> GoalUpserted:
         timezone=timezone,
         target=goal.target,
         currency=goal.currency,
-        status=goal.status,  # type: ignore[arg-type]
+        status=goal.status,
         method=goal.method,
         version=goal.version,
         updated_at=goal.updated_at,

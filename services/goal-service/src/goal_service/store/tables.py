@@ -15,7 +15,7 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 MESSAGING = messaging_tables(SQLModel.metadata, SCHEMA)
 
 
-def _instant() -> Column:  # type: ignore[type-arg]
+def _instant() -> Column:
     return Column(DateTime(timezone=True), nullable=False)
 
 

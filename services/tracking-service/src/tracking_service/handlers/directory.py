@@ -1,6 +1,8 @@
 """Our copy of the org tree, people and goals, kept from goal-service's events.
 Each copy keeps the newest version only, so redeliveries and reordering are harmless."""
 
+from typing import Any
+
 from attain_contracts import GoalArchived, GoalUpserted, OrgUnitUpserted, PersonUpserted
 from servicekit.uow import UnitOfWork
 from tracking_service.progress import publish_progress
@@ -45,7 +47,7 @@ async def on_goals(uow: UnitOfWork, events: list[GoalUpserted]) -> None:
         goal = await queries.goal(uow.session, event.goal_id)
         if goal is not None and event.version <= goal.version:
             continue
-        fields = {
+        fields: dict[str, Any] = {
             "metric": event.metric,
             "direction": event.direction,
             "org_unit_id": event.org_unit_id,

@@ -3,7 +3,8 @@
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -57,21 +58,22 @@ async def goal_actual(session: AsyncSession, goal: Goal, until: date | None = No
     """The sum of the ledger rows in the goal's metric, scope and period
     (credited up to `until`, when given)."""
     scope = (
-        LedgerEntry.person_id == goal.person_id
+        col(LedgerEntry.person_id) == goal.person_id
         if goal.person_id is not None
         else col(LedgerEntry.org_path).contains([goal.org_unit_id])
     )
-    conditions = [
-        LedgerEntry.metric == goal.metric,
+    conditions: list[ColumnElement[bool]] = [
+        col(LedgerEntry.metric) == goal.metric,
         col(LedgerEntry.credited_on) >= goal.period_start,
         col(LedgerEntry.credited_on) <= min(goal.period_end, until or goal.period_end),
         scope,
     ]
     if goal.product_line is not None:
-        conditions.append(LedgerEntry.product_line == goal.product_line)
+        conditions.append(col(LedgerEntry.product_line) == goal.product_line)
     total = await session.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(*conditions)
+        sa_select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(*conditions)
     )
+    assert total is not None, "COALESCE(SUM(...), 0) is never NULL"
     return Decimal(total)
 
 
@@ -90,9 +92,9 @@ async def goals_matching(
             Goal.status == "active",
             col(Goal.period_start) <= credited_on,
             col(Goal.period_end) >= credited_on,
-            or_(col(Goal.product_line).is_(None), Goal.product_line == product_line),
+            or_(col(Goal.product_line).is_(None), col(Goal.product_line) == product_line),
             or_(
-                Goal.person_id == person_id,
+                col(Goal.person_id) == person_id,
                 and_(col(Goal.person_id).is_(None), col(Goal.org_unit_id).in_(org_path)),
             ),
         )

@@ -16,11 +16,11 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 MESSAGING = messaging_tables(SQLModel.metadata, SCHEMA)
 
 
-def _instant(nullable: bool = False) -> Column:  # type: ignore[type-arg]
+def _instant(nullable: bool = False) -> Column:
     return Column(DateTime(timezone=True), nullable=nullable)
 
 
-def _money(nullable: bool = False) -> Column:  # type: ignore[type-arg]
+def _money(nullable: bool = False) -> Column:
     return Column(Numeric(20, 4), nullable=nullable)
 
 
@@ -105,7 +105,7 @@ class Deal(SQLModel, table=True):
     created_on: date | None = None
     closed_on: date | None = None
     received_at: datetime = Field(sa_column=_instant())
-    payload: dict = Field(sa_column=Column(JSONB, nullable=False))  # type: ignore[type-arg]
+    payload: dict = Field(sa_column=Column(JSONB, nullable=False))
 
 
 class LedgerEntry(SQLModel, table=True):
@@ -119,7 +119,9 @@ class LedgerEntry(SQLModel, table=True):
     )
 
     id: UUID = Field(primary_key=True)
-    seq: int = Field(sa_column=Column(BigInteger, Identity(), nullable=False, unique=True))
+    seq: int | None = Field(
+        default=None, sa_column=Column(BigInteger, Identity(), nullable=False, unique=True)
+    )
     source_id: str
     deal_id: str
     metric: str
