@@ -1,6 +1,6 @@
 """The one place a service is wired: `create_service_app` builds the FastAPI app
 with problem responses, metrics, logs and health checks, and its lifespan runs
-the outbox relay, the consumers and any schedules until the app stops."""
+the outbox relay and the consumers until the app stops."""
 
 import asyncio
 import time
@@ -65,10 +65,6 @@ class ServiceRuntime:
         )
 
 
-Worker = Callable[[ServiceRuntime], Awaitable[None]]
-"""A background loop (e.g. a schedule); it must return once `runtime.stop` is set."""
-
-
 def create_service_app(
     *,
     title: str,
@@ -76,7 +72,6 @@ def create_service_app(
     tables: MessagingTables,
     routers: Sequence[APIRouter] = (),
     consumers: Sequence[ConsumerSpec] = (),
-    workers: Sequence[Worker] = (),
     clock: Clock | None = None,
 ) -> FastAPI:
     @asynccontextmanager
@@ -123,12 +118,6 @@ def create_service_app(
                     _supervised(f"consumer:{spec.group_id}", consumer.run, runtime.stop)
                 )
             )
-        for worker in workers:
-            tasks.append(
-                asyncio.create_task(
-                    _supervised(worker.__name__, _bound(worker, runtime), runtime.stop)
-                )
-            )
         log.info("service.started", service=settings.service_name)
         try:
             yield
@@ -152,11 +141,6 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
     return app
-
-
-def _bound(worker: Worker, runtime: ServiceRuntime) -> Callable[[asyncio.Event], Awaitable[None]]:
-    """`worker` as a loop `_supervised` can run: bound to `runtime`, ignoring the stop event."""
-    return lambda _stop: worker(runtime)
 
 
 async def _supervised(

@@ -17,14 +17,10 @@ def current_correlation_id() -> str | None:
     return _correlation_id.get()
 
 
-def new_correlation_id() -> str:
-    return uuid4().hex
-
-
 @contextmanager
 def correlation(correlation_id: str | None) -> Iterator[str]:
     """Bind a correlation id (a new one when None) for the duration of the block."""
-    value = correlation_id or new_correlation_id()
+    value = correlation_id or uuid4().hex
     token = _correlation_id.set(value)
     try:
         with structlog.contextvars.bound_contextvars(correlation_id=value):

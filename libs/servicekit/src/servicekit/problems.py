@@ -50,10 +50,6 @@ class Unauthorized(Problem):
     status, code, title = 401, "unauthorized", "Not authenticated"
 
 
-class Forbidden(Problem):
-    status, code, title = 403, "forbidden", "Not allowed"
-
-
 def problem_response(
     status: int,
     code: str,

@@ -27,7 +27,6 @@ class ServiceSettings(BaseSettings):
     kafka_idempotent_producer: bool = False
     jwt_secret: SecretStr = SecretStr(DEVELOPMENT_SECRET)
     jwt_audience: str = "attain"
-    webhook_tolerance_seconds: int = 300
     outbox_poll_seconds: float = 1.0
     outbox_batch_size: int = 500
     # A consumer group join waits for members' sessions; shorter sessions make
@@ -40,7 +39,6 @@ class ServiceSettings(BaseSettings):
     base_currency: str = "CNY"
     timezone: str = "UTC"
     log_level: str = "INFO"
-    public_base_url: str = "http://127.0.0.1:8000"
 
     @classmethod
     def settings_customise_sources(

@@ -10,7 +10,6 @@ class AlertSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ATTAIN_ALERT_", extra="ignore")
 
     service_name: str = "alert-service"
-    public_base_url: str = "http://127.0.0.1:8003"
     # DOMAIN.md §6, rule `pace`: warning below 1 - 10%, critical below 1 - 25%,
     # silent during the first 15% of the period.
     pace_threshold: Decimal = Field(default=Decimal("0.10"), gt=0, lt=1)

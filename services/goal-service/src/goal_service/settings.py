@@ -7,4 +7,3 @@ class GoalSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ATTAIN_GOAL_", extra="ignore")
 
     service_name: str = "goal-service"
-    public_base_url: str = "http://127.0.0.1:8001"

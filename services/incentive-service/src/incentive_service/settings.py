@@ -7,4 +7,3 @@ class IncentiveSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ATTAIN_INCENTIVE_", extra="ignore")
 
     service_name: str = "incentive-service"
-    public_base_url: str = "http://127.0.0.1:8004"

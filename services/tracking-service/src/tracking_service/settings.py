@@ -7,4 +7,3 @@ class TrackingSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ATTAIN_TRACKING_", extra="ignore")
 
     service_name: str = "tracking-service"
-    public_base_url: str = "http://127.0.0.1:8002"
