@@ -6,7 +6,7 @@ reads only the events and changes about them."""
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -14,7 +14,7 @@ from uuid import uuid4
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from alert_service.main import create_app
 from alert_service.settings import AlertSettings
@@ -26,15 +26,11 @@ from attain_contracts import (
     Period,
     topics,
 )
-from attain_devstack.postgres import temporary_database
-from attain_devstack.stack import Infrastructure
-from servicekit.auth import Role, mint_token
-from servicekit.kafka import event_headers
-from servicekit.migrations import upgrade
+from attain_devstack.testing import TEST_SECRET, bearer, migrate, publish, running
+from servicekit.auth import Role
 
 pytestmark = pytest.mark.integration
 
-SECRET = "alert-service-integration-secret"
 WAIT_SECONDS = 60.0
 # 31 days: a target of 31,000 expects 1,000 a day.
 MARCH = Period(start=date(2026, 3, 1), end=date(2026, 3, 31))
@@ -42,43 +38,20 @@ TARGET = Decimal(31000)
 
 
 @pytest.fixture(scope="module")
-def database(infrastructure: Infrastructure) -> Iterator[str]:
-    """A new, empty database for this module's service. Not `fresh_database`,
-    which is per test: one service per module joins the consumer group once,
-    and each rejoin of a group makes Tansu stall for up to 20 seconds."""
-    with temporary_database(infrastructure.database_url) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-async def api(database: str, kafka_bootstrap: str) -> AsyncIterator[httpx.AsyncClient]:
-    await asyncio.to_thread(upgrade, "alert_service", database)
+async def api(module_database: str, kafka_bootstrap: str) -> AsyncIterator[httpx.AsyncClient]:
+    """One service for the module, not one a test on `fresh_database`: it joins the
+    consumer group once, and each rejoin of a group makes Tansu stall for up to 20 seconds."""
+    await migrate("alert_service", module_database)
     settings = AlertSettings(
         environment="test",
-        database_url=database,
+        database_url=module_database,
         kafka_bootstrap=kafka_bootstrap,
-        jwt_secret=SECRET,
+        jwt_secret=TEST_SECRET,
         consumer_batch_size=50,
         outbox_poll_seconds=0.2,
     )
-    app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app), base_url="http://alert-service"
-        ) as client,
-    ):
+    async with running(create_app(settings)) as client:
         yield client
-
-
-@pytest.fixture
-async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
-    await producer.start()
-    try:
-        yield producer
-    finally:
-        await producer.stop()
 
 
 class AlertsTopic:
@@ -140,23 +113,6 @@ def progress(
     )
 
 
-async def publish(producer: AIOKafkaProducer, event: GoalProgressUpdated) -> None:
-    envelope = Envelope.wrap(event, source="/attain/tracking-service", time=datetime.now(UTC))
-    await producer.send_and_wait(
-        event.topic,
-        envelope.to_bytes(),
-        key=event.key().encode(),
-        headers=event_headers(str(envelope.id), envelope.type, None),
-    )
-
-
-def bearer(*roles: Role, person_id: str | None = None) -> dict[str, str]:
-    token = mint_token(
-        SECRET, subject=person_id or "someone", roles=list(roles), person_id=person_id
-    )
-    return {"authorization": f"Bearer {token}"}
-
-
 ADMIN = bearer(Role.ADMIN, person_id="admin-1")
 
 
@@ -170,11 +126,13 @@ def at(day: int) -> datetime:
 
 
 async def test_progress_behind_pace_opens_an_alert_that_resolves_on_pace(
-    api: httpx.AsyncClient, producer: AIOKafkaProducer, alerts_topic: AlertsTopic
+    api: httpx.AsyncClient, kafka_bootstrap: str, alerts_topic: AlertsTopic
 ) -> None:
     goal_id, owner_id = new_ids()
 
-    await publish(producer, progress(goal_id, owner_id, sequence=1, as_of=at(20), actual="5000"))
+    await publish(
+        kafka_bootstrap, progress(goal_id, owner_id, sequence=1, as_of=at(20), actual="5000")
+    )
 
     detected_envelope = await alerts_topic.next_about(goal_id)
     detected = detected_envelope.event()
@@ -196,7 +154,9 @@ async def test_progress_behind_pace_opens_an_alert_that_resolves_on_pace(
         "critical",
     )
 
-    await publish(producer, progress(goal_id, owner_id, sequence=2, as_of=at(21), actual="21000"))
+    await publish(
+        kafka_bootstrap, progress(goal_id, owner_id, sequence=2, as_of=at(21), actual="21000")
+    )
 
     resolved = (await alerts_topic.next_about(goal_id)).event()
     assert isinstance(resolved, DeviationResolved)
@@ -206,8 +166,11 @@ async def test_progress_behind_pace_opens_an_alert_that_resolves_on_pace(
 
     # A late, older update is ignored: the next event about the goal is the one
     # that the newer, mildly behind update opens (a new alert, a warning).
-    await publish(producer, progress(goal_id, owner_id, sequence=1, as_of=at(20), actual="5000"))
-    await publish(producer, progress(goal_id, owner_id, sequence=3, as_of=at(22), actual="19000"))
+    await publish(
+        kafka_bootstrap,
+        progress(goal_id, owner_id, sequence=1, as_of=at(20), actual="5000"),
+        progress(goal_id, owner_id, sequence=3, as_of=at(22), actual="19000"),
+    )
 
     reopened = (await alerts_topic.next_about(goal_id)).event()
     assert isinstance(reopened, DeviationDetected)
@@ -220,10 +183,12 @@ async def test_progress_behind_pace_opens_an_alert_that_resolves_on_pace(
 
 
 async def test_evaluating_at_an_instant_flags_a_goal_that_stood_still(
-    api: httpx.AsyncClient, producer: AIOKafkaProducer, alerts_topic: AlertsTopic
+    api: httpx.AsyncClient, kafka_bootstrap: str, alerts_topic: AlertsTopic
 ) -> None:
     goal_id, owner_id = new_ids()
-    await publish(producer, progress(goal_id, owner_id, sequence=1, as_of=at(5), actual="5000"))
+    await publish(
+        kafka_bootstrap, progress(goal_id, owner_id, sequence=1, as_of=at(5), actual="5000")
+    )
 
     # On pace on the 5th; by the 25th, with nothing sold since, far behind.
     [change] = await evaluate_until_changed(api, at(25), goal_id)
@@ -265,10 +230,12 @@ async def evaluate_until_changed(
 
 
 async def test_a_rep_sees_only_their_own_alerts(
-    api: httpx.AsyncClient, producer: AIOKafkaProducer, alerts_topic: AlertsTopic
+    api: httpx.AsyncClient, kafka_bootstrap: str, alerts_topic: AlertsTopic
 ) -> None:
     goal_id, owner_id = new_ids()
-    await publish(producer, progress(goal_id, owner_id, sequence=1, as_of=at(20), actual="0"))
+    await publish(
+        kafka_bootstrap, progress(goal_id, owner_id, sequence=1, as_of=at(20), actual="0")
+    )
     detected = (await alerts_topic.next_about(goal_id)).event()
     assert isinstance(detected, DeviationDetected)
     alert_id = detected.alert_id

@@ -2,33 +2,37 @@
 and the real broker: actuals in, earnings and EarningsUpdated out."""
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from uuid import uuid4
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 from sqlalchemy import select
 
 from attain_contracts import ActualRecorded, EarningsUpdated, Envelope
-from attain_devstack.postgres import temporary_database
-from attain_devstack.stack import Infrastructure
+from attain_devstack.testing import (
+    TEST_SECRET,
+    bearer,
+    envelope,
+    migrate,
+    publish,
+    publish_envelopes,
+    running,
+)
 from incentive_service.handlers.actuals import record_earnings
 from incentive_service.main import create_app
 from incentive_service.settings import IncentiveSettings
 from incentive_service.store.tables import MESSAGING, Plan
-from servicekit.auth import Role, mint_token
+from servicekit.auth import Role
 from servicekit.clock import FixedClock
 from servicekit.db import create_engine, create_sessionmaker
-from servicekit.kafka import event_headers
-from servicekit.migrations import upgrade
 from servicekit.uow import UnitOfWork
 
 pytestmark = pytest.mark.integration
 
-SECRET = "incentive-test-secret-of-at-least-32-bytes"
 PLAN = {
     "name": "Flat 5%",
     "rate": "0.05",
@@ -41,14 +45,7 @@ def unique(prefix: str) -> str:
     return f"{prefix}_{uuid4().hex[:10]}"
 
 
-def auth(*roles: Role, person_id: str | None = None) -> dict[str, str]:
-    token = mint_token(
-        SECRET, subject=person_id or "tester", roles=list(roles), person_id=person_id
-    )
-    return {"Authorization": f"Bearer {token}"}
-
-
-ADMIN = auth(Role.ADMIN)
+ADMIN = bearer(Role.ADMIN)
 WAIT_SECONDS = 60
 
 
@@ -71,48 +68,26 @@ def actual(
     )
 
 
-def envelope(event: ActualRecorded) -> Envelope:
-    return Envelope.wrap(event, source="/attain/tracking-service", time=datetime.now(UTC))
-
-
 async def migrated(fresh_database: Callable[[], str]) -> str:
     url = fresh_database()
-    await asyncio.to_thread(upgrade, "incentive_service", url)
+    await migrate("incentive_service", url)
     return url
 
 
 @pytest.fixture(scope="module")
-def service_database(infrastructure: Infrastructure) -> Iterator[str]:
-    """A new database for the tests of this module that share one running service:
-    stopping the app waits for its consumer to finish joining the group, which takes
-    the broker seconds, so they start it once."""
-    with temporary_database(infrastructure.database_url) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-async def client(service_database: str, kafka_bootstrap: str) -> AsyncIterator[httpx.AsyncClient]:
-    await asyncio.to_thread(upgrade, "incentive_service", service_database)
+async def client(module_database: str, kafka_bootstrap: str) -> AsyncIterator[httpx.AsyncClient]:
+    """One service for the tests of this module that need it running: stopping the app
+    waits for its consumer to finish joining the group, which takes the broker seconds,
+    so they start it once."""
+    await migrate("incentive_service", module_database)
     settings = IncentiveSettings(
-        database_url=service_database,
+        database_url=module_database,
         kafka_bootstrap=kafka_bootstrap,
-        jwt_secret=SECRET,
+        jwt_secret=TEST_SECRET,
         outbox_poll_seconds=0.2,
     )
-    app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
-    ):
+    async with running(create_app(settings)) as client:
         yield client
-
-
-@pytest.fixture
-async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
-    await producer.start()
-    yield producer
-    await producer.stop()
 
 
 @pytest.fixture
@@ -126,17 +101,6 @@ async def incentives(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaConsumer]:
     await consumer.start()
     yield consumer
     await consumer.stop()
-
-
-async def publish(producer: AIOKafkaProducer, *envelopes: Envelope) -> None:
-    for item in envelopes:
-        event = item.event()
-        await producer.send_and_wait(
-            event.topic,
-            value=item.to_bytes(),
-            key=event.key().encode(),
-            headers=event_headers(str(item.id), item.type, None),
-        )
 
 
 async def updates_until(
@@ -160,7 +124,7 @@ async def updates_until(
 
 async def test_a_won_deal_earns_once_and_its_reversal_nets_to_zero(
     client: httpx.AsyncClient,
-    producer: AIOKafkaProducer,
+    kafka_bootstrap: str,
     incentives: AIOKafkaConsumer,
 ) -> None:
     rep, deal = unique("rep"), unique("deal")
@@ -170,8 +134,8 @@ async def test_a_won_deal_earns_once_and_its_reversal_nets_to_zero(
     won = actual(rep, deal, "12000.00", date(2026, 3, 10))
     republished = envelope(won)  # the same ledger row again, under a new event id
     first = envelope(won)
-    await publish(
-        producer,
+    await publish_envelopes(
+        kafka_bootstrap,
         envelope(actual(rep, deal, "3", date(2026, 3, 9), metric="deals_won")),
         envelope(actual(rep, deal, "500.00", date(2025, 12, 20))),  # before any plan
         first,
@@ -182,7 +146,7 @@ async def test_a_won_deal_earns_once_and_its_reversal_nets_to_zero(
     await updates_until(incentives, seen, rep, version=1)
     assert seen[0].total.amount == Decimal("600.00")
     assert seen[0].statement_id == f"{rep}:2026-03"
-    own = auth(Role.REP, person_id=rep)
+    own = bearer(Role.REP, person_id=rep)
     march = (await client.get(f"/people/{rep}/earnings?period=2026-03", headers=own)).json()
     assert [(line["entry_id"], line["amount"]) for line in march["lines"]] == [
         (won.entry_id, "600.00")
@@ -195,7 +159,7 @@ async def test_a_won_deal_earns_once_and_its_reversal_nets_to_zero(
     # Same deal, so the same partition: once its update arrives, the duplicates ahead
     # of it have been handled too.
     reversal = actual(rep, deal, "-12000.00", date(2026, 3, 20))
-    await publish(producer, envelope(reversal))
+    await publish(kafka_bootstrap, reversal)
     await updates_until(incentives, seen, rep, version=2)
     assert [(u.version, u.total.amount) for u in seen] == [
         (1, Decimal("600.00")),
@@ -216,7 +180,7 @@ async def test_plans_are_validated_and_versioned(client: httpx.AsyncClient) -> N
     assert same.json()["version"] == 1
     changed = await client.put(f"/plans/{plan_id}", json={**PLAN, "rate": 0.06}, headers=ADMIN)
     assert (changed.json()["rate"], changed.json()["version"]) == ("0.06", 2)
-    fetched = await client.get(f"/plans/{plan_id}", headers=auth(Role.REP, person_id="p"))
+    fetched = await client.get(f"/plans/{plan_id}", headers=bearer(Role.REP, person_id="p"))
     assert fetched.json() == changed.json()
 
     for rate in ("-0.01", "1.5", "five", None):
@@ -231,7 +195,7 @@ async def test_plans_are_validated_and_versioned(client: httpx.AsyncClient) -> N
         assert (bad.status_code, bad.json()["field"]) == (422, "effective_to")
 
     assert (await client.put(f"/plans/{plan_id}", json=PLAN)).status_code == 401
-    as_rep = await client.put(f"/plans/{plan_id}", json=PLAN, headers=auth(Role.REP))
+    as_rep = await client.put(f"/plans/{plan_id}", json=PLAN, headers=bearer(Role.REP))
     assert as_rep.status_code == 404
     missing = await client.get(f"/plans/{unique('plan')}", headers=ADMIN)
     assert missing.status_code == 404
@@ -241,11 +205,11 @@ async def test_plans_are_validated_and_versioned(client: httpx.AsyncClient) -> N
 async def test_a_rep_sees_only_their_own_earnings(client: httpx.AsyncClient) -> None:
     rep, other = unique("rep"), unique("rep")
     path = f"/people/{rep}/earnings?period=2026-03"
-    assert (await client.get(path, headers=auth(Role.REP, person_id=rep))).status_code == 200
-    assert (await client.get(path, headers=auth(Role.REP, person_id=other))).status_code == 404
-    assert (await client.get(path, headers=auth(Role.VIEWER, person_id=rep))).status_code == 404
+    assert (await client.get(path, headers=bearer(Role.REP, person_id=rep))).status_code == 200
+    assert (await client.get(path, headers=bearer(Role.REP, person_id=other))).status_code == 404
+    assert (await client.get(path, headers=bearer(Role.VIEWER, person_id=rep))).status_code == 404
     for role in (Role.ADMIN, Role.PLANNER, Role.MANAGER):
-        assert (await client.get(path, headers=auth(role, person_id=other))).status_code == 200
+        assert (await client.get(path, headers=bearer(role, person_id=other))).status_code == 200
     for period in ("2026-13", "2026-3", "march", ""):
         bad = await client.get(f"/people/{rep}/earnings?period={period}", headers=ADMIN)
         assert (bad.status_code, bad.json()["field"]) == (422, "period"), period

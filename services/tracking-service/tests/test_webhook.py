@@ -9,11 +9,11 @@ from uuid import uuid4
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 
-from attain_contracts import Envelope, GoalUpserted, Period, PersonUpserted, topics
+from attain_contracts import GoalUpserted, Period, PersonUpserted, topics
 from attain_contracts.types import Membership
-from attain_devstack.testing import TEST_SECRET, bearer, migrate, running
+from attain_devstack.testing import TEST_SECRET, bearer, migrate, publish, running
 from servicekit.auth import Role
 from tracking_service.main import create_app
 from tracking_service.settings import TrackingSettings
@@ -173,12 +173,7 @@ async def test_deal_reaches_the_goal_progress_and_progress_event(
         version=1,
         updated_at=now,
     )
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
-    await producer.start()
-    for event in (person, goal):
-        envelope = Envelope.wrap(event, source="/test", time=now)
-        await producer.send_and_wait(event.topic, envelope.to_bytes(), key=event.key().encode())
-    await producer.stop()
+    await publish(kafka_bootstrap, person, goal, time=now)
     progress_url = f"/goals/{goal_id}/progress?as_of=2026-03-31T12:00:00Z"
     await _until_ok(client, progress_url)
 

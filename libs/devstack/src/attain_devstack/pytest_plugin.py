@@ -57,6 +57,16 @@ def database_url(infrastructure: Infrastructure) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="module")
+def module_database(infrastructure: Infrastructure) -> Iterator[str]:
+    """asyncpg URL of a new, empty database for this test module, dropped after it: for the
+    tests of a module that share one running service."""
+    from attain_devstack.postgres import temporary_database
+
+    with temporary_database(infrastructure.database_url) as url:
+        yield url
+
+
 @pytest.fixture
 def fresh_database(infrastructure: Infrastructure) -> Iterator[Callable[[], str]]:
     """Call it for the asyncpg URL of another new, empty database, dropped after the test."""
