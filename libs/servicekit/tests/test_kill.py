@@ -41,7 +41,7 @@ async def duplicates_reported(process: asyncio.subprocess.Process) -> int:
 
 
 async def test_sigkill_mid_stream_loses_nothing_and_applies_nothing_twice(
-    database_url: str, kafka_bootstrap: str
+    database_url: str, kafka_bootstrap: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     schema, topic, group = unique("kill"), unique("kill"), unique("kill")
     await create_topic(kafka_bootstrap, topic, partitions=6)
@@ -87,7 +87,8 @@ async def test_sigkill_mid_stream_loses_nothing_and_applies_nothing_twice(
             )
         ).one()
     await store.engine.dispose()
-    print(f"\nSIGKILL test: {kills} kills, {redeliveries} redeliveries dropped by the inbox")
+    with capsys.disabled():
+        print(f"\nSIGKILL test: {kills} kills, {redeliveries} redeliveries dropped by the inbox")
     assert distinct == EVENTS, "events were lost"
     assert applied == EVENTS, "events were applied twice"
     assert total == sum(Decimal(n % 100) / 10 for n in range(EVENTS))
