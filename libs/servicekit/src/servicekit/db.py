@@ -82,3 +82,8 @@ def create_engine(database_url: str, pool_size: int = 10) -> AsyncEngine:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def instant_column(nullable: bool = False) -> Column:
+    """A timezone-aware instant: every time a service stores is one."""
+    return Column(DateTime(timezone=True), nullable=nullable)

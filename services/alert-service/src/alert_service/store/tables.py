@@ -6,19 +6,15 @@ tracking-service published, and the domain rounds what it computes."""
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, Index, Numeric, text
+from sqlalchemy import BigInteger, CheckConstraint, Column, Index, Numeric, text
 from sqlmodel import Field, SQLModel
 
-from servicekit.db import messaging_tables
+from servicekit.db import instant_column, messaging_tables
 from servicekit.migrations import NAMING_CONVENTION
 
 SCHEMA = "alert"
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 MESSAGING = messaging_tables(SQLModel.metadata, SCHEMA)
-
-
-def _instant(nullable: bool = False) -> Column:
-    return Column(DateTime(timezone=True), nullable=nullable)
 
 
 def _figure(nullable: bool = False) -> Column:
@@ -41,8 +37,8 @@ class GoalSnapshot(SQLModel, table=True):
     target: Decimal = Field(sa_column=_figure())
     actual: Decimal = Field(sa_column=_figure())
     sequence: int = Field(sa_column=Column(BigInteger, nullable=False))
-    as_of: datetime = Field(sa_column=_instant())
-    updated_at: datetime = Field(sa_column=_instant())
+    as_of: datetime = Field(sa_column=instant_column())
+    updated_at: datetime = Field(sa_column=instant_column())
 
 
 class Alert(SQLModel, table=True):
@@ -67,9 +63,9 @@ class Alert(SQLModel, table=True):
     rule: str
     severity: str
     status: str
-    opened_at: datetime = Field(sa_column=_instant())
-    resolved_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
-    as_of: datetime = Field(sa_column=_instant())
+    opened_at: datetime = Field(sa_column=instant_column())
+    resolved_at: datetime | None = Field(default=None, sa_column=instant_column(nullable=True))
+    as_of: datetime = Field(sa_column=instant_column())
     actual: Decimal = Field(sa_column=_figure())
     expected: Decimal = Field(sa_column=_figure())
     target: Decimal = Field(sa_column=_figure())

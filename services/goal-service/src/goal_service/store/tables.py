@@ -3,20 +3,16 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, DateTime, Numeric, Text
+from sqlalchemy import Column, Numeric, Text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
-from servicekit.db import messaging_tables
+from servicekit.db import instant_column, messaging_tables
 from servicekit.migrations import NAMING_CONVENTION
 
 SCHEMA = "goal"
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 MESSAGING = messaging_tables(SQLModel.metadata, SCHEMA)
-
-
-def _instant() -> Column:
-    return Column(DateTime(timezone=True), nullable=False)
 
 
 class OrgUnit(SQLModel, table=True):
@@ -30,7 +26,7 @@ class OrgUnit(SQLModel, table=True):
     manager_id: str | None = None
     path: list[str] = Field(sa_column=Column(ARRAY(Text), nullable=False))
     version: int = 1
-    updated_at: datetime = Field(sa_column=_instant())
+    updated_at: datetime = Field(sa_column=instant_column())
 
 
 class Person(SQLModel, table=True):
@@ -42,7 +38,7 @@ class Person(SQLModel, table=True):
     email: str | None = None
     maturity: str = "experienced"
     version: int = 1
-    updated_at: datetime = Field(sa_column=_instant())
+    updated_at: datetime = Field(sa_column=instant_column())
 
 
 class Membership(SQLModel, table=True):
@@ -79,4 +75,4 @@ class Goal(SQLModel, table=True):
     rationale: str | None = None
     version: int = 1
     created_by: str
-    updated_at: datetime = Field(sa_column=_instant())
+    updated_at: datetime = Field(sa_column=instant_column())

@@ -3,19 +3,15 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, DateTime, Index, Numeric
+from sqlalchemy import Column, Index, Numeric
 from sqlmodel import Field, SQLModel
 
-from servicekit.db import messaging_tables
+from servicekit.db import instant_column, messaging_tables
 from servicekit.migrations import NAMING_CONVENTION
 
 SCHEMA = "incentive"
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 MESSAGING = messaging_tables(SQLModel.metadata, SCHEMA)
-
-
-def _instant() -> Column:
-    return Column(DateTime(timezone=True), nullable=False)
 
 
 def _exact(scale: int | None = None) -> Column:
@@ -37,7 +33,7 @@ class Plan(SQLModel, table=True):
     effective_from: date
     effective_to: date | None = None
     version: int = 1
-    updated_at: datetime = Field(sa_column=_instant())
+    updated_at: datetime = Field(sa_column=instant_column())
 
 
 class Earning(SQLModel, table=True):
@@ -60,4 +56,4 @@ class Earning(SQLModel, table=True):
     rate: Decimal = Field(sa_column=_exact())
     amount: Decimal = Field(sa_column=_exact(scale=2))
     currency: str
-    recorded_at: datetime = Field(sa_column=_instant())
+    recorded_at: datetime = Field(sa_column=instant_column())

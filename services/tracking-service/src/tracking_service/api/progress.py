@@ -1,5 +1,6 @@
 """Live progress of a goal at any instant."""
 
+from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 
@@ -47,10 +48,5 @@ async def read_progress(
         owner_id=goal.owner_id,
         metric=goal.metric,
         as_of=instant,
-        actual=progress.actual,
-        target=progress.target,
-        attainment=progress.attainment,
-        expected_to_date=progress.expected_to_date,
-        pace=progress.pace,
-        projection=progress.projection,
+        **asdict(progress),
     )

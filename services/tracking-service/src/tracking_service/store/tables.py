@@ -4,20 +4,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, Numeric, Text
+from sqlalchemy import BigInteger, Column, Identity, Index, Numeric, Text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
-from servicekit.db import messaging_tables
+from servicekit.db import instant_column, messaging_tables
 from servicekit.migrations import NAMING_CONVENTION
 
 SCHEMA = "tracking"
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 MESSAGING = messaging_tables(SQLModel.metadata, SCHEMA)
-
-
-def _instant(nullable: bool = False) -> Column:
-    return Column(DateTime(timezone=True), nullable=nullable)
 
 
 def _money(nullable: bool = False) -> Column:
@@ -33,7 +29,7 @@ class Source(SQLModel, table=True):
     id: str = Field(primary_key=True)
     name: str
     secret: str
-    created_at: datetime = Field(sa_column=_instant())
+    created_at: datetime = Field(sa_column=instant_column())
 
 
 class OrgUnit(SQLModel, table=True):
@@ -104,7 +100,7 @@ class Deal(SQLModel, table=True):
     customer_id: str | None = None
     created_on: date | None = None
     closed_on: date | None = None
-    received_at: datetime = Field(sa_column=_instant())
+    received_at: datetime = Field(sa_column=instant_column())
     payload: dict = Field(sa_column=Column(JSONB, nullable=False))
 
 
@@ -133,4 +129,4 @@ class LedgerEntry(SQLModel, table=True):
     currency: str | None = None
     reason: str
     deal_version: int = Field(sa_column=Column(BigInteger, nullable=False))
-    recorded_at: datetime = Field(sa_column=_instant())
+    recorded_at: datetime = Field(sa_column=instant_column())
