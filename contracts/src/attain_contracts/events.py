@@ -124,7 +124,8 @@ class ActualRecorded(Event):
     aggregate_type: ClassVar[str] = "deal"
 
     entry_id: str
-    deal_id: str
+    deal_id: str = Field(description="the id of the CRM record credited (see record_kind)")
+    record_kind: Literal["deal", "payment", "lead", "activity"] = "deal"
     source: str
     metric: str
     person_id: str
@@ -133,7 +134,9 @@ class ActualRecorded(Event):
     credited_on: date
     amount: DecimalString = Field(description="signed delta; money in the base currency")
     currency: CurrencyCode | None = None
-    reason: str = Field(description="won, amount_changed, owner_changed, reversed, ...")
+    reason: str = Field(
+        description="won, amount_changed, owner_changed, reversed, repathed, ..."
+    )
     deal_version: int
     recorded_at: AwareDatetime
 
@@ -154,11 +157,31 @@ class GoalProgressUpdated(Event):
     as_of: AwareDatetime
     actual: DecimalString
     target: DecimalString
-    attainment: DecimalString | None = Field(description="actual / target")
+    attainment: DecimalString | None = Field(
+        description="actual / target (target / actual when lower is better)"
+    )
     expected_to_date: DecimalString
-    pace: DecimalString | None = Field(description="actual / expected to date")
-    projection: DecimalString
+    pace: DecimalString | None = Field(
+        description="actual / expected to date (expected / actual when lower is better): "
+        "below 1 is behind"
+    )
+    projection: DecimalString = Field(description="at period end: actual + run rate x time left")
     sequence: int = Field(description="grows with every update of this goal; drop older ones")
+    parent_id: str | None = None
+    org_unit_id: str | None = None
+    person_id: str | None = None
+    status: Literal["draft", "active", "closed", "cancelled"] | None = None
+    timezone: str | None = Field(default=None, description="IANA zone of the goal's calendar")
+    numerator: DecimalString | None = Field(
+        default=None, description="for ratio and average metrics: what actual divides"
+    )
+    denominator: DecimalString | None = Field(
+        default=None, description="for ratio and average metrics: the sample size"
+    )
+    pipeline_projection: DecimalString | None = Field(
+        default=None,
+        description="projection plus open deals closing in the period x the historical win rate",
+    )
 
     def key(self) -> str:
         return self.goal_id

@@ -4,9 +4,10 @@ the outbox relay and the consumers until the app stops."""
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Annotated
 
 import structlog
@@ -65,6 +66,9 @@ class ServiceRuntime:
         )
 
 
+Worker = Callable[[ServiceRuntime, asyncio.Event], Awaitable[None]]
+
+
 def create_service_app(
     *,
     title: str,
@@ -72,8 +76,12 @@ def create_service_app(
     tables: MessagingTables,
     routers: Sequence[APIRouter] = (),
     consumers: Sequence[ConsumerSpec] = (),
+    workers: Mapping[str, Worker] | None = None,
     clock: Clock | None = None,
 ) -> FastAPI:
+    """`workers` are background loops by name, run until the app stops and restarted
+    after a pause when they fail."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.service_name, settings.log_level)
@@ -117,6 +125,10 @@ def create_service_app(
                 asyncio.create_task(
                     _supervised(f"consumer:{spec.group_id}", consumer.run, runtime.stop)
                 )
+            )
+        for name, worker in (workers or {}).items():
+            tasks.append(
+                asyncio.create_task(_supervised(name, partial(worker, runtime), runtime.stop))
             )
         log.info("service.started", service=settings.service_name)
         try:

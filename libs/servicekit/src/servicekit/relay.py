@@ -9,7 +9,6 @@ the row, and consumers drop the duplicate through their inbox."""
 import asyncio
 import contextlib
 import json
-from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -19,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from servicekit import metrics
 from servicekit.db import MessagingTables
 from servicekit.kafka import event_headers
+from servicekit.wakeup import Wakeup, listening
 
 log = structlog.get_logger()
 
@@ -43,26 +43,15 @@ class OutboxRelay:
         self._service = service
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
-        self._wakeup = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
-        async with self._engine.connect() as listener:
-            raw = await listener.get_raw_connection()
-            driver = raw.driver_connection
-            assert driver is not None
-            await driver.add_listener(self._channel, self._on_notify)
-            try:
-                await self._loop(stop)
-            finally:
-                await driver.remove_listener(self._channel, self._on_notify)
+        async with listening(self._engine, self._channel) as wakeup:
+            await self._loop(stop, wakeup)
 
-    def _on_notify(self, *_: Any) -> None:
-        self._wakeup.set()
-
-    async def _loop(self, stop: asyncio.Event) -> None:
+    async def _loop(self, stop: asyncio.Event, wakeup: Wakeup) -> None:
         failures = 0
         while not stop.is_set():
-            self._wakeup.clear()
+            wakeup.clear()
             try:
                 published = await self.publish_pending()
                 failures = 0
@@ -74,18 +63,7 @@ class OutboxRelay:
                 await _sleep_or_stop(stop, min(MAX_BACKOFF_SECONDS, 0.2 * 2**failures))
                 continue
             if published < self._batch_size:
-                await self._wait(stop)
-
-    async def _wait(self, stop: asyncio.Event) -> None:
-        stopped = asyncio.ensure_future(stop.wait())
-        woken = asyncio.ensure_future(self._wakeup.wait())
-        try:
-            await asyncio.wait(
-                {stopped, woken}, timeout=self._poll_seconds, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            stopped.cancel()
-            woken.cancel()
+                await wakeup.wait(stop, self._poll_seconds)
 
     async def publish_pending(self) -> int:
         """Publish one batch of unpublished rows; returns how many were sent."""

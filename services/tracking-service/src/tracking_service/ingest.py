@@ -1,134 +1,255 @@
-"""Recording what a CRM tells us about a deal: the new state, the ledger rows
-it causes and their `ActualRecorded` events, in the caller's unit of work."""
+"""Recording what a CRM tells us: each record's new state, the ledger rows it
+causes and their `ActualRecorded` events, in the caller's unit of work. One
+webhook and a batch of 10,000 take the same path, so they behave the same."""
 
-from dataclasses import dataclass
-from datetime import date
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 from uuid import uuid4
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
-
 from attain_contracts import ActualRecorded
-from servicekit.problems import InvalidInput
 from servicekit.uow import UnitOfWork
-from tracking_service.domain.ledger import DealState, ledger_delta
-from tracking_service.store import queries
-from tracking_service.store.tables import Deal, LedgerEntry
+from tracking_service.domain.directory import Directory
+from tracking_service.domain.fx import MissingRate
+from tracking_service.domain.ledger import (
+    CreditKey,
+    LedgerKey,
+    RecordState,
+    change_reason,
+    credits,
+    rows_to_append,
+)
+from tracking_service.records import BY_KIND, RecordIn
+from tracking_service.store import ledger as store
+from tracking_service.store.tables import CrmRecord, LedgerEntry
+
+Status = Literal["accepted", "duplicate", "stale", "parked"]
+RecordKey = tuple[str, str, str]  # source, kind, record id
+MONEY_METRICS = frozenset({"revenue", "collections"})
 
 
-class DealIn(BaseModel):
-    """The generic deal payload (documented in the README)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: str = Field(min_length=1, max_length=200)
-    version: int | None = Field(default=None, ge=0, description="grows with every change")
-    updated_at: AwareDatetime | None = Field(
-        default=None, description="used as the version when version is absent"
-    )
-    stage: Literal["open", "won", "lost", "cancelled"]
-    amount: Decimal = Field(ge=0, max_digits=18, decimal_places=4)
-    currency: str = Field(pattern="^[A-Z]{3}$")
-    owner_id: str = Field(min_length=1)
-    product_line: str | None = None
-    customer_id: str | None = None
-    created_on: date | None = None
-    closed_on: date | None = None
-
-    @model_validator(mode="after")
-    def _ordered_and_dated(self) -> "DealIn":
-        if self.version is None and self.updated_at is None:
-            raise ValueError(
-                "give version or updated_at, so that older deliveries can be told apart"
-            )
-        if self.stage == "won" and self.closed_on is None:
-            raise ValueError("a won deal needs closed_on, the date it is credited on")
-        return self
-
-    def ordering_version(self) -> int:
-        if self.version is not None:
-            return self.version
-        assert self.updated_at is not None
-        return int(self.updated_at.timestamp() * 1_000_000)
-
-
-@dataclass(frozen=True)
-class Recorded:
-    deal_id: str
+@dataclass
+class Outcome:
+    kind: str
+    record_id: str
     version: int
-    duplicate: bool
-    stale: bool
-    entries: list[ActualRecorded]
+    status: Status
+    parked_reason: str | None = None
+    entries: list[str] = field(default_factory=list)
 
 
-async def record_deal(
-    uow: UnitOfWork, source_id: str, deal: DealIn, base_currency: str
-) -> Recorded:
-    if deal.currency != base_currency:
-        raise InvalidInput(
-            f"no FX rate to convert {deal.currency} to {base_currency}", field="currency"
-        )
+async def record(
+    uow: UnitOfWork, source_id: str, records: Sequence[RecordIn], base_currency: str
+) -> list[Outcome]:
+    """Apply `records` (in any order; versions of one record may repeat) and return
+    one outcome per record, in the order given."""
+    by_key: dict[RecordKey, list[tuple[int, RecordIn]]] = defaultdict(list)
+    for index, item in enumerate(records):
+        by_key[(source_id, item.kind, item.id)].append((index, item))
+    stored = await store.lock_records(uow.session, list(by_key))
+    new_keys = [key for key in by_key if key not in stored]
+    owners = {item.owner() for item in records} | {row.owner_id for row in stored.values()}
+    directory = await store.directory(uow.session, owners)
+    rates = await store.rates(uow.session, _rate_needs(records, base_currency))
+    held = await store.held(uow.session, [key for key in by_key if key in stored])
     session = uow.session
-    version = deal.ordering_version()
+    outcomes: dict[int, Outcome] = {}
+    appended: list[LedgerEntry] = []
+    changed: list[CrmRecord] = []
+    versions: list[tuple[RecordKey, RecordIn]] = []
     now = uow.clock.now()
-    row = Deal(
-        source_id=source_id,
-        deal_id=deal.id,
-        version=version,
-        stage=deal.stage,
-        amount=deal.amount,
-        currency=deal.currency,
-        owner_id=deal.owner_id,
-        product_line=deal.product_line,
-        customer_id=deal.customer_id,
-        created_on=deal.created_on,
-        closed_on=deal.closed_on,
-        received_at=now,
-        payload=deal.model_dump(mode="json"),
-    )
-    stored = await queries.lock_deal(session, source_id, deal.id)
-    if stored is None and await queries.insert_deal_if_new(session, row):
-        old_state = None
-    else:
-        stored = stored or await queries.lock_deal(session, source_id, deal.id)
-        assert stored is not None
-        if version <= stored.version:
-            return Recorded(
-                deal.id, stored.version, version == stored.version, version < stored.version, []
+    for key, items in by_key.items():
+        row = stored.get(key)
+        last_state = _state_of(row, base_currency, rates) if row is not None else None
+        for index, item in sorted(items, key=lambda pair: pair[1].ordering_version()):
+            version = item.ordering_version()
+            if row is not None and version <= row.version:
+                status: Status = "duplicate" if version == row.version else "stale"
+                outcomes[index] = Outcome(item.kind, item.id, row.version, status)
+                continue
+            row = _apply_version(row, key, item, version, now)
+            versions.append((key, item))
+            changed.append(row)
+            try:
+                state = item.to_state(base_currency, rates)
+            except MissingRate as missing:
+                _park(row, missing)
+                outcomes[index] = Outcome(item.kind, item.id, version, "parked", str(missing))
+                continue
+            entries = _credit(row, last_state, state, held[key], directory, base_currency, now)
+            appended.extend(entries)
+            last_state = state
+            outcomes[index] = Outcome(
+                item.kind, item.id, version, "accepted", entries=[str(e.id) for e in entries]
             )
-        old_state = _state(stored)
-        for name, value in row.model_dump(exclude={"source_id", "deal_id"}).items():
-            setattr(stored, name, value)
+    conflicts = await store.save_records(session, changed, new_keys)
+    if conflicts:
+        # A concurrent delivery created one of these records first: undo nothing
+        # here (nothing was written), just apply the whole batch again, now locked.
+        raise ConcurrentCreation(conflicts)
+    await store.save_versions(session, versions, now)
+    await store.append(session, appended)
+    for entry in appended:
+        uow.publish(actual_recorded(entry))
+    return [outcomes[index] for index in range(len(records))]
+
+
+class ConcurrentCreation(Exception):
+    """Two deliveries created the same record at the same time; retry the later one."""
+
+    def __init__(self, keys: Iterable[RecordKey]) -> None:
+        super().__init__(f"created concurrently: {sorted(keys)}")
+
+
+def _rate_needs(records: Iterable[RecordIn], base_currency: str) -> set[tuple[str, date]]:
+    needs = set()
+    for item in records:
+        on, currency = item.credit_date(), getattr(item, "currency", base_currency)
+        if on is not None and currency != base_currency:
+            needs.add((currency, on))
+    return needs
+
+
+def _apply_version(
+    row: CrmRecord | None, key: RecordKey, item: RecordIn, version: int, now: datetime
+) -> CrmRecord:
+    source_id, kind, record_id = key
+    fields: dict[str, Any] = {
+        "version": version,
+        "status": item.status_name(),
+        "amount": getattr(item, "amount", None),
+        "currency": getattr(item, "currency", None),
+        "owner_id": item.owner(),
+        "product_line": getattr(item, "product_line", None),
+        "customer_id": getattr(item, "customer_id", None),
+        "created_on": getattr(item, "created_on", None),
+        "closed_on": getattr(item, "closed_on", None),
+        "expected_close_on": getattr(item, "expected_close_on", None),
+        "state": item.model_dump(mode="json", exclude_none=True),
+        "parked_reason": None,
+        "parked_currency": None,
+        "parked_on": None,
+        "received_at": now,
+    }
+    if row is None:
+        return CrmRecord(source_id=source_id, kind=kind, record_id=record_id, **fields)
+    for name, value in fields.items():
+        setattr(row, name, value)
+    return row
+
+
+def _park(row: CrmRecord, missing: MissingRate) -> None:
+    row.parked_reason = str(missing)
+    row.parked_currency = missing.currency
+    row.parked_on = missing.on
+
+
+def _state_of(row: CrmRecord, base_currency: str, rates: dict) -> RecordState | None:
+    """The state the ledger reflects for a stored record, to name the change; None
+    when it was parked (the ledger then reflects an older state)."""
+    if row.parked_reason is not None:
+        return None
+    try:
+        return BY_KIND[row.kind].model_validate(row.state).to_state(base_currency, rates)
+    except MissingRate:
+        return None
+
+
+def _credit(
+    row: CrmRecord,
+    old: RecordState | None,
+    new: RecordState,
+    held: dict[LedgerKey, Decimal],
+    directory: Directory,
+    base_currency: str,
+    now: datetime,
+) -> list[LedgerEntry]:
+    """Ledger rows that make what the record holds equal what `new` credits; `held`
+    is updated in place so later versions in the same batch build on it."""
+    wanted = {
+        LedgerKey(key, directory.org_path_on(key.person_id, key.credited_on)): amount
+        for key, amount in credits(new).items()
+    }
+    reason = change_reason(old, new)
     entries = []
-    for delta in ledger_delta(old_state, _state(row)):
-        key = delta.key
-        entry = LedgerEntry(
-            id=uuid4(),
-            source_id=source_id,
-            deal_id=deal.id,
-            metric=key.metric,
-            person_id=key.person_id,
-            org_path=await queries.org_path_on(session, key.person_id, key.credited_on),
-            product_line=key.product_line,
-            credited_on=key.credited_on,
-            amount=delta.amount,
-            currency=deal.currency if key.metric == "revenue" else None,
-            reason=delta.reason,
-            deal_version=version,
-            recorded_at=now,
+    record_key = (row.source_id, row.kind, row.record_id)
+    for key, amount in rows_to_append(held, wanted):
+        entries.append(
+            ledger_entry(record_key, row.version, key, amount, reason, base_currency, now)
         )
-        session.add(entry)
-        entries.append(actual_recorded(entry))
-    for event in entries:
-        uow.publish(event)
-    return Recorded(deal.id, version, False, False, entries)
+        held[key] = held.get(key, Decimal(0)) + amount
+    return entries
+
+
+async def repath(
+    uow: UnitOfWork, person_ids: Sequence[str], base_currency: str
+) -> list[LedgerEntry]:
+    """Move these people's credits to the org path in force on each credit date, as
+    now known: a deal credited before tracking-service heard of its owner's team
+    counts for that team once it has."""
+    if not person_ids:
+        return []
+    directory = await store.directory(uow.session, person_ids)
+    now = uow.clock.now()
+    entries = []
+    for (source, kind, record_id, version), held in (
+        await store.held_by_person(uow.session, person_ids)
+    ).items():
+        wanted: dict[LedgerKey, Decimal] = defaultdict(Decimal)
+        for key, amount in held.items():
+            credit = key.credit
+            wanted[
+                LedgerKey(credit, directory.org_path_on(credit.person_id, credit.credited_on))
+            ] += amount
+        for key, amount in rows_to_append(held, wanted):
+            entries.append(
+                ledger_entry(
+                    (source, kind, record_id), version, key, amount, "repathed", base_currency, now
+                )
+            )
+    await store.append(uow.session, entries)
+    for entry in entries:
+        uow.publish(actual_recorded(entry))
+    return entries
+
+
+def ledger_entry(
+    record_key: RecordKey,
+    version: int,
+    key: LedgerKey,
+    amount: Decimal,
+    reason: str,
+    base_currency: str,
+    now: datetime,
+) -> LedgerEntry:
+    credit: CreditKey = key.credit
+    source_id, kind, record_id = record_key
+    return LedgerEntry(
+        id=uuid4(),
+        source_id=source_id,
+        record_kind=kind,
+        record_id=record_id,
+        metric=credit.metric,
+        person_id=credit.person_id,
+        org_path=list(key.org_path),
+        product_line=credit.product_line,
+        credited_on=credit.credited_on,
+        amount=amount,
+        currency=base_currency if credit.metric in MONEY_METRICS else None,
+        reason=reason,
+        record_version=version,
+        recorded_at=now,
+    )
 
 
 def actual_recorded(entry: LedgerEntry) -> ActualRecorded:
     return ActualRecorded(
         entry_id=str(entry.id),
-        deal_id=entry.deal_id,
+        deal_id=entry.record_id,
+        record_kind=entry.record_kind,
         source=entry.source_id,
         metric=entry.metric,
         person_id=entry.person_id,
@@ -138,16 +259,39 @@ def actual_recorded(entry: LedgerEntry) -> ActualRecorded:
         amount=entry.amount,
         currency=entry.currency,
         reason=entry.reason,
-        deal_version=entry.deal_version,
+        deal_version=entry.record_version,
         recorded_at=entry.recorded_at,
     )
 
 
-def _state(deal: Deal) -> DealState:
-    return DealState(
-        stage=deal.stage,  # type: ignore[arg-type]
-        amount=deal.amount,
-        owner_id=deal.owner_id,
-        closed_on=deal.closed_on,
-        product_line=deal.product_line,
-    )
+async def credit_parked(
+    uow: UnitOfWork, arrived: Iterable[tuple[str, date]], base_currency: str
+) -> int:
+    """Credit the records parked for want of one of these (currency, day) rates;
+    returns how many were credited."""
+    rows = await store.parked(uow.session, arrived)
+    if not rows:
+        return 0
+    items = [BY_KIND[row.kind].model_validate(row.state) for row in rows]
+    keys = [(row.source_id, row.kind, row.record_id) for row in rows]
+    directory = await store.directory(uow.session, {item.owner() for item in items})
+    rates = await store.rates(uow.session, _rate_needs(items, base_currency))
+    held = await store.held(uow.session, keys)
+    now = uow.clock.now()
+    appended: list[LedgerEntry] = []
+    credited = 0
+    for row, item, key in zip(rows, items, keys, strict=True):
+        try:
+            state = item.to_state(base_currency, rates)
+        except MissingRate as missing:
+            _park(row, missing)
+            continue
+        row.parked_reason = row.parked_currency = None
+        row.parked_on = None
+        appended.extend(_credit(row, None, state, held[key], directory, base_currency, now))
+        credited += 1
+    await uow.session.flush()
+    await store.append(uow.session, appended)
+    for entry in appended:
+        uow.publish(actual_recorded(entry))
+    return credited

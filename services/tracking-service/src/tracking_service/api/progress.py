@@ -1,17 +1,22 @@
-"""Live progress of a goal at any instant."""
+"""Live progress of goals, at any instant: one goal, many goals, and the history
+of a CRM record with the ledger rows it caused."""
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel
 
 from servicekit.app import RuntimeDep, UnitOfWorkDep
 from servicekit.auth import CurrentPrincipal, Role
 from servicekit.problems import NotFound
-from tracking_service.progress import goal_progress
+from tracking_service.api.visibility import sees_goal, visibility
+from tracking_service.domain.progress import Progress
+from tracking_service.progress import live_progress, progress_on
 from tracking_service.store import queries
+from tracking_service.store.tables import Goal
 
 router = APIRouter(tags=["progress"])
 
@@ -20,6 +25,13 @@ class ProgressPublic(BaseModel):
     goal_id: str
     owner_id: str
     metric: str
+    direction: str
+    org_unit_id: str
+    person_id: str | None
+    period_key: str | None
+    period_start: date
+    period_end: date
+    status: str
     as_of: datetime
     actual: Decimal
     target: Decimal
@@ -27,6 +39,31 @@ class ProgressPublic(BaseModel):
     expected_to_date: Decimal
     pace: Decimal | None
     projection: Decimal
+    pipeline_projection: Decimal | None
+    numerator: Decimal
+    denominator: Decimal | None
+
+    @classmethod
+    def of(cls, goal: Goal, progress: Progress, as_of: datetime) -> "ProgressPublic":
+        return cls(
+            goal_id=goal.id,
+            owner_id=goal.owner_id,
+            metric=goal.metric,
+            direction=goal.direction,
+            org_unit_id=goal.org_unit_id,
+            person_id=goal.person_id,
+            period_key=goal.period_key,
+            period_start=goal.period_start,
+            period_end=goal.period_end,
+            status=goal.status,
+            as_of=as_of,
+            **asdict(progress),
+        )
+
+
+class ProgressList(BaseModel):
+    data: list[ProgressPublic]
+    count: int
 
 
 @router.get("/goals/{goal_id}/progress", response_model=ProgressPublic)
@@ -37,16 +74,123 @@ async def read_progress(
     principal: CurrentPrincipal,
     as_of: AwareDatetime | None = None,
 ) -> ProgressPublic:
+    """Summed from the ledger as it stood at the end of `as_of`'s day (default now),
+    with the pipeline projection for revenue and deal-count goals."""
     goal = await queries.goal(uow.session, goal_id)
-    sees_all = principal.has_any(Role.ADMIN, Role.PLANNER, Role.MANAGER, Role.VIEWER)
-    if goal is None or not (sees_all or goal.owner_id == principal.person_id):
+    seen = await visibility(uow.session, principal)
+    if goal is None or not await sees_goal(uow.session, seen, goal):
         raise NotFound(f"no goal {goal_id}")
     instant = as_of or runtime.clock.now()
-    progress = await goal_progress(uow.session, goal, instant)
-    return ProgressPublic(
-        goal_id=goal.id,
-        owner_id=goal.owner_id,
-        metric=goal.metric,
-        as_of=instant,
-        **asdict(progress),
+    return ProgressPublic.of(goal, await progress_on(uow.session, goal, instant), instant)
+
+
+@router.get("/progress", response_model=ProgressList)
+async def list_progress(
+    uow: UnitOfWorkDep,
+    runtime: RuntimeDep,
+    principal: CurrentPrincipal,
+    owner_id: str | None = None,
+    org_unit_id: Annotated[str | None, Query(description="the unit and its subtree")] = None,
+    period_key: str | None = None,
+    on: Annotated[date | None, Query(description="goals whose period contains this day")] = None,
+    metric: str | None = None,
+    as_of: AwareDatetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ProgressList:
+    """Many goals' live progress (at `as_of`, summed from the ledger, when given)."""
+    seen = await visibility(uow.session, principal)
+    if not seen.everything and seen.person_id is None:
+        raise NotFound("no such resource")
+    goals, count = await queries.goals_where(
+        uow.session,
+        owner_id=owner_id,
+        org_unit_id=org_unit_id,
+        period_key=period_key,
+        on=on,
+        metric=metric,
+        visible_units=None if seen.everything else sorted(seen.managed),
+        visible_owner=None if seen.everything else seen.person_id,
+        limit=limit,
+        offset=offset,
+    )
+    instant = as_of or runtime.clock.now()
+    if as_of is None:
+        figures = await live_progress(uow.session, goals, instant)
+    else:
+        figures = {
+            g.id: await progress_on(uow.session, g, instant, with_pipeline=False) for g in goals
+        }
+    return ProgressList(
+        data=[ProgressPublic.of(g, figures[g.id], instant) for g in goals], count=count
+    )
+
+
+class LedgerRow(BaseModel):
+    entry_id: str
+    metric: str
+    person_id: str
+    org_path: list[str]
+    product_line: str | None
+    credited_on: date
+    amount: Decimal
+    currency: str | None
+    reason: str
+    record_version: int
+    recorded_at: datetime
+
+
+class VersionPublic(BaseModel):
+    version: int
+    received_at: datetime
+    payload: dict[str, Any]
+
+
+class RecordHistory(BaseModel):
+    source_id: str
+    kind: str
+    id: str
+    version: int
+    state: dict[str, Any]
+    parked: str | None
+    versions: list[VersionPublic]
+    ledger: list[LedgerRow]
+
+
+@router.get("/sources/{source_id}/{kind}/{record_id}/history", response_model=RecordHistory)
+async def record_history(
+    source_id: str, kind: str, record_id: str, uow: UnitOfWorkDep, principal: CurrentPrincipal
+) -> RecordHistory:
+    """Every accepted version of a deal (or payment, lead, activity) and every ledger
+    row it caused, oldest first."""
+    singular = {"deals": "deal", "payments": "payment", "leads": "lead", "activities": "activity"}
+    record, versions, entries = await queries.record_history(
+        uow.session, source_id, singular.get(kind, kind), record_id
+    )
+    seen = await visibility(uow.session, principal)
+    allowed = seen.everything or principal.has_any(Role.INTEGRATION)
+    if record is not None and not allowed:
+        allowed = seen.sees_person(record.owner_id) or any(
+            seen.sees_person(e.person_id) or seen.sees_path(e.org_path) for e in entries
+        )
+    if record is None or not allowed:
+        raise NotFound(f"no {kind} {record_id} from {source_id}")
+    return RecordHistory(
+        source_id=source_id,
+        kind=record.kind,
+        id=record.record_id,
+        version=record.version,
+        state=record.state,
+        parked=record.parked_reason,
+        versions=[
+            VersionPublic(version=v.version, received_at=v.received_at, payload=v.payload)
+            for v in versions
+        ],
+        ledger=[
+            LedgerRow(
+                entry_id=str(e.id),
+                **e.model_dump(include=set(LedgerRow.model_fields) - {"entry_id"}),
+            )
+            for e in entries
+        ],
     )

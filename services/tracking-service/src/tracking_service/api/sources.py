@@ -1,49 +1,98 @@
-"""CRM sources: each has the secret its webhooks are signed with."""
+"""CRM sources: how each authenticates (a Standard Webhooks secret, HubSpot's
+client secret, a Salesforce organization id and token) and, optionally, how its
+payloads map to our shapes."""
 
 import base64
+import re
 import secrets
+from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from servicekit.app import UnitOfWorkDep
 from servicekit.auth import Role, require_roles
 from servicekit.problems import NotFound
+from tracking_service.domain.mapping import SourceMapping
 from tracking_service.store import queries
 from tracking_service.store.tables import Source
 
 router = APIRouter(tags=["sources"])
 admin_only = require_roles(Role.ADMIN)
 
+STANDARD_WEBHOOKS_SECRET = r"^whsec_[A-Za-z0-9+/]{24,}={0,2}$"
+
 
 class SourcePut(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
+    kind: Literal["generic", "hubspot", "salesforce"] = "generic"
     secret: str | None = Field(
         default=None,
-        pattern=r"^whsec_[A-Za-z0-9+/]{24,}={0,2}$",
-        description="a Standard Webhooks secret; a new one is generated when omitted",
+        min_length=16,
+        max_length=500,
+        description="generic: a Standard Webhooks secret (generated when omitted); hubspot: "
+        "the app's client secret; salesforce: the token in the endpoint URL (generated)",
     )
+    organization_id: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$", description="salesforce"
+    )
+    mapping: SourceMapping | None = Field(
+        default=None, description="per kind, our field → a JMESPath into the source's record"
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> "SourcePut":
+        if (
+            self.kind == "generic"
+            and self.secret
+            and not re.match(STANDARD_WEBHOOKS_SECRET, self.secret)
+        ):
+            raise ValueError("a generic source's secret is a Standard Webhooks secret (whsec_...)")
+        if self.kind == "hubspot" and not self.secret:
+            raise ValueError("a HubSpot source needs the app's client secret")
+        if self.kind == "salesforce" and not self.organization_id:
+            raise ValueError("a Salesforce source needs its organization_id")
+        return self
 
 
 class SourcePublic(BaseModel):
     id: str
     name: str
+    kind: str
     secret: str
+    organization_id: str | None
+    mapping: dict[str, Any] | None
+
+
+def _new_secret(kind: str) -> str:
+    raw = secrets.token_bytes(32)
+    if kind == "generic":
+        return "whsec_" + base64.b64encode(raw).decode()
+    return secrets.token_urlsafe(32)
 
 
 @router.put("/sources/{source_id}", dependencies=[admin_only], response_model=SourcePublic)
 async def put_source(source_id: str, body: SourcePut, uow: UnitOfWorkDep) -> Source:
     source = await queries.source(uow.session, source_id)
-    secret = body.secret or "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    mapping = body.mapping.model_dump(mode="json", by_alias=True) if body.mapping else None
     if source is None:
-        source = Source(id=source_id, name=body.name, secret=secret, created_at=uow.clock.now())
+        source = Source(
+            id=source_id,
+            name=body.name,
+            kind=body.kind,
+            secret=body.secret or _new_secret(body.kind),
+            organization_id=body.organization_id,
+            mapping=mapping,
+            created_at=uow.clock.now(),
+        )
         uow.session.add(source)
     else:
-        source.name = body.name
-        if body.secret:
-            source.secret = body.secret
+        if body.secret or source.kind != body.kind:
+            source.secret = body.secret or _new_secret(body.kind)
+        source.name, source.kind = body.name, body.kind
+        source.organization_id, source.mapping = body.organization_id, mapping
     await uow.commit()
     return source
 

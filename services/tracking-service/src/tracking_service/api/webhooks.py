@@ -1,57 +1,63 @@
-"""The generic CRM webhook, signed per the Standard Webhooks spec. It answers
-only after the deal and its ledger rows are committed."""
+"""CRM webhooks. The generic one is signed per the Standard Webhooks spec and
+takes one record of a kind in our JSON shape, or in the source's own shape when
+the source has a field mapping. Each answers only after the change is committed;
+an unknown source gets the same 401 as a bad signature, so there is nothing to probe."""
 
 import binascii
-import json
+from typing import Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ValidationError
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from servicekit.app import RuntimeDep, UnitOfWorkDep
+from servicekit.app import RuntimeDep, ServiceRuntime
 from servicekit.problems import InvalidInput, Unauthorized
-from tracking_service.ingest import DealIn, record_deal
+from tracking_service.api.recording import RecordAccepted, apply, parse_json, parse_record
+from tracking_service.domain.mapping import MappingError, SourceMapping, apply_mapping
+from tracking_service.records import MODELS
 from tracking_service.store import queries
+from tracking_service.store.tables import Source
 
 router = APIRouter(tags=["webhooks"])
 
-
-class DealAccepted(BaseModel):
-    deal_id: str
-    version: int
-    duplicate: bool
-    stale: bool
-    ledger_entries: list[str]
+Kind = Literal["deals", "opportunities", "payments", "leads", "activities"]
 
 
 @router.post(
-    "/webhooks/{source_id}/deals",
-    response_model=DealAccepted,
+    "/webhooks/{source_id}/{kind}",
+    response_model=RecordAccepted,
     openapi_extra={
-        "requestBody": {"content": {"application/json": {"schema": DealIn.model_json_schema()}}}
+        "requestBody": {
+            "description": "one record in the generic shape of its kind (see the README)",
+            "content": {"application/json": {"schema": MODELS["deals"].model_json_schema()}},
+        }
     },
 )
-async def receive_deal(
-    source_id: str, request: Request, uow: UnitOfWorkDep, runtime: RuntimeDep
-) -> DealAccepted:
+async def receive_record(
+    source_id: str, kind: Kind, request: Request, runtime: RuntimeDep
+) -> RecordAccepted:
     body = await request.body()
-    source = await queries.source(uow.session, source_id)
-    # An unknown source gets the same answer as a bad signature: nothing to probe.
-    if source is None or not _signed_by(source.secret, body, dict(request.headers)):
+    source = await find_source(runtime, source_id)
+    if (
+        source is None
+        or source.kind != "generic"
+        or not signed_by(source.secret, body, dict(request.headers))
+    ):
         raise Unauthorized("the webhook signature does not verify")
-    deal = _parse(body)
-    recorded = await record_deal(uow, source_id, deal, runtime.settings.base_currency)
-    await uow.commit()
-    return DealAccepted(
-        deal_id=recorded.deal_id,
-        version=recorded.version,
-        duplicate=recorded.duplicate,
-        stale=recorded.stale,
-        ledger_entries=[e.entry_id for e in recorded.entries],
-    )
+    data = mapped(source, kind, parse_json(body))
+    (outcome,) = await apply(runtime, source_id, [parse_record(kind, data)])
+    return RecordAccepted.of(outcome)
 
 
-def _signed_by(secret: str, body: bytes, headers: dict[str, str]) -> bool:
+async def find_source(runtime: ServiceRuntime, source_id: str) -> Source | None:
+    """The source, read in a short transaction of its own (the records are applied in another)."""
+    async with runtime.unit_of_work() as uow:
+        source = await queries.source(uow.session, source_id)
+        if source is not None:
+            uow.session.expunge(source)
+        return source
+
+
+def signed_by(secret: str, body: bytes, headers: dict[str, str]) -> bool:
     try:
         Webhook(secret).verify(body, headers, json_parse=False)
     except (WebhookVerificationError, ValueError, binascii.Error):
@@ -59,19 +65,15 @@ def _signed_by(secret: str, body: bytes, headers: dict[str, str]) -> bool:
     return True
 
 
-def _parse(body: bytes) -> DealIn:
+def mapped(source: Source, kind: str, data: object) -> object:
+    """The source's own shape mapped to ours, when the source has a mapping for `kind`."""
+    if not source.mapping:
+        return data
+    collection = "deals" if kind == "opportunities" else kind
+    mapping = SourceMapping.model_validate(source.mapping).root.get(collection)  # type: ignore[call-overload]
+    if mapping is None:
+        return data
     try:
-        return DealIn.model_validate_json(body)
-    except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or None
-        raise InvalidInput(
-            f"{field}: {first['msg']}" if field else first["msg"],
-            field=field,
-            errors=[
-                {"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"], "code": e["type"]}
-                for e in error.errors()
-            ],
-        ) from error
-    except json.JSONDecodeError as error:
-        raise InvalidInput(f"the body is not JSON: {error}") from error
+        return apply_mapping(data, mapping)
+    except MappingError as error:
+        raise InvalidInput(f"{error.field}: {error.reason}", field=error.field) from error

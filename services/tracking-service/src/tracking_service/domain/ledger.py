@@ -1,23 +1,70 @@
-"""The deal state machine of DOMAIN.md §4 as one rule: the ledger holds, per
-metric, person and credit date, what the deal's current state credits, so the
-delta for any change is `credits(new) - credits(old)`. Won, amount edits, owner
-changes and won → lost or cancelled all follow from it, in any order."""
+"""The CRM record state machines of DOMAIN.md §4 as one rule: the ledger holds,
+per metric, person, credit date, product line and org path, what each record's
+current state credits, so the rows to append for any change are
+`wanted - held`. Won, amount edits, owner changes, split changes, won → lost or
+cancelled, late org paths: all follow from it, in any order of delivery.
 
-from dataclasses import dataclass
+Amounts here are already in the base currency (see `fx.py`)."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-Stage = Literal["open", "won", "lost", "cancelled"]
+from servicekit.money import largest_remainder
+
+RecordKind = Literal["deal", "payment", "lead", "activity"]
+DealStage = Literal["open", "won", "lost", "cancelled"]
+ONE = Decimal(1)
+
+
+@dataclass(frozen=True)
+class Split:
+    owner_id: str
+    percent: Decimal
 
 
 @dataclass(frozen=True)
 class DealState:
-    stage: Stage
+    """`owners` lists the credited owners, the primary (who gets the deal counts) first."""
+
+    stage: DealStage
+    amount: Decimal
+    owners: tuple[Split, ...]
+    closed_on: date | None
+    created_on: date | None = None
+    product_line: str | None = None
+
+    @property
+    def owner_id(self) -> str:
+        return self.owners[0].owner_id
+
+
+@dataclass(frozen=True)
+class PaymentState:
+    status: Literal["received", "reversed"]
     amount: Decimal
     owner_id: str
-    closed_on: date | None
+    received_on: date
     product_line: str | None = None
+
+
+@dataclass(frozen=True)
+class LeadState:
+    status: Literal["open", "converted", "disqualified", "deleted"]
+    owner_id: str
+    created_on: date
+
+
+@dataclass(frozen=True)
+class ActivityState:
+    status: Literal["done", "planned", "deleted"]
+    owner_id: str
+    occurred_on: date
+
+
+RecordState = DealState | PaymentState | LeadState | ActivityState
 
 
 @dataclass(frozen=True, order=True)
@@ -25,46 +72,96 @@ class CreditKey:
     metric: str
     person_id: str
     credited_on: date
-    product_line: str | None
+    product_line: str | None = None
 
 
-@dataclass(frozen=True)
-class LedgerDelta:
-    key: CreditKey
-    amount: Decimal
-    reason: str
+@dataclass(frozen=True, order=True)
+class LedgerKey:
+    """Where a ledger row counts: a credit and the org path in force on its date."""
+
+    credit: CreditKey
+    org_path: tuple[str, ...] = field(default=())
 
 
-def credits(state: DealState | None) -> dict[CreditKey, Decimal]:
-    """What a deal in this state contributes to the ledger."""
-    if state is None or state.stage != "won" or state.closed_on is None:
-        return {}
-    return {
-        CreditKey("revenue", state.owner_id, state.closed_on, state.product_line): state.amount,
-        CreditKey("deals_won", state.owner_id, state.closed_on, state.product_line): Decimal(1),
-    }
+def credits(state: RecordState | None) -> dict[CreditKey, Decimal]:
+    """What a record in this state contributes to the ledger."""
+    match state:
+        case DealState():
+            return _deal_credits(state)
+        case PaymentState(status="received"):
+            return {
+                CreditKey("collections", state.owner_id, state.received_on, state.product_line): (
+                    state.amount
+                )
+            }
+        case LeadState() if state.status != "deleted":
+            return {CreditKey("leads_created", state.owner_id, state.created_on): ONE}
+        case ActivityState(status="done"):
+            return {CreditKey("activities", state.owner_id, state.occurred_on): ONE}
+    return {}
 
 
-def ledger_delta(old: DealState | None, new: DealState) -> list[LedgerDelta]:
-    before, after = credits(old), credits(new)
-    reason = _reason(old, new)
-    deltas = [
-        LedgerDelta(key, after.get(key, Decimal(0)) - before.get(key, Decimal(0)), reason)
-        for key in sorted(before.keys() | after.keys())
-    ]
-    return [delta for delta in deltas if delta.amount != 0]
+def _deal_credits(deal: DealState) -> dict[CreditKey, Decimal]:
+    """A deal is an opportunity from the day it is created; won, it credits its amount
+    split between its owners, and one deal and its sales cycle to the primary owner;
+    lost, one lost deal (the win rate's denominator). Cancelled credits no outcome."""
+    result: dict[CreditKey, Decimal] = {}
+    primary, line = deal.owner_id, deal.product_line
+    if deal.created_on is not None:
+        result[CreditKey("opportunities_created", primary, deal.created_on, line)] = ONE
+    if deal.closed_on is None:
+        return result
+    if deal.stage == "won":
+        shares = split_amount(deal.amount, deal.owners)
+        for split, share in zip(deal.owners, shares, strict=True):
+            key = CreditKey("revenue", split.owner_id, deal.closed_on, line)
+            result[key] = result.get(key, Decimal(0)) + share
+        result[CreditKey("deals_won", primary, deal.closed_on, line)] = ONE
+        if deal.created_on is not None:
+            cycle = Decimal((deal.closed_on - deal.created_on).days)
+            result[CreditKey("sales_cycle_days", primary, deal.closed_on, line)] = cycle
+    elif deal.stage == "lost":
+        result[CreditKey("deals_lost", primary, deal.closed_on, line)] = ONE
+    return {key: amount for key, amount in result.items() if amount != 0}
 
 
-def _reason(old: DealState | None, new: DealState) -> str:
-    was_won = old is not None and old.stage == "won"
-    if new.stage == "won" and not was_won:
+def split_amount(amount: Decimal, owners: tuple[Split, ...]) -> list[Decimal]:
+    """Each owner's share to the cent, the shares adding up to the amount exactly."""
+    return largest_remainder(amount, [owner.percent for owner in owners])
+
+
+def rows_to_append(
+    held: Mapping[LedgerKey, Decimal], wanted: Mapping[LedgerKey, Decimal]
+) -> list[tuple[LedgerKey, Decimal]]:
+    """The signed deltas that turn what the ledger holds for a record into what it wants."""
+    keys = sorted(held.keys() | wanted.keys())
+    deltas = [(key, wanted.get(key, Decimal(0)) - held.get(key, Decimal(0))) for key in keys]
+    return [(key, amount) for key, amount in deltas if amount != 0]
+
+
+def change_reason(old: RecordState | None, new: RecordState | None) -> str:
+    """Why a record's ledger rows changed, in a sales-ops reader's words."""
+    was, now = bool(credits(old)), bool(credits(new))
+    if isinstance(new, DealState) and new.stage == "won" and not _is_won(old):
         return "won"
-    if was_won and new.stage != "won":
+    if _is_won(old) and isinstance(new, DealState) and new.stage != "won":
+        return "reversed" if new.stage == "cancelled" else new.stage
+    if old is None or not was:
+        return "recorded"
+    if not now:
         return "reversed"
-    if old is None:
-        return "opened"
-    if old.owner_id != new.owner_id:
+    if _owners(old) != _owners(new):
         return "owner_changed"
-    if old.amount != new.amount:
+    if getattr(old, "amount", None) != getattr(new, "amount", None):
         return "amount_changed"
     return "restated"
+
+
+def _is_won(state: RecordState | None) -> bool:
+    return isinstance(state, DealState) and state.stage == "won"
+
+
+def _owners(state: RecordState | None) -> object:
+    if isinstance(state, DealState):
+        return state.owners
+    return getattr(state, "owner_id", None)

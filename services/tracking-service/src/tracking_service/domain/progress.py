@@ -1,12 +1,125 @@
-"""A goal's progress at an instant (DOMAIN.md §4): attainment, expected to date,
-pace and the run-rate projection. Expected to date is linear in calendar days
-here; milestones, seasonality and working days refine it later."""
+"""A goal's progress at a day (DOMAIN.md §2 and §4): actual from the ledger's
+numerator and denominator, expected to date (milestones, else the child
+periods' targets, else linear in working days), attainment, pace and the
+projections. Direction-aware: pace and attainment below 1 always mean behind."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 PLACES = Decimal("0.0001")
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Formula:
+    """How a goal metric reads the ledger: the sum of `numerator` metrics, over the
+    sum of `denominator` metrics for a ratio or an average. A ratio is never summed."""
+
+    numerator: tuple[str, ...]
+    denominator: tuple[str, ...] = ()
+
+    @property
+    def is_ratio(self) -> bool:
+        return bool(self.denominator)
+
+
+FORMULAS: dict[str, Formula] = {
+    "revenue": Formula(("revenue",)),
+    "deals_won": Formula(("deals_won",)),
+    "new_customers": Formula(("new_customers",)),
+    "collections": Formula(("collections",)),
+    "leads_created": Formula(("leads_created",)),
+    "opportunities_created": Formula(("opportunities_created",)),
+    "activities": Formula(("activities",)),
+    "win_rate": Formula(("deals_won",), ("deals_won", "deals_lost")),
+    "lead_conversion": Formula(("opportunities_created",), ("leads_created",)),
+    "avg_deal_size": Formula(("revenue",), ("deals_won",)),
+    "sales_cycle_days": Formula(("sales_cycle_days",), ("deals_won",)),
+}
+
+
+def formula(metric: str) -> Formula:
+    """A metric outside the catalog counts the ledger rows of the same name."""
+    return FORMULAS.get(metric, Formula((metric,)))
+
+
+def contributions() -> list[tuple[str, str, int, int]]:
+    """(ledger metric, goal metric, to numerator, to denominator) for every pair that
+    counts: the table the projector joins ledger rows to goals with."""
+    pairs: dict[tuple[str, str], list[int]] = {}
+    for goal_metric, f in FORMULAS.items():
+        for ledger_metric in f.numerator:
+            pairs.setdefault((ledger_metric, goal_metric), [0, 0])[0] = 1
+        for ledger_metric in f.denominator:
+            pairs.setdefault((ledger_metric, goal_metric), [0, 0])[1] = 1
+    return [(lm, gm, num, den) for (lm, gm), (num, den) in sorted(pairs.items())]
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """Working days are Monday to Friday minus the holidays."""
+
+    holidays: frozenset[date] = frozenset()
+
+    def working_days(self, start: date, end: date) -> int:
+        """Working days from `start` to `end`, both included (0 when end < start)."""
+        if end < start:
+            return 0
+        days = (end - start).days + 1
+        weeks, rest = divmod(days, 7)
+        count = weeks * 5 + sum(
+            1 for offset in range(rest) if (start + timedelta(offset)).weekday() < 5
+        )
+        return count - sum(1 for h in self.holidays if start <= h <= end and h.weekday() < 5)
+
+    def share_elapsed(self, start: date, end: date, day: date) -> Decimal:
+        """The share of [start, end] done by the end of `day`, in working days; in
+        calendar days for a period without any working day."""
+        total = self.working_days(start, end)
+        if total == 0:
+            total_days = (end - start).days + 1
+            done_days = max(0, min(total_days, (day - start).days + 1))
+            return Decimal(done_days) / Decimal(total_days)
+        done = self.working_days(start, min(day, end))
+        return Decimal(done) / Decimal(total)
+
+
+@dataclass(frozen=True)
+class Milestone:
+    on: date
+    cumulative_target: Decimal
+
+
+@dataclass(frozen=True)
+class ChildTarget:
+    start: date
+    end: date
+    target: Decimal
+
+
+@dataclass(frozen=True)
+class GoalTerms:
+    metric: str
+    direction: str
+    start: date
+    end: date
+    target: Decimal
+    milestones: tuple[Milestone, ...] = ()
+    children: tuple[ChildTarget, ...] = ()
+
+    @property
+    def lower_is_better(self) -> bool:
+        return self.direction == "lower_is_better"
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """Open deals expected to close inside the period, and the scope's historical win rate."""
+
+    open_value: Decimal
+    win_rate: Decimal
 
 
 @dataclass(frozen=True)
@@ -17,28 +130,115 @@ class Progress:
     expected_to_date: Decimal
     pace: Decimal | None
     projection: Decimal
+    numerator: Decimal
+    denominator: Decimal | None
+    pipeline_projection: Decimal | None = None
 
 
-def elapsed_days(start: date, end: date, as_of: date) -> int:
-    """Days of the period done by the end of `as_of` (both ends inclusive)."""
-    total = (end - start).days + 1
-    return max(0, min(total, (as_of - start).days + 1))
-
-
-def progress_at(actual: Decimal, target: Decimal, start: date, end: date, as_of: date) -> Progress:
-    total = (end - start).days + 1
-    done = elapsed_days(start, end, as_of)
-    expected = target * done / total
-    projection = actual if done == 0 else actual + actual / done * (total - done)
+def progress_at(
+    terms: GoalTerms,
+    numerator: Decimal,
+    denominator: Decimal,
+    day: date,
+    calendar: Calendar = Calendar(),
+    pipeline: Pipeline | None = None,
+) -> Progress:
+    if formula(terms.metric).is_ratio:
+        return _level_progress(terms, numerator, denominator)
+    expected = expected_to_date(terms, day, calendar)
+    projection = _run_rate_projection(terms, numerator, day, calendar)
     return Progress(
-        actual=actual,
-        target=target,
-        attainment=_ratio(actual, target),
+        actual=numerator,
+        target=terms.target,
+        attainment=_better(numerator, terms.target, terms.lower_is_better),
         expected_to_date=expected.quantize(PLACES),
-        pace=_ratio(actual, expected),
+        pace=_better(numerator, expected, terms.lower_is_better),
         projection=projection.quantize(PLACES),
+        numerator=numerator,
+        denominator=None,
+        pipeline_projection=(
+            None
+            if pipeline is None
+            else (projection + pipeline.open_value * pipeline.win_rate).quantize(PLACES)
+        ),
     )
 
 
-def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
-    return None if denominator == 0 else (numerator / denominator).quantize(PLACES)
+def _level_progress(terms: GoalTerms, numerator: Decimal, denominator: Decimal) -> Progress:
+    """A ratio or average is a level, not an accumulation: it is expected at its
+    target all period long, and projects as it stands."""
+    actual = ZERO if denominator == 0 else (numerator / denominator).quantize(PLACES)
+    attainment = None if denominator == 0 else _better(actual, terms.target, terms.lower_is_better)
+    return Progress(
+        actual=actual,
+        target=terms.target,
+        attainment=attainment,
+        expected_to_date=terms.target,
+        pace=attainment,
+        projection=actual,
+        numerator=numerator,
+        denominator=denominator,
+    )
+
+
+def expected_to_date(terms: GoalTerms, day: date, calendar: Calendar = Calendar()) -> Decimal:
+    if day < terms.start:
+        return ZERO
+    if terms.milestones:
+        return _along_milestones(terms, day, calendar)
+    if terms.children:
+        return sum(
+            (
+                child.target * calendar.share_elapsed(child.start, child.end, day)
+                for child in terms.children
+                if child.start <= day
+            ),
+            ZERO,
+        )
+    return terms.target * calendar.share_elapsed(terms.start, terms.end, day)
+
+
+def _along_milestones(terms: GoalTerms, day: date, calendar: Calendar) -> Decimal:
+    """Linear in working days between the cumulative milestones (0 before the period
+    starts, the target at its end)."""
+    points = _milestone_points(terms)
+    previous_day, previous_value = terms.start - timedelta(days=1), ZERO
+    for on, value in points:
+        if day <= on:
+            share = calendar.share_elapsed(previous_day + timedelta(days=1), on, day)
+            return previous_value + (value - previous_value) * share
+        previous_day, previous_value = on, value
+    return terms.target
+
+
+def _milestone_points(terms: GoalTerms) -> list[tuple[date, Decimal]]:
+    points = sorted(
+        (m.on, m.cumulative_target) for m in terms.milestones if terms.start <= m.on <= terms.end
+    )
+    if not points or points[-1][0] < terms.end:
+        points.append((terms.end, terms.target))
+    return points
+
+
+def _run_rate_projection(
+    terms: GoalTerms, actual: Decimal, day: date, calendar: Calendar
+) -> Decimal:
+    """Actual + run rate x working days left (DOMAIN.md §4)."""
+    if day >= terms.end:
+        return actual
+    done = calendar.working_days(terms.start, day)
+    if done == 0:
+        return actual
+    left = calendar.working_days(max(terms.start, day + timedelta(days=1)), terms.end)
+    return actual + actual / done * left
+
+
+def _better(actual: Decimal, reference: Decimal, lower_is_better: bool) -> Decimal | None:
+    """How `actual` compares with `reference`, above 1 being better in both directions."""
+    if lower_is_better:
+        return None if actual == 0 else (reference / actual).quantize(PLACES)
+    return None if reference == 0 else (actual / reference).quantize(PLACES)
+
+
+def sum_children(children: Sequence[ChildTarget]) -> Decimal:
+    return sum((child.target for child in children), ZERO)

@@ -1,105 +1,249 @@
-"""Reads and writes of tracking-service's tables."""
+"""Reads and writes of tracking-service's goals, sources and directory copies."""
 
-from datetime import date
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from tracking_service.store.tables import Deal, Goal, LedgerEntry, Membership, OrgUnit, Source
+from tracking_service.domain.progress import ChildTarget, formula
+from tracking_service.store.tables import (
+    CrmRecord,
+    Goal,
+    LedgerEntry,
+    Membership,
+    OrgUnit,
+    ProjectionQueue,
+    RecordVersion,
+    Source,
+)
+
+WIN_RATE_LOOKBACK = timedelta(days=365)
 
 
 async def source(session: AsyncSession, source_id: str) -> Source | None:
     return await session.get(Source, source_id)
 
 
-async def lock_deal(session: AsyncSession, source_id: str, deal_id: str) -> Deal | None:
-    """The deal's row, locked until the transaction ends, so concurrent deliveries
-    of the same deal apply one after the other."""
-    rows = await session.execute(
-        select(Deal).where(Deal.source_id == source_id, Deal.deal_id == deal_id).with_for_update()
-    )
-    return rows.scalars().first()
-
-
-async def insert_deal_if_new(session: AsyncSession, deal: Deal) -> bool:
-    """False when a concurrent delivery inserted the deal first."""
-    values = deal.model_dump()
-    inserted = await session.execute(
-        insert(Deal).values(**values).on_conflict_do_nothing().returning(col(Deal.deal_id))
-    )
-    return inserted.first() is not None
-
-
-async def org_path_on(session: AsyncSession, person_id: str, day: date) -> list[str]:
-    """The org units a person's credit on `day` rolls up to, root first."""
-    rows = await session.execute(
-        select(OrgUnit.path)
-        .join(Membership, col(Membership.org_unit_id) == col(OrgUnit.id))
-        .where(
-            Membership.person_id == person_id,
-            col(Membership.valid_from) <= day,
-            or_(col(Membership.valid_to).is_(None), col(Membership.valid_to) > day),
-        )
-        .limit(1)
-    )
-    path = rows.scalars().first()
-    return list(path) if path else []
-
-
 async def goal(session: AsyncSession, goal_id: str) -> Goal | None:
     return await session.get(Goal, goal_id)
 
 
-async def goal_actual(session: AsyncSession, goal: Goal, until: date | None = None) -> Decimal:
-    """The sum of the ledger rows in the goal's metric, scope and period
-    (credited up to `until`, when given)."""
-    scope = (
-        col(LedgerEntry.person_id) == goal.person_id
-        if goal.person_id is not None
-        else col(LedgerEntry.org_path).contains([goal.org_unit_id])
+async def goals(session: AsyncSession, goal_ids: Sequence[str]) -> list[Goal]:
+    if not goal_ids:
+        return []
+    rows = await session.execute(
+        select(Goal).where(col(Goal.id).in_(goal_ids)).order_by(col(Goal.id))
     )
-    conditions: list[ColumnElement[bool]] = [
-        col(LedgerEntry.metric) == goal.metric,
-        col(LedgerEntry.credited_on) >= goal.period_start,
-        col(LedgerEntry.credited_on) <= min(goal.period_end, until or goal.period_end),
-        scope,
+    return list(rows.scalars())
+
+
+async def child_targets(
+    session: AsyncSession, parent_ids: Sequence[str]
+) -> dict[str, list[ChildTarget]]:
+    """The targets of each goal's children in the same metric: its time split."""
+    if not parent_ids:
+        return {}
+    parent = Goal.__table__.alias("parent")  # type: ignore[attr-defined]
+    rows = await session.execute(
+        sa_select(
+            col(Goal.parent_id), col(Goal.period_start), col(Goal.period_end), col(Goal.target)
+        )
+        .join(parent, parent.c.id == col(Goal.parent_id))
+        .where(
+            col(Goal.parent_id).in_(parent_ids),
+            col(Goal.metric) == parent.c.metric,
+            col(Goal.status) != "cancelled",
+        )
+    )
+    children: dict[str, list[ChildTarget]] = defaultdict(list)
+    for parent_id, start, end, target in rows.all():
+        children[str(parent_id)].append(ChildTarget(start, end, target))
+    return children
+
+
+def _scope(goal: Goal) -> ColumnElement[bool]:
+    if goal.person_id is not None:
+        return col(LedgerEntry.person_id) == goal.person_id
+    return col(LedgerEntry.org_path).contains([goal.org_unit_id])
+
+
+def _matching_rows(
+    goal: Goal, metrics: Sequence[str], start: date, end: date
+) -> list[ColumnElement[bool]]:
+    conditions = [
+        col(LedgerEntry.metric).in_(metrics),
+        col(LedgerEntry.credited_on) >= start,
+        col(LedgerEntry.credited_on) <= end,
+        _scope(goal),
     ]
     if goal.product_line is not None:
         conditions.append(col(LedgerEntry.product_line) == goal.product_line)
-    total = await session.scalar(
-        sa_select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(*conditions)
+    return conditions
+
+
+async def ledger_figures(
+    session: AsyncSession, goal: Goal, until: date | None = None, projected_only: bool = False
+) -> tuple[Decimal, Decimal]:
+    """The goal's numerator and denominator summed from the ledger (credited up to
+    `until`; only rows the projector has folded, when `projected_only`)."""
+    f = formula(goal.metric)
+    end = goal.period_end if until is None else min(goal.period_end, until)
+    conditions = _matching_rows(
+        goal, sorted(set(f.numerator) | set(f.denominator)), goal.period_start, end
     )
-    assert total is not None, "COALESCE(SUM(...), 0) is never NULL"
-    return Decimal(total)
+    if projected_only:
+        conditions.append(~exists().where(col(ProjectionQueue.entry_seq) == col(LedgerEntry.seq)))
 
-
-async def goals_matching(
-    session: AsyncSession,
-    metric: str,
-    person_id: str,
-    org_path: list[str],
-    credited_on: date,
-    product_line: str | None,
-) -> list[Goal]:
-    """Active goals whose progress a ledger row with these attributes changes."""
-    rows = await session.execute(
-        select(Goal).where(
-            Goal.metric == metric,
-            Goal.status == "active",
-            col(Goal.period_start) <= credited_on,
-            col(Goal.period_end) >= credited_on,
-            or_(col(Goal.product_line).is_(None), col(Goal.product_line) == product_line),
-            or_(
-                col(Goal.person_id) == person_id,
-                and_(col(Goal.person_id).is_(None), col(Goal.org_unit_id).in_(org_path)),
+    def total(metrics: Sequence[str]) -> ColumnElement[Decimal]:
+        return func.coalesce(
+            func.sum(
+                case((col(LedgerEntry.metric).in_(metrics), col(LedgerEntry.amount)), else_=0)
             ),
+            0,
         )
+
+    row = (
+        await session.execute(
+            sa_select(total(f.numerator), total(f.denominator or ("-",))).where(*conditions)
+        )
+    ).one()
+    return Decimal(row[0]), Decimal(row[1])
+
+
+async def open_pipeline(session: AsyncSession, goal: Goal, after: date) -> tuple[Decimal, Decimal]:
+    """Value and count of the open deals in the goal's scope expected to close after
+    `after` and within its period (owners' current org units for a team goal)."""
+    conditions: list[ColumnElement[bool]] = [
+        col(CrmRecord.kind) == "deal",
+        col(CrmRecord.status) == "open",
+        col(CrmRecord.expected_close_on) > after,
+        col(CrmRecord.expected_close_on) <= goal.period_end,
+        col(CrmRecord.parked_reason).is_(None),
+    ]
+    if goal.product_line is not None:
+        conditions.append(col(CrmRecord.product_line) == goal.product_line)
+    if goal.person_id is not None:
+        conditions.append(col(CrmRecord.owner_id) == goal.person_id)
+    else:
+        members = (
+            sa_select(col(Membership.person_id))
+            .join(OrgUnit, col(OrgUnit.id) == col(Membership.org_unit_id))
+            .where(
+                col(OrgUnit.path).contains([goal.org_unit_id]),
+                col(Membership.valid_from) <= after,
+                or_(col(Membership.valid_to).is_(None), col(Membership.valid_to) > after),
+            )
+        )
+        conditions.append(col(CrmRecord.owner_id).in_(members))
+    value, count = (
+        await session.execute(
+            sa_select(func.coalesce(func.sum(col(CrmRecord.amount)), 0), func.count()).where(
+                *conditions
+            )
+        )
+    ).one()
+    return Decimal(value or 0), Decimal(count)
+
+
+async def win_rate(session: AsyncSession, goal: Goal, until: date) -> Decimal:
+    """Won / (won + lost) in the goal's scope over the year up to `until`; 0 without history."""
+    conditions = _matching_rows(goal, ["deals_won", "deals_lost"], until - WIN_RATE_LOOKBACK, until)
+    won = func.sum(case((col(LedgerEntry.metric) == "deals_won", col(LedgerEntry.amount)), else_=0))
+    decided = func.sum(col(LedgerEntry.amount))
+    row = (await session.execute(sa_select(won, decided).where(*conditions))).one()
+    return Decimal(0) if not row[1] else Decimal(row[0]) / Decimal(row[1])
+
+
+async def goals_where(
+    session: AsyncSession,
+    *,
+    owner_id: str | None,
+    org_unit_id: str | None,
+    period_key: str | None,
+    on: date | None,
+    metric: str | None,
+    visible_units: Sequence[str] | None,
+    visible_owner: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Goal], int]:
+    """Goals by owner, org unit (its subtree), period; restricted to what the caller
+    may see (`visible_units`: subtrees they manage; `visible_owner`: their own)."""
+    conditions: list[ColumnElement[bool]] = []
+    if owner_id is not None:
+        conditions.append(col(Goal.owner_id) == owner_id)
+    if org_unit_id is not None:
+        conditions.append(col(Goal.org_unit_id).in_(_subtree(org_unit_id)))
+    if period_key is not None:
+        conditions.append(col(Goal.period_key) == period_key)
+    if on is not None:
+        conditions.extend([col(Goal.period_start) <= on, col(Goal.period_end) >= on])
+    if metric is not None:
+        conditions.append(col(Goal.metric) == metric)
+    visibility: list[ColumnElement[bool]] = []
+    if visible_owner is not None:
+        visibility.append(col(Goal.owner_id) == visible_owner)
+        visibility.append(col(Goal.person_id) == visible_owner)
+    for unit in visible_units or ():
+        visibility.append(col(Goal.org_unit_id).in_(_subtree(unit)))
+    if visible_units is not None or visible_owner is not None:
+        conditions.append(or_(*visibility) if visibility else and_(False))  # type: ignore[arg-type]
+    total = await session.scalar(sa_select(func.count()).select_from(Goal).where(*conditions))
+    rows = await session.execute(
+        select(Goal)
+        .where(*conditions)
+        .order_by(col(Goal.period_start), col(Goal.id))
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows.scalars()), int(total or 0)
+
+
+def _subtree(org_unit_id: str):
+    return sa_select(col(OrgUnit.id)).where(col(OrgUnit.path).contains([org_unit_id]))
+
+
+async def managed_units(session: AsyncSession, person_id: str) -> list[str]:
+    rows = await session.execute(
+        select(col(OrgUnit.id)).where(col(OrgUnit.manager_id) == person_id)
     )
     return list(rows.scalars())
+
+
+async def unit_paths(session: AsyncSession, unit_ids: Sequence[str]) -> dict[str, list[str]]:
+    rows = await session.execute(
+        select(col(OrgUnit.id), col(OrgUnit.path)).where(col(OrgUnit.id).in_(unit_ids))
+    )
+    return {unit_id: list(path) for unit_id, path in rows.all()}
+
+
+async def record_history(
+    session: AsyncSession, source_id: str, kind: str, record_id: str
+) -> tuple[CrmRecord | None, list[RecordVersion], list[LedgerEntry]]:
+    key = (
+        col(RecordVersion.source_id) == source_id,
+        col(RecordVersion.kind) == kind,
+        col(RecordVersion.record_id) == record_id,
+    )
+    versions = await session.execute(
+        select(RecordVersion).where(*key).order_by(col(RecordVersion.version))
+    )
+    entries = await session.execute(
+        select(LedgerEntry)
+        .where(
+            col(LedgerEntry.source_id) == source_id,
+            col(LedgerEntry.record_kind) == kind,
+            col(LedgerEntry.record_id) == record_id,
+        )
+        .order_by(col(LedgerEntry.seq))
+    )
+    record = await session.get(CrmRecord, (source_id, kind, record_id))
+    return record, list(versions.scalars()), list(entries.scalars())
 
 
 async def replace_memberships(
@@ -107,14 +251,25 @@ async def replace_memberships(
 ) -> bool:
     """Keep the person's membership history from the newest `PersonUpserted` only."""
     current = await session.scalar(
-        select(func.max(Membership.person_version)).where(Membership.person_id == person_id)
+        select(func.max(col(Membership.person_version))).where(
+            col(Membership.person_id) == person_id
+        )
     )
     if current is not None and current >= version:
         return False
     for old in (
-        await session.execute(select(Membership).where(Membership.person_id == person_id))
+        await session.execute(select(Membership).where(col(Membership.person_id) == person_id))
     ).scalars():
         await session.delete(old)
     await session.flush()
     session.add_all(memberships)
     return True
+
+
+async def members_of(session: AsyncSession, org_unit_id: str) -> list[str]:
+    rows = await session.execute(
+        select(col(Membership.person_id))
+        .where(col(Membership.org_unit_id) == org_unit_id)
+        .distinct()
+    )
+    return list(rows.scalars())

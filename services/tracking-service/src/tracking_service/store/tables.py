@@ -4,7 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, Identity, Index, Numeric, Text
+from sqlalchemy import BigInteger, Column, Identity, Index, Numeric, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
@@ -28,7 +28,10 @@ class Source(SQLModel, table=True):
 
     id: str = Field(primary_key=True)
     name: str
+    kind: str = Field(default="generic", description="generic, hubspot or salesforce")
     secret: str
+    organization_id: str | None = Field(default=None, description="Salesforce: the org's id")
+    mapping: dict | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
     created_at: datetime = Field(sa_column=instant_column())
 
 
@@ -40,6 +43,7 @@ class OrgUnit(SQLModel, table=True):
 
     id: str = Field(primary_key=True)
     path: list[str] = Field(sa_column=Column(ARRAY(Text), nullable=False))
+    manager_id: str | None = None
     version: int
 
 
@@ -57,15 +61,19 @@ class Membership(SQLModel, table=True):
 
 
 class Goal(SQLModel, table=True):
-    """Our copy of a goal, from `GoalUpserted`, and the sequence of its progress updates."""
+    """Our copy of a goal, from `GoalUpserted`, with its live progress: the ledger's
+    numerator and denominator folded in by the projector."""
 
     __tablename__ = "goal"
     __table_args__ = (
         Index("ix_goal_match", "metric", "period_start", "period_end"),
+        Index("ix_goal_person_match", "metric", "person_id", "period_start"),
+        Index("ix_goal_unit_match", "metric", "org_unit_id", "period_start"),
         {"schema": SCHEMA},
     )
 
     id: str = Field(primary_key=True)
+    parent_id: str | None = Field(default=None, index=True)
     metric: str
     direction: str
     org_unit_id: str
@@ -79,29 +87,87 @@ class Goal(SQLModel, table=True):
     currency: str | None = None
     status: str
     timezone: str
+    milestones: list = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
     version: int
+    numerator: Decimal = Field(default=Decimal(0), sa_column=_money())
+    denominator: Decimal = Field(default=Decimal(0), sa_column=_money())
     progress_sequence: int = 0
 
 
-class Deal(SQLModel, table=True):
-    """A deal's latest state as its source last told us."""
+class CrmRecord(SQLModel, table=True):
+    """A deal, payment, lead or activity as its source last told us. `parked` names
+    why its current state is not in the ledger yet (a missing FX rate)."""
 
-    __tablename__ = "deal"
-    __table_args__ = {"schema": SCHEMA}
+    __tablename__ = "crm_record"
+    __table_args__ = (
+        Index(
+            "ix_crm_record_pipeline",
+            "owner_id",
+            "expected_close_on",
+            postgresql_where=text("kind = 'deal' AND status = 'open'"),
+        ),
+        Index(
+            "ix_crm_record_parked",
+            "parked_currency",
+            "parked_on",
+            postgresql_where=text("parked_reason IS NOT NULL"),
+        ),
+        {"schema": SCHEMA},
+    )
 
     source_id: str = Field(primary_key=True)
-    deal_id: str = Field(primary_key=True)
+    kind: str = Field(primary_key=True)
+    record_id: str = Field(primary_key=True)
     version: int = Field(sa_column=Column(BigInteger, nullable=False))
-    stage: str
-    amount: Decimal = Field(sa_column=_money())
-    currency: str
+    status: str
+    amount: Decimal | None = Field(default=None, sa_column=_money(nullable=True))
+    currency: str | None = None
     owner_id: str
     product_line: str | None = None
     customer_id: str | None = None
     created_on: date | None = None
     closed_on: date | None = None
+    expected_close_on: date | None = None
+    state: dict = Field(sa_column=Column(JSONB, nullable=False))
+    parked_reason: str | None = None
+    parked_currency: str | None = None
+    parked_on: date | None = None
     received_at: datetime = Field(sa_column=instant_column())
+
+
+class RecordVersion(SQLModel, table=True):
+    """Every version of a record that was accepted, as received: a deal's history."""
+
+    __tablename__ = "record_version"
+    __table_args__ = {"schema": SCHEMA}
+
+    source_id: str = Field(primary_key=True)
+    kind: str = Field(primary_key=True)
+    record_id: str = Field(primary_key=True)
+    version: int = Field(sa_column=Column(BigInteger, primary_key=True))
     payload: dict = Field(sa_column=Column(JSONB, nullable=False))
+    received_at: datetime = Field(sa_column=instant_column())
+
+
+class FxRate(SQLModel, table=True):
+    """How many base-currency units one unit of `currency` was worth on a day."""
+
+    __tablename__ = "fx_rate"
+    __table_args__ = {"schema": SCHEMA}
+
+    currency: str = Field(primary_key=True)
+    on: date = Field(primary_key=True)
+    rate: Decimal = Field(sa_column=Column(Numeric(20, 10), nullable=False))
+    updated_at: datetime = Field(sa_column=instant_column())
+
+
+class ProjectionQueue(SQLModel, table=True):
+    """Ledger rows not yet folded into goals' live progress."""
+
+    __tablename__ = "projection_queue"
+    __table_args__ = {"schema": SCHEMA}
+
+    entry_seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
 
 
 class LedgerEntry(SQLModel, table=True):
@@ -111,6 +177,7 @@ class LedgerEntry(SQLModel, table=True):
     __table_args__ = (
         Index("ix_ledger_entry_match", "metric", "credited_on"),
         Index("ix_ledger_entry_org_path", "org_path", postgresql_using="gin"),
+        Index("ix_ledger_entry_record", "source_id", "record_kind", "record_id"),
         {"schema": SCHEMA},
     )
 
@@ -119,7 +186,8 @@ class LedgerEntry(SQLModel, table=True):
         default=None, sa_column=Column(BigInteger, Identity(), nullable=False, unique=True)
     )
     source_id: str
-    deal_id: str
+    record_kind: str = "deal"
+    record_id: str
     metric: str
     person_id: str = Field(index=True)
     org_path: list[str] = Field(sa_column=Column(ARRAY(Text), nullable=False))
@@ -128,5 +196,5 @@ class LedgerEntry(SQLModel, table=True):
     amount: Decimal = Field(sa_column=_money())
     currency: str | None = None
     reason: str
-    deal_version: int = Field(sa_column=Column(BigInteger, nullable=False))
+    record_version: int = Field(sa_column=Column(BigInteger, nullable=False))
     recorded_at: datetime = Field(sa_column=instant_column())

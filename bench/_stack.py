@@ -1,0 +1,379 @@
+"""What the benchmarks share: the `--scale` argument, tracking-service running as a process of its
+own and loaded with the workload's org tree, people and goals, a load generator, and the output
+format of BENCHMARKS.md.
+
+The servers are those `ATTAIN_DATABASE_URL` / `ATTAIN_KAFKA_BOOTSTRAP` name, or embedded ones. Every
+process and database started here is stopped or dropped on leaving, on Ctrl-C and SIGTERM too.
+A benchmark that ran exits 0 whether its target was met or missed; one that could not run exits 1.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from attain_contracts import Event, topics
+from attain_devstack._process import dies_with_parent
+from attain_devstack.postgres import temporary_database
+from attain_devstack.run import stop
+from attain_devstack.stack import Infrastructure, infrastructure
+from attain_devstack.testing import envelope
+from attain_devstack.workload import SCALES, Workload
+from servicekit.auth import Role, mint_token
+from servicekit.kafka import event_headers
+from servicekit.migrations import upgrade
+
+BENCH_DIR = Path(__file__).resolve().parent
+JWT_SECRET = "attain-bench-secret-of-at-least-32-bytes"
+SOURCE_ID = "bench"
+TRACKING_GROUP = "tracking-service"  # the consumer group in tracking_service.main
+READY_TIMEOUT_SECONDS = 90.0
+STALLED_AFTER_SECONDS = 180.0  # loading fails when the service consumed nothing for this long
+
+
+def parse_scale(description: str | None) -> str:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--scale", choices=list(SCALES), default="W/10")
+    scale: str = parser.parse_args().scale
+    return scale
+
+
+# --- processes -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stack:
+    servers: Infrastructure
+    database_url: str
+    work_dir: Path
+
+
+@contextmanager
+def bench_stack() -> Iterator[Stack]:
+    """The servers and a new database, both gone on leaving."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    with ExitStack() as stack:
+        work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="attain-bench-")))
+        servers = stack.enter_context(infrastructure(work_dir))
+        database_url = stack.enter_context(temporary_database(servers.database_url))
+        yield Stack(servers, database_url, work_dir)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def serving(app_factory: str, environment: dict[str, str], log: Path) -> Iterator[str]:
+    """`app_factory` (`module:function`) run by uvicorn as `make run` runs a service, on a free
+    port; yields its base URL once /readyz answers, and stops it on leaving."""
+    port = _free_port()
+    with log.open("ab") as log_file:
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "uvicorn", app_factory, "--factory"),
+                *("--app-dir", str(BENCH_DIR), "--host", "127.0.0.1", "--port", str(port)),
+                "--no-access-log",
+            ],
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=dies_with_parent(),
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_ready(url, process, log)
+        yield url
+    except BaseException:
+        print(f"--- last lines of {log.name}:\n{_tail(log)}", file=sys.stderr)
+        raise
+    finally:
+        stop([process])
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_until_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{log.stem} exited during start")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{log.stem} not ready after {READY_TIMEOUT_SECONDS:.0f}s")
+
+
+def _tail(log: Path, lines: int = 30) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+
+# --- tracking-service ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tracking:
+    url: str
+    source_secret: str  # what the source's webhooks are signed with
+
+
+def headers_for(role: Role) -> dict[str, str]:
+    return {"Authorization": f"Bearer {mint_token(JWT_SECRET, subject='bench', roles=[role])}"}
+
+
+@contextmanager
+def tracking_service(stack: Stack, workload: Workload) -> Iterator[Tracking]:
+    """tracking-service migrated, running, with a source to post to, and the workload's org
+    tree, people and goals consumed."""
+    upgrade("tracking_service", stack.database_url)
+    environment = {
+        **os.environ,
+        **stack.servers.service_environment(),
+        "ATTAIN_DATABASE_URL": stack.database_url,
+        "ATTAIN_JWT_SECRET": JWT_SECRET,
+    }
+    log = stack.work_dir / "tracking-service.log"
+    with serving("tracking_service.main:create_app", environment, log) as url:
+        response = httpx.put(
+            f"{url}/sources/{SOURCE_ID}",
+            json={"name": "Bench CRM"},
+            headers=headers_for(Role.ADMIN),
+        )
+        response.raise_for_status()
+        started = time.monotonic()
+        asyncio.run(_load_directory(stack.servers.kafka_bootstrap, workload))
+        note(
+            f"loaded {len(workload.units)} org units, {len(workload.reps)} reps and "
+            f"{workload.goal_count():,} goals in {time.monotonic() - started:.1f} s"
+        )
+        yield Tracking(url, response.json()["secret"])
+
+
+async def _load_directory(bootstrap: str, workload: Workload) -> None:
+    # Org units and people first: a deal is credited along the org path in force when it arrives.
+    await publish_all(bootstrap, [*workload.org_units(), *workload.people()])
+    await wait_until_consumed(bootstrap, TRACKING_GROUP, [topics.ORG])
+    await publish_all(bootstrap, workload.goals())
+    await wait_until_consumed(bootstrap, TRACKING_GROUP, [topics.GOALS])
+
+
+async def publish_all(bootstrap: str, events: Iterable[Event]) -> None:
+    """Send the events as goal-service's relay does (key, headers, acks from all replicas), many
+    in flight at once."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
+    await producer.start()
+    try:
+        in_flight = []
+        for event in events:
+            item = envelope(event)
+            headers = event_headers(str(item.id), item.type, None)
+            in_flight.append(
+                await producer.send(
+                    event.topic, item.to_bytes(), key=event.key().encode(), headers=headers
+                )
+            )
+            if len(in_flight) >= 10_000:
+                await asyncio.gather(*in_flight)
+                in_flight.clear()
+        await asyncio.gather(*in_flight)
+    finally:
+        await producer.stop()
+
+
+async def wait_until_consumed(bootstrap: str, group: str, names: list[str]) -> None:
+    """Until `group` has committed every message now on these topics: its consumers commit only
+    what their database transaction committed."""
+    consumer = AIOKafkaConsumer(*names, bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await consumer.start()
+    await admin.start()
+    try:
+        partitions = [
+            TopicPartition(name, p)
+            for name in names
+            for p in consumer.partitions_for_topic(name) or ()
+        ]
+        ends = await consumer.end_offsets(partitions)
+        left, moved_at = -1, time.monotonic()
+        while left:
+            committed = await admin.list_consumer_group_offsets(group, partitions=partitions)
+            now_left = sum(
+                ends[tp] - max(committed[tp].offset if tp in committed else 0, 0)
+                for tp in partitions
+            )
+            if now_left != left:
+                left, moved_at = now_left, time.monotonic()
+            elif time.monotonic() - moved_at > STALLED_AFTER_SECONDS:
+                raise SystemExit(f"{group} stopped consuming {', '.join(names)} ({left:,} left)")
+            await asyncio.sleep(0.5)
+    finally:
+        await admin.close()
+        await consumer.stop()
+
+
+# --- load ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Load:
+    """What a load generator saw: the latency of each answer in the 2xx range, the others."""
+
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def per_second(self) -> float:
+        return len(self.latencies) / self.seconds
+
+    def percentile_ms(self, p: int) -> float:
+        return statistics.quantiles(self.latencies, n=100)[p - 1] * 1000
+
+    def summary(self) -> str:
+        errors = sum(self.errors.values())
+        detail = (
+            f" ({', '.join(f'{k}: {n}' for k, n in self.errors.most_common())})" if errors else ""
+        )
+        return (
+            f"{self.per_second:,.0f} requests/s, latency p50 {self.percentile_ms(50):.1f} ms, "
+            f"p95 {self.percentile_ms(95):.1f} ms, p99 {self.percentile_ms(99):.1f} ms, "
+            f"errors {errors}{detail}"
+        )
+
+
+Request = tuple[bytes, dict[str, str]]  # body and headers
+
+
+async def post_load(
+    url: str,
+    path: str,
+    request: Callable[[int], Request],
+    *,
+    seconds: float,
+    connections: int,
+    rate: float | None = None,
+    answered: Callable[[int, int, bytes, float], None] | None = None,
+) -> Load:
+    """POST `request(n)` for n = 0, 1, ... over `connections` keep-alive connections for
+    `seconds`: as fast as answers come, or the n-th at `n / rate` seconds from the start.
+    `answered(n, status, body, time.time())` is called with every answer."""
+    # A bare HTTP/1.1 client rather than httpx: on a 2-core machine the load generator shares the
+    # CPU with the server, and httpx spends more of it per request than a bare endpoint does.
+    load = Load()
+    numbers = iter(range(sys.maxsize))
+    started = time.perf_counter()
+    deadline = started + seconds
+    host, port = url.removeprefix("http://").split(":")
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            for n in numbers:
+                if rate is not None:
+                    await asyncio.sleep(started + n / rate - time.perf_counter())
+                if time.perf_counter() >= deadline:
+                    return
+                body, headers = request(n)
+                sent = time.perf_counter()
+                try:
+                    status, answer = await _post(reader, writer, path, body, headers)
+                except (OSError, asyncio.IncompleteReadError) as error:
+                    load.errors[type(error).__name__] += 1
+                    return
+                if 200 <= status < 300:
+                    load.latencies.append(time.perf_counter() - sent)
+                else:
+                    load.errors[f"HTTP {status}"] += 1
+                if answered:
+                    answered(n, status, answer, time.time())
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(connection() for _ in range(connections)))
+    load.seconds = time.perf_counter() - started
+    return load
+
+
+async def _post(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    path: str,
+    body: bytes,
+    headers: dict[str, str],
+) -> tuple[int, bytes]:
+    head = f"POST {path} HTTP/1.1\r\nhost: bench\r\ncontent-length: {len(body)}\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    writer.write(head.encode() + b"\r\n" + body)
+    status = int((await reader.readuntil(b"\r\n")).split()[1])
+    length = 0
+    while (line := await reader.readuntil(b"\r\n")) != b"\r\n":
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    return status, await reader.readexactly(length)
+
+
+def deal_bodies(workload: Workload, prefix: str) -> Iterator[dict[str, object]]:
+    """The workload's new deals, endlessly, each under a new id (`<prefix>-<n>`)."""
+    n = 0
+    while True:
+        for deal in workload.deliveries():
+            if deal["version"] == 1:
+                n += 1
+                yield {**deal, "id": f"{prefix}-{n:08d}"}
+
+
+def json_bytes(value: object) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+# --- output --------------------------------------------------------------------------------
+
+
+def print_workload(workload: Workload, detail: str = "") -> None:
+    size = workload.size
+    print(
+        f"workload: {workload.scale} (seed {workload.seed}, {workload.year}): 1 company, "
+        f"{size.regions} regions, {size.teams} teams, {size.reps:,} reps, "
+        f"{workload.goal_count():,} goals{detail}",
+        flush=True,
+    )
+
+
+def print_figure(name: str, value: str) -> None:
+    print(f"{name}: {value}", flush=True)
+
+
+def print_headline(name: str, figure: str, target: str, met: bool) -> None:
+    print(f"{name}: {figure} target {target} {'MET' if met else 'MISSED'}", flush=True)
+
+
+def note(message: str) -> None:
+    """Progress, on standard error so that standard output holds only the figures."""
+    print(f"  ({message})", file=sys.stderr, flush=True)

@@ -1,0 +1,37 @@
+"""Rounding money the same way everywhere: half-up to the unit, and shares that
+add up exactly (largest remainder), as DOMAIN.md §4, §5 and §7 require."""
+
+from collections.abc import Sequence
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+
+
+def round_half_up(amount: Decimal, unit: Decimal = CENT) -> Decimal:
+    return amount.quantize(unit, rounding=ROUND_HALF_UP)
+
+
+def largest_remainder(
+    total: Decimal, weights: Sequence[Decimal], unit: Decimal = CENT
+) -> list[Decimal]:
+    """Split `total` (a multiple of `unit`) in proportion to `weights`, each share a
+    multiple of `unit`, the shares adding up to `total` exactly: every share is
+    rounded down, and the units left over go to the largest remainders (ties to
+    the earlier weight, so the result is deterministic)."""
+    if not weights:
+        raise ValueError("nothing to split between")
+    if any(weight < 0 for weight in weights):
+        raise ValueError("weights must not be negative")
+    whole = sum(weights, Decimal(0))
+    if whole == 0:
+        raise ValueError("weights must not all be zero")
+    if total % unit != 0:
+        raise ValueError(f"{total} is not a multiple of {unit}")
+    exact = [total * weight / whole for weight in weights]
+    shares = [share.quantize(unit, rounding=ROUND_DOWN) for share in exact]
+    left = int((total - sum(shares, Decimal(0))) / unit)
+    by_remainder = sorted(range(len(weights)), key=lambda i: (-abs(exact[i] - shares[i]), i))
+    step = unit if total >= 0 else -unit
+    for index in by_remainder[: abs(left)]:
+        shares[index] += step
+    return shares

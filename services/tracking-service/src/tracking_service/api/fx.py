@@ -1,0 +1,65 @@
+"""FX rates by API: each rate is base-currency units per unit of a currency on a
+day. A rate that arrives credits the records parked waiting for it."""
+
+from datetime import date
+from decimal import Decimal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from servicekit.app import RuntimeDep, UnitOfWorkDep
+from servicekit.auth import Role, require_roles
+from servicekit.problems import InvalidInput
+from tracking_service.ingest import credit_parked
+from tracking_service.store import fx
+
+router = APIRouter(tags=["fx"])
+writers = require_roles(Role.ADMIN, Role.INTEGRATION)
+readers = require_roles(Role.ADMIN, Role.INTEGRATION, Role.PLANNER, Role.VIEWER)
+
+
+class RateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    currency: str = Field(pattern="^[A-Z]{3}$")
+    on: date
+    rate: Decimal = Field(gt=0, max_digits=20, decimal_places=10)
+
+
+class RatesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rates: list[RateIn] = Field(min_length=1, max_length=5000)
+
+
+class RatesStored(BaseModel):
+    stored: int
+    credited: int = Field(description="parked records credited now that their rate is known")
+
+
+class RatePublic(BaseModel):
+    currency: str
+    on: date
+    rate: Decimal
+
+
+@router.put("/fx-rates", dependencies=[writers], response_model=RatesStored)
+async def put_rates(body: RatesIn, uow: UnitOfWorkDep, runtime: RuntimeDep) -> RatesStored:
+    base = runtime.settings.base_currency
+    for index, rate in enumerate(body.rates):
+        if rate.currency == base:
+            raise InvalidInput(
+                f"{base} is the base currency; it needs no rate", field=f"rates[{index}].currency"
+            )
+    await fx.upsert(uow.session, [(r.currency, r.on, r.rate) for r in body.rates], uow.clock.now())
+    credited = await credit_parked(uow, [(r.currency, r.on) for r in body.rates], base)
+    await uow.commit()
+    return RatesStored(stored=len(body.rates), credited=credited)
+
+
+@router.get("/fx-rates", dependencies=[readers], response_model=list[RatePublic])
+async def get_rates(uow: UnitOfWorkDep, currency: str, start: date, end: date) -> list[RatePublic]:
+    return [
+        RatePublic(currency=c, on=on, rate=rate)
+        for c, on, rate in await fx.between(uow.session, currency, start, end)
+    ]

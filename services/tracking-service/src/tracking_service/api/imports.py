@@ -1,0 +1,184 @@
+"""Bulk ways in for integrations: a JSON batch of up to 10,000 records, and a CSV
+import for what planners keep in spreadsheets. Valid records are applied in one
+transaction; each rejected one is reported with its place and the field at fault."""
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+
+from servicekit.app import RuntimeDep
+from servicekit.auth import Role, require_roles
+from servicekit.problems import InvalidInput, NotFound
+from tracking_service.api.recording import apply, field_errors, parse_json
+from tracking_service.api.webhooks import Kind, find_source, mapped
+from tracking_service.domain.mapping import MappingError
+from tracking_service.ingest import Outcome
+from tracking_service.records import MODELS, RecordIn
+
+router = APIRouter(tags=["imports"])
+integrations = require_roles(Role.INTEGRATION, Role.ADMIN)
+
+MAX_RECORDS = 10_000
+
+
+class RecordError(BaseModel):
+    kind: str
+    index: int | None = None
+    row: int | None = None
+    id: str | None = None
+    field: str | None
+    reason: str
+
+
+class ImportReport(BaseModel):
+    accepted: int
+    duplicate: int
+    stale: int
+    parked: int
+    rejected: int
+    errors: list[RecordError]
+
+
+@router.post("/sources/{source_id}/batch", dependencies=[integrations], response_model=ImportReport)
+async def receive_batch(source_id: str, request: Request, runtime: RuntimeDep) -> JSONResponse:
+    """Body: `{"deals": [...], "payments": [...], "leads": [...], "activities": [...]}`,
+    each record in its generic shape (or the source's, with a mapping)."""
+    source = await find_source(runtime, source_id)
+    if source is None:
+        raise NotFound(f"no source {source_id}")
+    body = parse_json(await request.body())
+    if not isinstance(body, dict) or not body:
+        raise InvalidInput("the body must be an object of record lists by kind")
+    unknown = sorted(set(body) - set(MODELS))
+    if unknown:
+        raise InvalidInput(f"unknown record kind {unknown[0]}", field=unknown[0])
+    if any(not isinstance(items, list) for items in body.values()):
+        raise InvalidInput("each kind must hold a list of records")
+    if sum(len(items) for items in body.values()) > MAX_RECORDS:
+        raise InvalidInput(f"at most {MAX_RECORDS} records a request", field="records")
+    records: list[RecordIn] = []
+    errors: list[RecordError] = []
+    for kind, items in body.items():
+        for index, data in enumerate(items):
+            parsed = _parse(source, kind, data, prefix=f"{kind}[{index}].")
+            if isinstance(parsed, RecordIn):
+                records.append(parsed)
+            else:
+                errors.extend(
+                    RecordError(kind=kind, index=index, id=_id(data), **e) for e in parsed
+                )
+    return await _report(runtime, source_id, records, errors)
+
+
+@router.post(
+    "/sources/{source_id}/imports/{kind}",
+    dependencies=[integrations],
+    response_model=ImportReport,
+    openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+async def import_csv(
+    source_id: str, kind: Kind, request: Request, runtime: RuntimeDep
+) -> JSONResponse:
+    """A CSV file, one record a row, headed by field names (ours, or the source's with a
+    mapping). Empty cells are absent; `splits` is written `owner:percent;owner:percent`.
+    Sent as the body (`text/csv`) or as the `file` field of a form."""
+    source = await find_source(runtime, source_id)
+    if source is None:
+        raise NotFound(f"no source {source_id}")
+    text = await _csv_text(request)
+    records: list[RecordIn] = []
+    errors: list[RecordError] = []
+    rows = 0
+    for line, data in _csv_rows(text):
+        rows += 1
+        if rows > MAX_RECORDS:
+            raise InvalidInput(f"at most {MAX_RECORDS} rows a file", field="file")
+        parsed = _parse(source, kind, data, prefix="")
+        if isinstance(parsed, RecordIn):
+            records.append(parsed)
+        else:
+            errors.extend(RecordError(kind=kind, row=line, id=data.get("id"), **e) for e in parsed)
+    if rows == 0:
+        raise InvalidInput("the file has no rows", field="file")
+    return await _report(runtime, source_id, records, errors)
+
+
+def _parse(source: Any, kind: str, data: Any, prefix: str) -> RecordIn | list[dict[str, Any]]:
+    try:
+        return MODELS[kind].model_validate(mapped(source, kind, data))
+    except ValidationError as error:
+        return [{"field": e["field"], "reason": e["reason"]} for e in field_errors(error, prefix)]
+    except InvalidInput as error:
+        return [{"field": prefix + (error.field or ""), "reason": error.detail}]
+    except MappingError as error:
+        return [{"field": prefix + error.field, "reason": error.reason}]
+
+
+def _id(data: Any) -> str | None:
+    return str(data["id"]) if isinstance(data, dict) and "id" in data else None
+
+
+async def _report(
+    runtime: Any, source_id: str, records: list[RecordIn], errors: list[RecordError]
+) -> JSONResponse:
+    if records:
+        outcomes = await apply(runtime, source_id, records)
+    else:
+        outcomes = []
+    if errors and not records:
+        raise InvalidInput(
+            f"none of the {len(errors)} records is valid; the first: "
+            f"{errors[0].field}: {errors[0].reason}",
+            field=errors[0].field,
+            errors=[e.model_dump(exclude_none=True) for e in errors],
+        )
+    report = ImportReport(
+        accepted=_count(outcomes, "accepted"),
+        duplicate=_count(outcomes, "duplicate"),
+        stale=_count(outcomes, "stale"),
+        parked=_count(outcomes, "parked"),
+        rejected=len(errors),
+        errors=errors,
+    )
+    # 207: the request as a whole is fine and applied, but not every record was.
+    return JSONResponse(report.model_dump(mode="json"), status_code=207 if errors else 200)
+
+
+def _count(outcomes: list[Outcome], status: str) -> int:
+    return sum(1 for outcome in outcomes if outcome.status == status)
+
+
+async def _csv_text(request: Request) -> str:
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise InvalidInput("send the CSV as the form's `file` field", field="file")
+        raw = await upload.read()
+    else:
+        raw = await request.body()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InvalidInput(f"the file is not UTF-8: {error}", field="file") from error
+
+
+def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, the row's non-empty cells), splits unpacked."""
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames:
+        return
+    for data in reader:
+        cells: dict[str, Any] = {k: v for k, v in data.items() if k and v not in (None, "")}
+        if "splits" in cells:
+            cells["splits"] = [
+                dict(zip(("owner_id", "percent"), part.split(":", 1), strict=False))
+                for part in cells["splits"].split(";")
+                if part
+            ]
+        yield reader.line_num, cells

@@ -1,0 +1,87 @@
+"""What every way in (webhook, adapter, batch, CSV) shares: turning JSON into
+validated records with errors that name the field, and applying them in one
+transaction that is committed before the caller answers."""
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from servicekit.app import ServiceRuntime
+from servicekit.problems import InvalidInput
+from tracking_service.ingest import ConcurrentCreation, Outcome, record
+from tracking_service.records import MODELS, RecordIn
+
+ATTEMPTS = 3
+
+
+def field_errors(error: ValidationError, prefix: str = "") -> list[dict[str, str]]:
+    return [
+        {
+            "field": prefix + ".".join(str(p) for p in e["loc"]),
+            "reason": e["msg"],
+            "code": e["type"],
+        }
+        for e in error.errors()
+    ]
+
+
+def invalid(error: ValidationError, prefix: str = "") -> InvalidInput:
+    errors = field_errors(error, prefix)
+    first = errors[0]
+    field = first["field"] or None
+    return InvalidInput(
+        f"{field}: {first['reason']}" if field else first["reason"], field=field, errors=errors
+    )
+
+
+def parse_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InvalidInput(f"the body is not JSON: {error}") from error
+
+
+def parse_record(kind: str, data: Any) -> RecordIn:
+    """One record of `kind` (deals, payments, ...) or a 422 naming the field."""
+    try:
+        return MODELS[kind].model_validate(data)
+    except ValidationError as error:
+        raise invalid(error) from error
+
+
+async def apply(runtime: ServiceRuntime, source_id: str, records: list[RecordIn]) -> list[Outcome]:
+    """Apply and commit. A batch that raced another creating the same record is
+    applied again (it wrote nothing), now finding the record stored."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            async with runtime.unit_of_work() as uow:
+                outcomes = await record(uow, source_id, records, runtime.settings.base_currency)
+                await uow.commit()
+                return outcomes
+        except ConcurrentCreation:
+            if attempt == ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+class RecordAccepted(BaseModel):
+    kind: str
+    id: str
+    version: int
+    duplicate: bool
+    stale: bool
+    parked: str | None = None
+    ledger_entries: list[str]
+
+    @classmethod
+    def of(cls, outcome: Outcome) -> "RecordAccepted":
+        return cls(
+            kind=outcome.kind,
+            id=outcome.record_id,
+            version=outcome.version,
+            duplicate=outcome.status == "duplicate",
+            stale=outcome.status == "stale",
+            parked=outcome.parked_reason,
+            ledger_entries=outcome.entries,
+        )

@@ -1,0 +1,245 @@
+"""Reads and writes of CRM records, the ledger and what crediting needs to know
+(the directory, FX rates), batched so that 10,000 records take a few statements."""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, TypeVar
+
+from sqlalchemy import func, insert, select, text, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from tracking_service.domain.directory import Directory, Stint
+from tracking_service.domain.ledger import CreditKey, LedgerKey
+from tracking_service.store.tables import (
+    CrmRecord,
+    FxRate,
+    LedgerEntry,
+    Membership,
+    OrgUnit,
+    ProjectionQueue,
+    RecordVersion,
+)
+
+if TYPE_CHECKING:
+    from tracking_service.records import RecordIn
+
+RecordKey = tuple[str, str, str]
+T = TypeVar("T")
+LEDGER_CHANNEL = "tracking_ledger"
+# PostgreSQL takes at most 32,767 bind parameters per statement.
+CHUNK = 2000
+
+
+def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterable[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+async def lock_records(
+    session: AsyncSession, keys: Sequence[RecordKey]
+) -> dict[RecordKey, CrmRecord]:
+    """The stored records among `keys`, locked until the transaction ends (in key
+    order, so two batches never deadlock), so deliveries of one record apply one
+    after the other."""
+    found: dict[RecordKey, CrmRecord] = {}
+    for chunk in _chunks(sorted(keys)):
+        rows = await session.execute(
+            select(CrmRecord)
+            .where(
+                tuple_(col(CrmRecord.source_id), col(CrmRecord.kind), col(CrmRecord.record_id)).in_(
+                    chunk
+                )
+            )
+            .order_by(col(CrmRecord.source_id), col(CrmRecord.kind), col(CrmRecord.record_id))
+            .with_for_update()
+        )
+        for row in rows.scalars():
+            found[(row.source_id, row.kind, row.record_id)] = row
+    return found
+
+
+async def directory(session: AsyncSession, person_ids: Iterable[str]) -> Directory:
+    stints: dict[str, list[Stint]] = defaultdict(list)
+    units: set[str] = set()
+    for chunk in _chunks(sorted(set(person_ids))):
+        rows = await session.execute(select(Membership).where(col(Membership.person_id).in_(chunk)))
+        for m in rows.scalars():
+            stints[m.person_id].append(Stint(m.org_unit_id, m.valid_from, m.valid_to))
+            units.add(m.org_unit_id)
+    paths: dict[str, tuple[str, ...]] = {}
+    for chunk in _chunks(sorted(units)):
+        units_found = await session.execute(
+            select(col(OrgUnit.id), col(OrgUnit.path)).where(col(OrgUnit.id).in_(chunk))
+        )
+        paths.update({unit_id: tuple(path) for unit_id, path in units_found.all()})
+    return Directory(dict(stints), paths)
+
+
+async def rates(
+    session: AsyncSession, needs: set[tuple[str, date]]
+) -> dict[tuple[str, date], Decimal]:
+    found: dict[tuple[str, date], Decimal] = {}
+    for chunk in _chunks(sorted(needs)):
+        rows = await session.execute(
+            select(col(FxRate.currency), col(FxRate.on), col(FxRate.rate)).where(
+                tuple_(col(FxRate.currency), col(FxRate.on)).in_(chunk)
+            )
+        )
+        found.update({(currency, on): rate for currency, on, rate in rows.all()})
+    return found
+
+
+async def held(
+    session: AsyncSession, keys: Sequence[RecordKey]
+) -> defaultdict[RecordKey, dict[LedgerKey, Decimal]]:
+    """What the ledger holds for each record, net, by where it counts."""
+    holdings: defaultdict[RecordKey, dict[LedgerKey, Decimal]] = defaultdict(dict)
+    record = tuple_(
+        col(LedgerEntry.source_id), col(LedgerEntry.record_kind), col(LedgerEntry.record_id)
+    )
+    for chunk in _chunks(sorted(keys)):
+        rows = await session.execute(
+            select(
+                col(LedgerEntry.source_id),
+                col(LedgerEntry.record_kind),
+                col(LedgerEntry.record_id),
+                col(LedgerEntry.metric),
+                col(LedgerEntry.person_id),
+                col(LedgerEntry.credited_on),
+                col(LedgerEntry.product_line),
+                col(LedgerEntry.org_path),
+                func.sum(col(LedgerEntry.amount)),
+            )
+            .where(record.in_(chunk))
+            .group_by(
+                col(LedgerEntry.source_id),
+                col(LedgerEntry.record_kind),
+                col(LedgerEntry.record_id),
+                col(LedgerEntry.metric),
+                col(LedgerEntry.person_id),
+                col(LedgerEntry.credited_on),
+                col(LedgerEntry.product_line),
+                col(LedgerEntry.org_path),
+            )
+            .having(func.sum(col(LedgerEntry.amount)) != 0)
+        )
+        for source, kind, record_id, metric, person, on, line, path, amount in rows.all():
+            key = LedgerKey(CreditKey(metric, person, on, line), tuple(path))
+            holdings[(source, kind, record_id)][key] = Decimal(amount)
+    return holdings
+
+
+async def held_by_person(
+    session: AsyncSession, person_ids: Sequence[str]
+) -> dict[tuple[str, str, str, int], dict[LedgerKey, Decimal]]:
+    """What the ledger holds for every record crediting these people, by record
+    (source, kind, id, latest version credited)."""
+    holdings: dict[tuple[str, str, str, int], dict[LedgerKey, Decimal]] = defaultdict(dict)
+    rows = await session.execute(
+        select(
+            col(LedgerEntry.source_id),
+            col(LedgerEntry.record_kind),
+            col(LedgerEntry.record_id),
+            col(LedgerEntry.metric),
+            col(LedgerEntry.person_id),
+            col(LedgerEntry.credited_on),
+            col(LedgerEntry.product_line),
+            col(LedgerEntry.org_path),
+            func.sum(col(LedgerEntry.amount)),
+            func.max(col(LedgerEntry.record_version)),
+        )
+        .where(col(LedgerEntry.person_id).in_(person_ids))
+        .group_by(
+            col(LedgerEntry.source_id),
+            col(LedgerEntry.record_kind),
+            col(LedgerEntry.record_id),
+            col(LedgerEntry.metric),
+            col(LedgerEntry.person_id),
+            col(LedgerEntry.credited_on),
+            col(LedgerEntry.product_line),
+            col(LedgerEntry.org_path),
+        )
+        .having(func.sum(col(LedgerEntry.amount)) != 0)
+    )
+    for source, kind, record_id, metric, person, on, line, path, amount, version in rows.all():
+        key = LedgerKey(CreditKey(metric, person, on, line), tuple(path))
+        holdings[(source, kind, record_id, version)][key] = Decimal(amount)
+    return holdings
+
+
+async def save_records(
+    session: AsyncSession, changed: Sequence[CrmRecord], new_keys: Sequence[RecordKey]
+) -> set[RecordKey]:
+    """Insert the new records (the stored ones are updated on flush); returns the keys
+    a concurrent transaction inserted first."""
+    fresh = set(new_keys)
+    rows = {
+        (r.source_id, r.kind, r.record_id): r
+        for r in changed
+        if (r.source_id, r.kind, r.record_id) in fresh
+    }
+    inserted: set[RecordKey] = set()
+    values = [row.model_dump() for row in rows.values()]
+    for chunk in _chunks(values, CHUNK // 2):
+        result = await session.execute(
+            pg_insert(CrmRecord)
+            .values(list(chunk))
+            .on_conflict_do_nothing()
+            .returning(col(CrmRecord.source_id), col(CrmRecord.kind), col(CrmRecord.record_id))
+        )
+        inserted.update((s, k, r) for s, k, r in result.all())
+    await session.flush()
+    return set(rows) - inserted
+
+
+async def save_versions(
+    session: AsyncSession, versions: Sequence[tuple[RecordKey, "RecordIn"]], now: datetime
+) -> None:
+    values = [
+        {
+            "source_id": source,
+            "kind": kind,
+            "record_id": record_id,
+            "version": item.ordering_version(),
+            "payload": item.model_dump(mode="json", exclude_none=True),
+            "received_at": now,
+        }
+        for (source, kind, record_id), item in versions
+    ]
+    for chunk in _chunks(values, CHUNK // 3):
+        await session.execute(pg_insert(RecordVersion).values(list(chunk)).on_conflict_do_nothing())
+
+
+async def append(session: AsyncSession, entries: Sequence[LedgerEntry]) -> None:
+    """Append ledger rows and queue them for the projector, which is woken on commit."""
+    if not entries:
+        return
+    await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": LEDGER_CHANNEL})
+    values = [entry.model_dump(exclude={"seq"}) for entry in entries]
+    for chunk in _chunks(values, CHUNK // 8):
+        result = await session.execute(
+            insert(LedgerEntry).values(list(chunk)).returning(col(LedgerEntry.seq))
+        )
+        seqs = [{"entry_seq": seq} for (seq,) in result.all()]
+        await session.execute(insert(ProjectionQueue), seqs)
+
+
+async def parked(session: AsyncSession, needs: Iterable[tuple[str, date]]) -> list[CrmRecord]:
+    """Parked records waiting for one of these (currency, day) rates, locked."""
+    pairs = sorted(set(needs))
+    if not pairs:
+        return []
+    rows = await session.execute(
+        select(CrmRecord)
+        .where(
+            col(CrmRecord.parked_reason).is_not(None),
+            tuple_(col(CrmRecord.parked_currency), col(CrmRecord.parked_on)).in_(pairs),
+        )
+        .order_by(col(CrmRecord.source_id), col(CrmRecord.kind), col(CrmRecord.record_id))
+        .with_for_update()
+    )
+    return list(rows.scalars())

@@ -1,0 +1,104 @@
+"""The SQL that folds ledger rows into goals' live numerators and denominators,
+and that recounts them from the ledger. A ledger row counts for a goal when the
+metric feeds the goal's metric (see `domain.progress.FORMULAS`), its credit date
+lies in the goal's period, its person is the goal's person (a person's own goal)
+or the goal's org unit is on its org path, and the product line matches when the
+goal has one."""
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tracking_service.domain.progress import contributions
+
+# One key for every transaction that moves live progress: the projector and the
+# handlers that (re)count a goal. Counting a goal from the ledger rows already
+# projected is only right while no projection runs beside it.
+PROJECTION_LOCK = 0x7472_6163_6B00_0001
+
+
+def _contributions_sql() -> str:
+    rows = ", ".join(
+        f"('{ledger}', '{goal}', {num}, {den})" for ledger, goal, num, den in contributions()
+    )
+    return f"(VALUES {rows}) AS c(ledger_metric, goal_metric, num, den)"
+
+
+CONTRIBUTIONS = _contributions_sql()
+
+# Goals matched by person and by each unit on the row's org path, as two joins
+# that each use an index (an OR across them would not).
+_MATCHES = f"""
+contrib AS (
+    SELECT r.person_id, r.org_path, r.product_line, r.credited_on, c.goal_metric,
+           r.amount * c.num AS num, r.amount * c.den AS den
+    FROM rows r JOIN {CONTRIBUTIONS} ON c.ledger_metric = r.metric
+),
+matched AS (
+    SELECT g.id, x.num, x.den
+    FROM contrib x JOIN tracking.goal g
+      ON g.metric = x.goal_metric AND g.person_id = x.person_id
+     AND x.credited_on BETWEEN g.period_start AND g.period_end
+     AND (g.product_line IS NULL OR g.product_line = x.product_line)
+    UNION ALL
+    SELECT g.id, x.num, x.den
+    FROM contrib x CROSS JOIN LATERAL unnest(x.org_path) AS u(org_unit_id)
+    JOIN tracking.goal g
+      ON g.metric = x.goal_metric AND g.person_id IS NULL AND g.org_unit_id = u.org_unit_id
+     AND x.credited_on BETWEEN g.period_start AND g.period_end
+     AND (g.product_line IS NULL OR g.product_line = x.product_line)
+)"""
+
+_FOLD = text(
+    f"""
+WITH rows AS (
+    SELECT metric, person_id, org_path, product_line, credited_on, amount
+    FROM tracking.ledger_entry WHERE seq = ANY(:seqs)
+),
+{_MATCHES},
+totals AS (SELECT id, sum(num) AS num, sum(den) AS den FROM matched GROUP BY id)
+UPDATE tracking.goal g
+SET numerator = g.numerator + t.num, denominator = g.denominator + t.den
+FROM totals t WHERE g.id = t.id
+RETURNING g.id
+"""
+)
+
+
+async def lock(session: AsyncSession) -> None:
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PROJECTION_LOCK})
+
+
+async def claim(session: AsyncSession, limit: int) -> list[int]:
+    """Take up to `limit` ledger rows off the projection queue, oldest first."""
+    result = await session.execute(
+        text(
+            """
+            DELETE FROM tracking.projection_queue WHERE entry_seq IN (
+                SELECT entry_seq FROM tracking.projection_queue ORDER BY entry_seq LIMIT :limit
+            ) RETURNING entry_seq
+            """
+        ),
+        {"limit": limit},
+    )
+    return [seq for (seq,) in result.all()]
+
+
+async def fold(session: AsyncSession, seqs: list[int]) -> list[str]:
+    """Add these ledger rows to every goal they count for; returns those goals' ids."""
+    result = await session.execute(_FOLD, {"seqs": seqs})
+    return [goal_id for (goal_id,) in result.all()]
+
+
+async def state(session: AsyncSession) -> dict[str, int]:
+    row = (
+        await session.execute(
+            text(
+                """
+                SELECT (SELECT count(*) FROM tracking.ledger_entry),
+                       (SELECT count(*) FROM tracking.projection_queue),
+                       (SELECT count(*) FROM tracking.crm_record WHERE parked_reason IS NOT NULL)
+                """
+            )
+        )
+    ).one()
+    return {"ledger_entries": row[0], "unprojected": row[1], "parked": row[2]}
