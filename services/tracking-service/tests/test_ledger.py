@@ -1,118 +1,261 @@
-"""The deal state machine of DOMAIN.md §4, row by row, and the property that
-holds it together: whatever order and duplicates deliveries come in, the
-ledger adds up to what the deals' final states credit."""
+"""The record state machines of DOMAIN.md §4, row by row, and the property that
+holds them together: whatever order and duplicates deliveries come in, the
+ledger adds up to what the records' final states credit."""
 
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
+from random import Random
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tracking_service.domain.ledger import CreditKey, DealState, credits, ledger_delta
+from tracking_service.domain.directory import Directory, Stint
+from tracking_service.domain.fx import MissingRate, to_base
+from tracking_service.domain.ledger import (
+    ActivityState,
+    CreditKey,
+    DealState,
+    LeadState,
+    LedgerKey,
+    PaymentState,
+    RecordState,
+    Split,
+    change_reason,
+    credits,
+    rows_to_append,
+    split_amount,
+)
 
 pytestmark = pytest.mark.unit
 
 MARCH_3 = date(2026, 3, 3)
+FEB_1 = date(2026, 2, 1)
 
 
-def won(amount: str = "1000", owner: str = "ann", on: date = MARCH_3) -> DealState:
-    return DealState("won", Decimal(amount), owner, on)
+def owners(*names: str) -> tuple[Split, ...]:
+    return tuple(Split(name, Decimal(100) / len(names)) for name in names)
 
 
-def revenue(deltas, owner: str = "ann") -> Decimal:  # type: ignore[no-untyped-def]
+def deal(
+    stage: str = "won", amount: str = "1000", owner: str = "ann", on: date = MARCH_3
+) -> DealState:
+    return DealState(stage, Decimal(amount), owners(owner), on, FEB_1)  # type: ignore[arg-type]
+
+
+def change(old: RecordState | None, new: RecordState) -> list[tuple[LedgerKey, Decimal]]:
+    """The rows a change appends, from an empty org path."""
+
+    def held(state: RecordState | None) -> dict[LedgerKey, Decimal]:
+        return {LedgerKey(key): amount for key, amount in credits(state).items()}
+
+    return rows_to_append(held(old), held(new))
+
+
+def total(rows: list[tuple[LedgerKey, Decimal]], metric: str, person: str = "ann") -> Decimal:
     return sum(
-        (d.amount for d in deltas if d.key.metric == "revenue" and d.key.person_id == owner),
+        (a for k, a in rows if k.credit.metric == metric and k.credit.person_id == person),
         Decimal(0),
     )
 
 
-def test_won_credits_the_amount_and_one_deal_on_the_close_date() -> None:
-    deltas = ledger_delta(None, won())
-    assert {(d.key.metric, d.amount, d.reason) for d in deltas} == {
-        ("revenue", Decimal(1000), "won"),
-        ("deals_won", Decimal(1), "won"),
+def test_won_credits_amount_deal_cycle_and_opportunity() -> None:
+    rows = change(None, deal())
+    assert {(k.credit.metric, k.credit.credited_on, a) for k, a in rows} == {
+        ("opportunities_created", FEB_1, Decimal(1)),
+        ("revenue", MARCH_3, Decimal(1000)),
+        ("deals_won", MARCH_3, Decimal(1)),
+        ("sales_cycle_days", MARCH_3, Decimal(30)),
     }
-    assert all(d.key.credited_on == MARCH_3 for d in deltas)
+    assert change_reason(None, deal()) == "won"
 
 
-def test_open_deal_credits_nothing_until_won() -> None:
-    assert ledger_delta(None, DealState("open", Decimal(500), "ann", None)) == []
-    opened = DealState("open", Decimal(500), "ann", None)
-    assert revenue(ledger_delta(opened, won("500"))) == Decimal(500)
+def test_open_deal_counts_only_as_an_opportunity_until_won() -> None:
+    opened = deal("open", on=None)  # type: ignore[arg-type]
+    assert [k.credit.metric for k, _ in change(None, opened)] == ["opportunities_created"]
+    assert total(change(opened, deal()), "revenue") == Decimal(1000)
+    assert change_reason(opened, deal()) == "won"
+
+
+def test_lost_deal_counts_for_the_win_rate_only() -> None:
+    rows = change(deal("open", on=None), deal("lost"))  # type: ignore[arg-type]
+    assert [(k.credit.metric, a) for k, a in rows] == [("deals_lost", Decimal(1))]
 
 
 def test_amount_edit_while_won_records_the_difference() -> None:
-    deltas = ledger_delta(won("1000"), won("1250.50"))
-    assert [(d.key.metric, d.amount, d.reason) for d in deltas] == [
-        ("revenue", Decimal("250.50"), "amount_changed")
-    ]
+    rows = change(deal(amount="1000"), deal(amount="1250.50"))
+    assert [(k.credit.metric, a) for k, a in rows] == [("revenue", Decimal("250.50"))]
+    assert change_reason(deal(amount="1000"), deal(amount="1250.50")) == "amount_changed"
 
 
-def test_owner_change_while_won_moves_the_credit() -> None:
-    deltas = ledger_delta(won(owner="ann"), won(owner="bob"))
-    assert revenue(deltas, "ann") == Decimal(-1000)
-    assert revenue(deltas, "bob") == Decimal(1000)
-    assert {d.reason for d in deltas} == {"owner_changed"}
+def test_owner_change_while_won_moves_every_credit() -> None:
+    rows = change(deal(owner="ann"), deal(owner="bob"))
+    for metric, amount in [("revenue", 1000), ("deals_won", 1), ("opportunities_created", 1)]:
+        assert total(rows, metric, "ann") == -amount
+        assert total(rows, metric, "bob") == amount
+    assert change_reason(deal(owner="ann"), deal(owner="bob")) == "owner_changed"
 
 
-@pytest.mark.parametrize("stage", ["lost", "cancelled"])
-def test_won_then_lost_or_cancelled_reverses_everything(stage: str) -> None:
-    deltas = ledger_delta(won(), DealState(stage, Decimal(1000), "ann", MARCH_3))  # type: ignore[arg-type]
-    assert sum(d.amount for d in deltas if d.key.metric == "revenue") == Decimal(-1000)
-    assert sum(d.amount for d in deltas if d.key.metric == "deals_won") == Decimal(-1)
-    assert {d.reason for d in deltas} == {"reversed"}
+@pytest.mark.parametrize(("stage", "reason"), [("lost", "lost"), ("cancelled", "reversed")])
+def test_won_then_lost_or_cancelled_reverses_the_win(stage: str, reason: str) -> None:
+    rows = change(deal(), deal(stage))
+    assert total(rows, "revenue") == Decimal(-1000)
+    assert total(rows, "deals_won") == Decimal(-1)
+    assert total(rows, "sales_cycle_days") == Decimal(-30)
+    assert total(rows, "deals_lost") == Decimal(1 if stage == "lost" else 0)
+    assert total(rows, "opportunities_created") == 0, "it was an opportunity all the same"
+    assert change_reason(deal(), deal(stage)) == reason
 
 
 def test_close_date_change_moves_the_credit_between_days() -> None:
-    deltas = ledger_delta(won(on=MARCH_3), won(on=date(2026, 4, 1)))
-    by_day = {(d.key.credited_on, d.key.metric): d.amount for d in deltas}
+    rows = change(deal(on=MARCH_3), deal(on=date(2026, 4, 1)))
+    by_day = {(k.credit.credited_on, k.credit.metric): a for k, a in rows}
     assert by_day[(MARCH_3, "revenue")] == Decimal(-1000)
     assert by_day[(date(2026, 4, 1), "revenue")] == Decimal(1000)
 
 
-def test_restating_the_same_state_records_nothing() -> None:
-    assert ledger_delta(won(), won()) == []
+def test_restating_the_same_state_appends_nothing() -> None:
+    assert change(deal(), deal()) == []
 
 
-states = st.builds(
+def test_split_credit_adds_up_to_the_amount_and_counts_the_deal_once() -> None:
+    split = DealState("won", Decimal("100.00"), owners("ann", "bob", "cy"), MARCH_3, FEB_1)
+    rows = change(None, split)
+    shares = [total(rows, "revenue", name) for name in ("ann", "bob", "cy")]
+    assert sum(shares) == Decimal("100.00")
+    assert sorted(shares) == [Decimal("33.33"), Decimal("33.33"), Decimal("33.34")]
+    assert [total(rows, "deals_won", n) for n in ("ann", "bob", "cy")] == [1, 0, 0]
+
+
+def test_changing_the_split_moves_only_the_difference() -> None:
+    before = DealState(
+        "won", Decimal(1000), (Split("ann", Decimal(50)), Split("bob", Decimal(50))), MARCH_3
+    )
+    after = DealState(
+        "won", Decimal(1000), (Split("ann", Decimal(70)), Split("bob", Decimal(30))), MARCH_3
+    )
+    rows = change(before, after)
+    assert total(rows, "revenue", "ann") == Decimal(200)
+    assert total(rows, "revenue", "bob") == Decimal(-200)
+
+
+@given(
+    amount=st.decimals(min_value=0, max_value=10**9, places=2),
+    percents=st.lists(st.integers(min_value=1, max_value=1000), min_size=1, max_size=6),
+)
+def test_split_shares_always_add_up_to_the_amount(amount: Decimal, percents: list[int]) -> None:
+    splits = tuple(Split(f"p{i}", Decimal(p)) for i, p in enumerate(percents))
+    shares = split_amount(amount, splits)
+    assert sum(shares) == amount
+    assert all(share >= 0 and share == share.quantize(Decimal("0.01")) for share in shares)
+
+
+def test_payments_leads_and_activities_credit_their_metrics_and_reverse() -> None:
+    paid = PaymentState("received", Decimal(500), "ann", MARCH_3)
+    assert credits(paid) == {CreditKey("collections", "ann", MARCH_3): Decimal(500)}
+    assert change(paid, PaymentState("reversed", Decimal(500), "ann", MARCH_3)) == [
+        (LedgerKey(CreditKey("collections", "ann", MARCH_3)), Decimal(-500))
+    ]
+    assert credits(LeadState("open", "ann", MARCH_3)) == {
+        CreditKey("leads_created", "ann", MARCH_3): Decimal(1)
+    }
+    assert credits(LeadState("deleted", "ann", MARCH_3)) == {}
+    assert credits(ActivityState("done", "ann", MARCH_3)) == {
+        CreditKey("activities", "ann", MARCH_3): Decimal(1)
+    }
+    assert credits(ActivityState("planned", "ann", MARCH_3)) == {}
+
+
+def test_a_new_org_path_moves_the_credit_to_it() -> None:
+    key = CreditKey("revenue", "ann", MARCH_3)
+    rows = rows_to_append(
+        {LedgerKey(key, ()): Decimal(10)}, {LedgerKey(key, ("co", "t1")): Decimal(10)}
+    )
+    assert rows == [(LedgerKey(key, ()), Decimal(-10)), (LedgerKey(key, ("co", "t1")), Decimal(10))]
+
+
+def test_org_path_is_the_one_in_force_on_the_credit_date() -> None:
+    directory = Directory(
+        stints={
+            "ann": [
+                Stint("east", date(2025, 1, 1), date(2026, 3, 1)),
+                Stint("west", date(2026, 3, 1), None),
+            ]
+        },
+        paths={"east": ("co", "east"), "west": ("co", "west")},
+    )
+    assert directory.org_path_on("ann", date(2026, 2, 28)) == ("co", "east")
+    assert directory.org_path_on("ann", date(2026, 3, 1)) == ("co", "west")
+    assert directory.org_path_on("ann", date(2024, 12, 31)) == ()
+    assert directory.org_path_on("bob", MARCH_3) == ()
+
+
+def test_foreign_currency_converts_at_the_credit_dates_rate_half_up() -> None:
+    rates = {("USD", MARCH_3): Decimal("7.12345")}
+    assert to_base(Decimal("100.00"), "USD", MARCH_3, "CNY", rates) == Decimal("712.35")
+    assert to_base(Decimal("100.00"), "CNY", MARCH_3, "CNY", {}) == Decimal("100.00")
+    with pytest.raises(MissingRate, match="no USD→CNY rate for 2026-03-04"):
+        to_base(Decimal(1), "USD", date(2026, 3, 4), "CNY", rates)
+
+
+deal_states = st.builds(
     DealState,
     stage=st.sampled_from(["open", "won", "lost", "cancelled"]),
     amount=st.decimals(min_value=0, max_value=10**7, places=2),
-    owner_id=st.sampled_from(["ann", "bob", "cy"]),
+    owners=st.sampled_from(
+        [owners("ann"), owners("bob"), owners("ann", "bob"), owners("cy", "ann")]
+    ),
     closed_on=st.sampled_from([date(2026, 1, 31), date(2026, 2, 1)]),
+    created_on=st.sampled_from([None, date(2026, 1, 2)]),
 )
 
 
 @given(
     history=st.lists(
-        st.tuples(st.sampled_from(["d1", "d2", "d3"]), states), min_size=1, max_size=25
+        st.tuples(st.sampled_from(["d1", "d2", "d3"]), deal_states), min_size=1, max_size=25
     ),
-    order=st.randoms(use_true_random=False),
+    seed=st.integers(),
     duplicates=st.lists(st.integers(min_value=0, max_value=24), max_size=10),
 )
 def test_any_delivery_order_with_duplicates_nets_to_the_final_states(
-    history, order, duplicates
-) -> None:  # type: ignore[no-untyped-def]
-    """Each delivery carries a version; the ledger applies a delivery only when it
-    is newer than what is stored, as the webhook does."""
-    versioned = [(deal, version, state) for version, (deal, state) in enumerate(history, start=1)]
+    history: list[tuple[str, DealState]], seed: int, duplicates: list[int]
+) -> None:
+    """Each delivery carries a version and is applied only when newer than the stored
+    one, as ingestion does; the rows appended are `wanted - held` each time."""
+    versioned = [(name, version, state) for version, (name, state) in enumerate(history, start=1)]
     deliveries = versioned + [versioned[i % len(versioned)] for i in duplicates]
-    order.shuffle(deliveries)
+    Random(seed).shuffle(deliveries)
 
-    stored: dict[str, tuple[int, DealState]] = {}
-    ledger: dict[CreditKey, Decimal] = defaultdict(Decimal)
-    for deal, version, state in deliveries:
-        if deal in stored and version <= stored[deal][0]:
-            continue  # stale or duplicate
-        for delta in ledger_delta(stored.get(deal, (0, None))[1], state):
-            ledger[delta.key] += delta.amount
-        stored[deal] = (version, state)
+    stored: dict[str, int] = {}
+    ledger: dict[str, dict[LedgerKey, Decimal]] = defaultdict(dict)
+    for name, version, state in deliveries:
+        if version <= stored.get(name, 0):
+            continue
+        wanted = {LedgerKey(k): a for k, a in credits(state).items()}
+        for key, amount in rows_to_append(ledger[name], wanted):
+            ledger[name][key] = ledger[name].get(key, Decimal(0)) + amount
+        stored[name] = version
 
-    expected: dict[CreditKey, Decimal] = defaultdict(Decimal)
-    final = {deal: state for deal, _, state in sorted(versioned, key=lambda d: d[1])}
-    for state in final.values():
-        for key, amount in credits(state).items():
-            expected[key] += amount
-    assert {k: v for k, v in ledger.items() if v} == {k: v for k, v in expected.items() if v}
+    final = {name: state for name, _, state in versioned}
+    for person in ("ann", "bob", "cy"):
+        for metric in ("revenue", "deals_won", "deals_lost", "opportunities_created"):
+            booked = sum(
+                (
+                    a
+                    for held in ledger.values()
+                    for k, a in held.items()
+                    if (k.credit.person_id, k.credit.metric) == (person, metric)
+                ),
+                Decimal(0),
+            )
+            expected = sum(
+                (
+                    a
+                    for state in final.values()
+                    for k, a in credits(state).items()
+                    if (k.person_id, k.metric) == (person, metric)
+                ),
+                Decimal(0),
+            )
+            assert booked == expected

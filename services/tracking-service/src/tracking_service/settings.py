@@ -1,3 +1,4 @@
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from servicekit.settings import ServiceSettings
@@ -8,3 +9,7 @@ class TrackingSettings(ServiceSettings):
 
     service_name: str = "tracking-service"
     projection_batch_size: int = 5000
+    public_base_url: str | None = Field(
+        default=None,
+        description="how CRMs reach us (scheme and host), when behind a proxy: HubSpot signs it",
+    )

@@ -4,22 +4,104 @@ the source has a field mapping. Each answers only after the change is committed;
 an unknown source gets the same 401 as a bad signature, so there is nothing to probe."""
 
 import binascii
+import hmac
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from servicekit.app import RuntimeDep, ServiceRuntime
 from servicekit.problems import InvalidInput, Unauthorized
+from servicekit.settings import ServiceSettings
 from tracking_service.api.recording import RecordAccepted, apply, parse_json, parse_record
-from tracking_service.domain.mapping import MappingError, SourceMapping, apply_mapping
+from tracking_service.domain import hubspot, salesforce
+from tracking_service.domain.mapping import (
+    MappingError,
+    RecordMapping,
+    SourceMapping,
+    apply_mapping,
+)
 from tracking_service.records import MODELS
+from tracking_service.settings import TrackingSettings
 from tracking_service.store import queries
 from tracking_service.store.tables import Source
 
 router = APIRouter(tags=["webhooks"])
 
 Kind = Literal["deals", "opportunities", "payments", "leads", "activities"]
+
+
+@router.post(
+    "/webhooks/{source_id}/hubspot",
+    response_model=list[RecordAccepted],
+    openapi_extra={"requestBody": {"content": {"application/json": {"schema": {}}}}},
+)
+async def receive_hubspot(
+    source_id: str, request: Request, runtime: RuntimeDep
+) -> list[RecordAccepted]:
+    """HubSpot deals (a CRM object, a workflow webhook's payload, or a list of them),
+    signed with HubSpot's v3 signature over the app's client secret."""
+    body = await request.body()
+    source = await find_source(runtime, source_id)
+    if source is None or source.kind != "hubspot":
+        raise Unauthorized("the webhook signature does not verify")
+    try:
+        hubspot.verify_v3(
+            source.secret,
+            request.method,
+            _called_uri(request, runtime.settings),
+            body,
+            request.headers.get("x-hubspot-request-timestamp"),
+            request.headers.get("x-hubspot-signature-v3"),
+            runtime.clock.now(),
+        )
+    except hubspot.SignatureRejected as error:
+        raise Unauthorized(f"the HubSpot signature does not verify: {error.reason}") from error
+    try:
+        deals = hubspot.hubspot_records(parse_json(body))
+    except hubspot.HubSpotPayloadInvalid as error:
+        raise InvalidInput(error.reason) from error
+    default = hubspot.deal_mapping(runtime.settings.base_currency)
+    records = [parse_record("deals", mapped(source, "deals", deal, default)) for deal in deals]
+    return [RecordAccepted.of(outcome) for outcome in await apply(runtime, source_id, records)]
+
+
+@router.post(
+    "/webhooks/{source_id}/salesforce",
+    response_class=Response,
+    responses={200: {"content": {"text/xml": {}}, "description": "the Ack that stops retries"}},
+    openapi_extra={"requestBody": {"content": {"text/xml": {"schema": {"type": "string"}}}}},
+)
+async def receive_salesforce(
+    source_id: str, request: Request, runtime: RuntimeDep, token: str = ""
+) -> Response:
+    """Salesforce Outbound Messages for Opportunities. They are not signed: the
+    endpoint URL carries the source's token, and the organization id must match.
+    The `Ack` is sent only once the opportunities are committed; anything else
+    (an error) makes Salesforce retry."""
+    body = await request.body()
+    source = await find_source(runtime, source_id)
+    if (
+        source is None
+        or source.kind != "salesforce"
+        or not hmac.compare_digest(token.encode(), source.secret.encode())
+    ):
+        raise Unauthorized("unknown source or wrong token")
+    try:
+        message = salesforce.parse_outbound_message(body)
+    except salesforce.OutboundMessageInvalid as error:
+        raise InvalidInput(error.reason) from error
+    if not salesforce.same_organization(source.organization_id or "", message.organization_id):
+        raise Unauthorized("the message comes from another Salesforce organization")
+    default = salesforce.opportunity_mapping(runtime.settings.base_currency)
+    records = [
+        parse_record("deals", mapped(source, "deals", n.sobject, default))
+        for n in message.notifications
+        if n.sobject.get("type") == "sf:Opportunity"
+    ]
+    if records:
+        await apply(runtime, source_id, records)
+    return Response(salesforce.ack_response(), media_type="text/xml; charset=utf-8")
 
 
 @router.post(
@@ -65,12 +147,24 @@ def signed_by(secret: str, body: bytes, headers: dict[str, str]) -> bool:
     return True
 
 
-def mapped(source: Source, kind: str, data: object) -> object:
-    """The source's own shape mapped to ours, when the source has a mapping for `kind`."""
-    if not source.mapping:
-        return data
+def _called_uri(request: Request, settings: ServiceSettings) -> str:
+    """The URL as the caller used it: the public base URL when we are behind a proxy,
+    then the path and query exactly as sent (HubSpot signs them undecoded)."""
+    assert isinstance(settings, TrackingSettings)
+    base = settings.public_base_url or f"{request.url.scheme}://{request.url.netloc}"
+    uri = base.rstrip("/") + request.scope["raw_path"].decode()
+    query = request.scope.get("query_string", b"").decode()
+    return f"{uri}?{query}" if query else uri
+
+
+def mapped(source: Source, kind: str, data: object, default: RecordMapping | None = None) -> object:
+    """The source's own shape mapped to ours: by the source's mapping for `kind` when
+    it has one, else by the adapter's `default`, else taken as ours."""
     collection = "deals" if kind == "opportunities" else kind
-    mapping = SourceMapping.model_validate(source.mapping).root.get(collection)  # type: ignore[call-overload]
+    mapping = default
+    if source.mapping:
+        custom = SourceMapping.model_validate(source.mapping).root
+        mapping = custom.get(collection, default)  # type: ignore[call-overload]
     if mapping is None:
         return data
     try:

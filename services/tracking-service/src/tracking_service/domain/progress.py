@@ -3,7 +3,6 @@ numerator and denominator, expected to date (milestones, else the child
 periods' targets, else linear in working days), attainment, pace and the
 projections. Direction-aware: pace and attainment below 1 always mean behind."""
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -74,16 +73,19 @@ class Calendar:
         )
         return count - sum(1 for h in self.holidays if start <= h <= end and h.weekday() < 5)
 
-    def share_elapsed(self, start: date, end: date, day: date) -> Decimal:
-        """The share of [start, end] done by the end of `day`, in working days; in
+    def elapsed(self, start: date, end: date, day: date) -> tuple[int, int]:
+        """(done, total) of [start, end] by the end of `day`, in working days; in
         calendar days for a period without any working day."""
         total = self.working_days(start, end)
         if total == 0:
             total_days = (end - start).days + 1
-            done_days = max(0, min(total_days, (day - start).days + 1))
-            return Decimal(done_days) / Decimal(total_days)
-        done = self.working_days(start, min(day, end))
-        return Decimal(done) / Decimal(total)
+            return max(0, min(total_days, (day - start).days + 1)), total_days
+        return self.working_days(start, min(day, end)), total
+
+    def pro_rata(self, amount: Decimal, start: date, end: date, day: date) -> Decimal:
+        """The share of `amount` due by the end of `day`, when it is due evenly over the period."""
+        done, total = self.elapsed(start, end, day)
+        return amount * done / total
 
 
 @dataclass(frozen=True)
@@ -189,13 +191,13 @@ def expected_to_date(terms: GoalTerms, day: date, calendar: Calendar = Calendar(
     if terms.children:
         return sum(
             (
-                child.target * calendar.share_elapsed(child.start, child.end, day)
+                calendar.pro_rata(child.target, child.start, child.end, day)
                 for child in terms.children
                 if child.start <= day
             ),
             ZERO,
         )
-    return terms.target * calendar.share_elapsed(terms.start, terms.end, day)
+    return calendar.pro_rata(terms.target, terms.start, terms.end, day)
 
 
 def _along_milestones(terms: GoalTerms, day: date, calendar: Calendar) -> Decimal:
@@ -205,8 +207,8 @@ def _along_milestones(terms: GoalTerms, day: date, calendar: Calendar) -> Decima
     previous_day, previous_value = terms.start - timedelta(days=1), ZERO
     for on, value in points:
         if day <= on:
-            share = calendar.share_elapsed(previous_day + timedelta(days=1), on, day)
-            return previous_value + (value - previous_value) * share
+            start = previous_day + timedelta(days=1)
+            return previous_value + calendar.pro_rata(value - previous_value, start, on, day)
         previous_day, previous_value = on, value
     return terms.target
 
@@ -238,7 +240,3 @@ def _better(actual: Decimal, reference: Decimal, lower_is_better: bool) -> Decim
     if lower_is_better:
         return None if actual == 0 else (reference / actual).quantize(PLACES)
     return None if reference == 0 else (actual / reference).quantize(PLACES)
-
-
-def sum_children(children: Sequence[ChildTarget]) -> Decimal:
-    return sum((child.target for child in children), ZERO)

@@ -5,6 +5,8 @@ lies in the goal's period, its person is the goal's person (a person's own goal)
 or the goal's org unit is on its org path, and the product line matches when the
 goal has one."""
 
+from decimal import Decimal
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -102,3 +104,65 @@ async def state(session: AsyncSession) -> dict[str, int]:
         )
     ).one()
     return {"ledger_entries": row[0], "unprojected": row[1], "parked": row[2]}
+
+
+# Every goal's figures recounted from the projected ledger: rows summed per
+# person or unit, metric, product line and day first, so each goal joins a few
+# hundred daily sums instead of every ledger row.
+_RECOUNT = f"""
+WITH projected AS (
+    SELECT l.* FROM tracking.ledger_entry l
+    WHERE NOT EXISTS (SELECT 1 FROM tracking.projection_queue q WHERE q.entry_seq = l.seq)
+),
+person_days AS (
+    SELECT person_id AS scope, metric, product_line, credited_on, sum(amount) AS amount
+    FROM projected GROUP BY 1, 2, 3, 4
+),
+unit_days AS (
+    SELECT u.unit AS scope, metric, product_line, credited_on, sum(amount) AS amount
+    FROM projected CROSS JOIN LATERAL unnest(org_path) AS u(unit) GROUP BY 1, 2, 3, 4
+),
+matched AS (
+    SELECT g.id, d.amount * c.num AS num, d.amount * c.den AS den
+    FROM tracking.goal g JOIN {CONTRIBUTIONS} ON c.goal_metric = g.metric
+    JOIN person_days d ON d.scope = g.person_id AND d.metric = c.ledger_metric
+     AND d.credited_on BETWEEN g.period_start AND g.period_end
+     AND (g.product_line IS NULL OR d.product_line = g.product_line)
+    WHERE g.person_id IS NOT NULL
+    UNION ALL
+    SELECT g.id, d.amount * c.num, d.amount * c.den
+    FROM tracking.goal g JOIN {CONTRIBUTIONS} ON c.goal_metric = g.metric
+    JOIN unit_days d ON d.scope = g.org_unit_id AND d.metric = c.ledger_metric
+     AND d.credited_on BETWEEN g.period_start AND g.period_end
+     AND (g.product_line IS NULL OR d.product_line = g.product_line)
+    WHERE g.person_id IS NULL
+),
+recounted AS (SELECT id, sum(num) AS num, sum(den) AS den FROM matched GROUP BY id)
+SELECT g.id, g.numerator, g.denominator,
+       coalesce(r.num, 0) AS recounted_numerator, coalesce(r.den, 0) AS recounted_denominator
+FROM tracking.goal g LEFT JOIN recounted r ON r.id = g.id
+WHERE g.numerator <> coalesce(r.num, 0) OR g.denominator <> coalesce(r.den, 0)
+ORDER BY g.id
+"""
+
+
+async def differences(
+    session: AsyncSession,
+) -> list[tuple[str, Decimal, Decimal, Decimal, Decimal]]:
+    """Goals whose live (numerator, denominator) differ from the ledger's:
+    (goal id, live numerator, live denominator, recounted numerator, recounted denominator)."""
+    rows = await session.execute(text(_RECOUNT))
+    return [(g, Decimal(n), Decimal(d), Decimal(rn), Decimal(rd)) for g, n, d, rn, rd in rows.all()]
+
+
+async def goal_count(session: AsyncSession) -> int:
+    return int(await session.scalar(text("SELECT count(*) FROM tracking.goal")) or 0)
+
+
+async def set_figures(
+    session: AsyncSession, goal_id: str, numerator: Decimal, denominator: Decimal
+) -> None:
+    await session.execute(
+        text("UPDATE tracking.goal SET numerator = :n, denominator = :d WHERE id = :id"),
+        {"id": goal_id, "n": numerator, "d": denominator},
+    )

@@ -1,0 +1,62 @@
+"""Recompute every goal's progress from the ledger and report where it differs
+from the live figures: `python -m tracking_service.rebuild [--repair]`.
+
+Safe while the service runs: it holds the projector's lock, so it compares the
+live figures with exactly the ledger rows already folded into them."""
+
+import argparse
+import asyncio
+import sys
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+
+from servicekit.db import create_engine, create_sessionmaker
+from tracking_service.settings import TrackingSettings
+from tracking_service.store import projection
+
+SHOWN = 20
+
+
+@dataclass(frozen=True)
+class Rebuild:
+    goals: int
+    differences: list[tuple[str, Decimal, Decimal, Decimal, Decimal]]
+    seconds: float
+
+
+async def rebuild(database_url: str, repair: bool = False) -> Rebuild:
+    engine = create_engine(database_url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            started = time.perf_counter()
+            await projection.lock(session)
+            goals = await projection.goal_count(session)
+            differences = await projection.differences(session)
+            if repair:
+                for goal_id, _, _, numerator, denominator in differences:
+                    await projection.set_figures(session, goal_id, numerator, denominator)
+            await session.commit()
+            return Rebuild(goals, differences, time.perf_counter() - started)
+    finally:
+        await engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database-url", default=None, help="default: ATTAIN_DATABASE_URL")
+    parser.add_argument("--repair", action="store_true", help="set live figures to the ledger's")
+    args = parser.parse_args()
+    url = args.database_url or TrackingSettings().database_url
+    result = asyncio.run(rebuild(url, args.repair))
+    print(f"goals: {result.goals}")
+    print(f"differences: {len(result.differences)}")
+    for goal_id, n, d, rn, rd in result.differences[:SHOWN]:
+        print(f"  {goal_id}: live {n}/{d}, ledger {rn}/{rd}")
+    print(f"seconds: {result.seconds:.2f}")
+    if result.differences and not args.repair:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

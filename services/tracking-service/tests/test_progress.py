@@ -1,0 +1,415 @@
+"""Live progress across the process boundary: the directory and goals from
+goal-service's events, deals through the API, the projector folding the ledger
+into goals, `GoalProgressUpdated` on the broker, who may read what, the
+statistics for planning, and the rebuild that checks it all against the ledger."""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from attain_contracts import GoalUpserted, OrgUnitUpserted, Period, PersonUpserted, topics
+from attain_contracts.types import Membership
+from attain_devstack.testing import TEST_SECRET, bearer, migrate, publish, running
+from servicekit.auth import Role
+from tracking_service.main import create_app
+from tracking_service.rebuild import rebuild
+from tracking_service.settings import TrackingSettings
+
+pytestmark = pytest.mark.integration
+
+ADMIN = bearer(Role.ADMIN, person_id="admin")
+INTEGRATION = bearer(Role.INTEGRATION)
+MARCH = Period(key="2026-03", start=date(2026, 3, 1), end=date(2026, 3, 31))
+AS_OF = "2026-03-31T12:00:00Z"
+
+
+class Org:
+    """A company with two teams and a rep in each, named uniquely per test."""
+
+    def __init__(self) -> None:
+        tag = uuid4().hex[:6]
+        self.company, self.east, self.west = f"co-{tag}", f"east-{tag}", f"west-{tag}"
+        self.ann, self.bob = f"ann-{tag}", f"bob-{tag}"
+        self.boss, self.east_manager = f"boss-{tag}", f"em-{tag}"
+
+    def units(self) -> list[OrgUnitUpserted]:
+        now = datetime.now(UTC)
+        return [
+            OrgUnitUpserted(
+                org_unit_id=unit,
+                name=unit,
+                kind=kind,
+                parent_id=path[-2] if len(path) > 1 else None,
+                manager_id=manager,
+                path=path,
+                version=1,
+                updated_at=now,
+            )
+            for unit, kind, path, manager in [
+                (self.company, "company", [self.company], self.boss),
+                (self.east, "team", [self.company, self.east], self.east_manager),
+                (self.west, "team", [self.company, self.west], None),
+            ]
+        ]
+
+    def person(self, person_id: str, unit: str, version: int = 1) -> PersonUpserted:
+        return PersonUpserted(
+            person_id=person_id,
+            name=person_id,
+            maturity="experienced",
+            memberships=[Membership(org_unit_id=unit, valid_from=date(2025, 1, 1))],
+            version=version,
+            updated_at=datetime.now(UTC),
+        )
+
+
+def goal(
+    org_unit_id: str,
+    owner_id: str,
+    *,
+    person_id: str | None = None,
+    metric: str = "revenue",
+    target: str = "100000",
+    parent_id: str | None = None,
+    period: Period = MARCH,
+) -> GoalUpserted:
+    return GoalUpserted(
+        goal_id=f"g-{uuid4().hex[:8]}",
+        parent_id=parent_id,
+        metric=metric,
+        direction="higher_is_better",
+        org_unit_id=org_unit_id,
+        person_id=person_id,
+        owner_id=owner_id,
+        period=period,
+        timezone="Asia/Shanghai",
+        target=Decimal(target),
+        currency="CNY" if metric == "revenue" else None,
+        status="active",
+        method="manual",
+        version=1,
+        updated_at=datetime.now(UTC),
+    )
+
+
+def deal(owner: str, amount: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": f"D-{uuid4().hex[:10]}",
+        "version": 1,
+        "stage": "won",
+        "amount": amount,
+        "currency": "CNY",
+        "owner_id": owner,
+        "created_on": "2026-02-20",
+        "closed_on": "2026-03-10",
+        **fields,
+    }
+
+
+@pytest.fixture(scope="module")
+def database(module_database: str) -> str:
+    return module_database
+
+
+@pytest.fixture(scope="module")
+async def client(database: str, kafka_bootstrap: str) -> AsyncIterator[httpx.AsyncClient]:
+    await migrate("tracking_service", database)
+    settings = TrackingSettings(
+        database_url=database,
+        kafka_bootstrap=kafka_bootstrap,
+        jwt_secret=TEST_SECRET,  # type: ignore[arg-type]
+        outbox_poll_seconds=0.2,
+    )
+    async with running(create_app(settings)) as client:
+        response = await client.put("/sources/crm", json={"name": "CRM"}, headers=ADMIN)
+        assert response.status_code == 200, response.text
+        yield client
+
+
+async def batch(client: httpx.AsyncClient, **records: list[dict[str, Any]]) -> dict[str, Any]:
+    response = await client.post("/sources/crm/batch", json=records, headers=INTEGRATION)
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def until(
+    client: httpx.AsyncClient,
+    url: str,
+    holds: Callable[[dict[str, Any]], bool],
+    seconds: float = 30,
+) -> dict[str, Any]:
+    deadline = asyncio.get_running_loop().time() + seconds
+    last: httpx.Response | None = None
+    while asyncio.get_running_loop().time() < deadline:
+        last = await client.get(url, headers=ADMIN)
+        if last.status_code == 200 and holds(last.json()):
+            return last.json()  # type: ignore[no-any-return]
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{url} never held; last: {last and last.text}")
+
+
+async def live(client: httpx.AsyncClient, goal_id: str, actual: str) -> dict[str, Any]:
+    """The goal in the live list (the projector's figures) once its actual is `actual`."""
+    body = await until(
+        client,
+        "/progress?limit=1000&on=2026-03-10",
+        lambda b: any(
+            g["goal_id"] == goal_id and Decimal(g["actual"]) == Decimal(actual) for g in b["data"]
+        ),
+    )
+    return next(g for g in body["data"] if g["goal_id"] == goal_id)
+
+
+async def setup(kafka_bootstrap: str, org: Org, *events: Any) -> None:
+    await publish(kafka_bootstrap, *org.units(), *events)
+
+
+async def test_team_and_rep_goals_count_their_deals_once_each(
+    client: httpx.AsyncClient, kafka_bootstrap: str
+) -> None:
+    org = Org()
+    team = goal(org.east, org.east_manager)
+    company = goal(org.company, org.boss, target="500000")
+    rep = goal(org.east, org.ann, person_id=org.ann)
+    await setup(kafka_bootstrap, org, org.person(org.ann, org.east), team, company, rep)
+    await until(client, f"/goals/{rep.goal_id}/progress?as_of={AS_OF}", lambda _: True)
+
+    await batch(client, deals=[deal(org.ann, "30000"), deal(org.ann, "20000.50")])
+
+    for g, attainment in [(rep, "0.5000"), (team, "0.5000"), (company, "0.1000")]:
+        body = await live(client, g.goal_id, "50000.50")
+        assert body["attainment"] == attainment
+    exact = await client.get(f"/goals/{team.goal_id}/progress?as_of={AS_OF}", headers=ADMIN)
+    assert Decimal(exact.json()["actual"]) == Decimal("50000.50")
+
+
+async def test_a_goal_created_mid_period_starts_with_the_ledger(
+    client: httpx.AsyncClient, kafka_bootstrap: str
+) -> None:
+    org = Org()
+    await setup(kafka_bootstrap, org, org.person(org.bob, org.west))
+    probe = goal(org.west, org.bob, person_id=org.bob)
+    await publish(kafka_bootstrap, probe)
+    await until(client, f"/goals/{probe.goal_id}/progress?as_of={AS_OF}", lambda _: True)
+    await batch(client, deals=[deal(org.bob, "7000")])
+    await live(client, probe.goal_id, "7000")
+
+    late = goal(org.west, org.boss)
+    await publish(kafka_bootstrap, late)
+    assert (await live(client, late.goal_id, "7000"))["metric"] == "revenue"
+
+
+async def test_a_person_heard_of_late_moves_their_credits_to_their_team(
+    client: httpx.AsyncClient, kafka_bootstrap: str
+) -> None:
+    org = Org()
+    team = goal(org.east, org.east_manager)
+    await setup(kafka_bootstrap, org, team)
+    await until(client, f"/goals/{team.goal_id}/progress?as_of={AS_OF}", lambda _: True)
+    sent = deal(org.ann, "4000")
+    await batch(client, deals=[sent])
+    history = await until(
+        client, f"/sources/crm/deals/{sent['id']}/history", lambda b: bool(b["ledger"])
+    )
+    assert {tuple(row["org_path"]) for row in history["ledger"]} == {()}
+
+    await publish(kafka_bootstrap, org.person(org.ann, org.east))
+    await live(client, team.goal_id, "4000")
+    history = (await client.get(f"/sources/crm/deals/{sent['id']}/history", headers=ADMIN)).json()
+    repathed = [row for row in history["ledger"] if row["reason"] == "repathed"]
+    assert {tuple(row["org_path"]) for row in repathed} == {(), (org.company, org.east)}
+
+
+async def test_a_ratio_goal_reads_numerator_and_denominator(
+    client: httpx.AsyncClient, kafka_bootstrap: str
+) -> None:
+    org = Org()
+    win_rate = goal(org.west, org.bob, person_id=org.bob, metric="win_rate", target="0.5")
+    await setup(kafka_bootstrap, org, org.person(org.bob, org.west), win_rate)
+    await until(client, f"/goals/{win_rate.goal_id}/progress?as_of={AS_OF}", lambda _: True)
+    await batch(
+        client,
+        deals=[deal(org.bob, "100"), deal(org.bob, "100", stage="lost")]
+        + [deal(org.bob, "100", stage="lost") for _ in range(2)],
+    )
+    body = await live(client, win_rate.goal_id, "0.25")
+    assert (Decimal(body["numerator"]), Decimal(body["denominator"])) == (1, 4)
+    assert body["pace"] == "0.5000"
+
+
+async def test_one_progress_event_per_goal_per_batch(
+    client: httpx.AsyncClient, kafka_bootstrap: str
+) -> None:
+    org = Org()
+    rep = goal(org.east, org.ann, person_id=org.ann)
+    await setup(kafka_bootstrap, org, org.person(org.ann, org.east), rep)
+    await until(client, f"/goals/{rep.goal_id}/progress?as_of={AS_OF}", lambda _: True)
+    await batch(client, deals=[deal(org.ann, "10") for _ in range(50)])
+    await live(client, rep.goal_id, "500")
+
+    events = await _progress_events(kafka_bootstrap, rep.goal_id, settle_on=Decimal(500))
+    after_batch = [e for e in events if Decimal(e["actual"]) != 0]
+    assert [Decimal(e["actual"]) for e in after_batch] == [Decimal(500)]
+    assert after_batch[0]["person_id"] == org.ann
+    assert after_batch[0]["timezone"] == "Asia/Shanghai"
+
+
+async def test_reps_see_their_own_and_managers_their_subtree(
+    client: httpx.AsyncClient, kafka_bootstrap: str
+) -> None:
+    org = Org()
+    ann_goal = goal(org.east, org.ann, person_id=org.ann)
+    bob_goal = goal(org.west, org.bob, person_id=org.bob)
+    east_goal = goal(org.east, org.east_manager)
+    await setup(
+        kafka_bootstrap,
+        org,
+        org.person(org.ann, org.east),
+        org.person(org.bob, org.west),
+        ann_goal,
+        bob_goal,
+        east_goal,
+    )
+    for g in (ann_goal, bob_goal, east_goal):
+        await until(client, f"/goals/{g.goal_id}/progress?as_of={AS_OF}", lambda _: True)
+
+    async def visible(headers: dict[str, str]) -> set[str]:
+        body = (await client.get(f"/progress?org_unit_id={org.company}", headers=headers)).json()
+        return {g["goal_id"] for g in body["data"]}
+
+    assert await visible(bearer(Role.REP, person_id=org.ann)) == {ann_goal.goal_id}
+    assert await visible(bearer(Role.MANAGER, person_id=org.east_manager)) == {
+        ann_goal.goal_id,
+        east_goal.goal_id,
+    }
+    assert await visible(bearer(Role.PLANNER, person_id="p")) == {
+        ann_goal.goal_id,
+        bob_goal.goal_id,
+        east_goal.goal_id,
+    }
+    one = f"/goals/{bob_goal.goal_id}/progress"
+    assert (await client.get(one, headers=bearer(Role.REP, person_id=org.bob))).status_code == 200
+    assert (await client.get(one, headers=bearer(Role.REP, person_id=org.ann))).status_code == 404
+    manager = bearer(Role.MANAGER, person_id=org.east_manager)
+    assert (await client.get(one, headers=manager)).status_code == 404
+    assert (await client.get(one, headers=INTEGRATION)).status_code == 404
+    assert (await client.get("/progress", headers=INTEGRATION)).status_code == 404
+
+
+async def test_statistics_for_planning(client: httpx.AsyncClient, kafka_bootstrap: str) -> None:
+    org = Org()
+    await setup(kafka_bootstrap, org, org.person(org.ann, org.east), org.person(org.bob, org.west))
+    probe = goal(org.west, org.bob, person_id=org.bob)
+    await publish(kafka_bootstrap, probe)
+    await until(client, f"/goals/{probe.goal_id}/progress?as_of={AS_OF}", lambda _: True)
+    await batch(
+        client,
+        deals=[
+            deal(org.ann, "3000", created_on="2026-01-10", closed_on="2026-01-20"),
+            deal(org.ann, "1000", created_on="2026-02-01", closed_on="2026-03-03"),
+            deal(org.bob, "2000", stage="lost"),
+        ],
+        leads=[
+            {
+                "id": f"L-{uuid4().hex}",
+                "version": 1,
+                "owner_id": org.ann,
+                "created_on": "2026-01-05",
+            }
+            for _ in range(4)
+        ],
+        activities=[
+            {
+                "id": f"A-{uuid4().hex}",
+                "version": 1,
+                "owner_id": org.ann,
+                "occurred_on": "2026-01-06",
+            }
+            for _ in range(6)
+        ],
+    )
+    url = f"/org-units/{org.company}/statistics?start=2026-01-01&end=2026-12-31"
+    body = await until(client, url, lambda b: Decimal(b["totals"].get("deals_won", 0)) == 2)
+
+    def amounts(figures: dict[str, str]) -> dict[str, Decimal]:
+        return {key: Decimal(value) for key, value in figures.items()}
+
+    assert amounts(body["by_child"]) == {org.east: 4000}
+    assert amounts(body["by_month"]) == {"2026-01": 3000, "2026-03": 1000}
+    assert amounts(body["by_person"]) == {org.ann: 4000}
+    rates = {name: (Decimal(r["value"]), r["sample"]) for name, r in body["rates"].items()}
+    assert rates["avg_deal_size"] == (2000, 2)
+    assert rates["win_rate"] == (Decimal("0.6667"), 3)
+    assert rates["lead_conversion"] == (Decimal("0.75"), 4)  # 3 opportunities from 4 leads
+    assert rates["activities_per_opportunity"] == (2, 3)
+    assert rates["sales_cycle_days"] == (20, 2)  # (10 + 30) / 2
+
+    east_manager = bearer(Role.MANAGER, person_id=org.east_manager)
+    assert (await client.get(url, headers=east_manager)).status_code == 404
+    east = f"/org-units/{org.east}/statistics"
+    assert (await client.get(east, headers=east_manager)).status_code == 200
+    assert (await client.get(east, headers=bearer(Role.REP, person_id=org.ann))).status_code == 404
+
+
+async def test_rebuild_finds_the_live_figures_equal_to_the_ledger_and_reports_drift(
+    client: httpx.AsyncClient, kafka_bootstrap: str, database: str
+) -> None:
+    org = Org()
+    rep = goal(org.east, org.ann, person_id=org.ann)
+    await setup(kafka_bootstrap, org, org.person(org.ann, org.east), rep)
+    await until(client, f"/goals/{rep.goal_id}/progress?as_of={AS_OF}", lambda _: True)
+    await batch(client, deals=[deal(org.ann, "123.45")])
+    await live(client, rep.goal_id, "123.45")
+
+    assert (await rebuild(database)).differences == []
+
+    engine = create_async_engine(database)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE tracking.goal SET numerator = numerator + 1 WHERE id = :id"),
+            {"id": rep.goal_id},
+        )
+    await engine.dispose()
+    drift = await rebuild(database)
+    assert [(d[0], d[1] - d[3]) for d in drift.differences] == [(rep.goal_id, Decimal(1))]
+    assert (await rebuild(database, repair=True)).differences
+    assert (await rebuild(database)).differences == []
+
+
+async def _progress_events(
+    bootstrap: str, goal_id: str, settle_on: Decimal
+) -> list[dict[str, Any]]:
+    """Every GoalProgressUpdated of the goal, read until one shows `settle_on` and a
+    second more has passed (a second event for the same batch would show by then)."""
+    consumer = AIOKafkaConsumer(
+        topics.PROGRESS,
+        bootstrap_servers=bootstrap,
+        group_id=f"t-{uuid4().hex}",
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    found: list[dict[str, Any]] = []
+    try:
+        async with asyncio.timeout(30):
+            while not any(Decimal(e["actual"]) == settle_on for e in found):
+                found.extend(await _read(consumer, goal_id))
+        found.extend(await _read(consumer, goal_id, ms=1000))
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def _read(consumer: AIOKafkaConsumer, goal_id: str, ms: int = 500) -> list[dict[str, Any]]:
+    batches = await consumer.getmany(timeout_ms=ms)
+    events = [json.loads(r.value)["data"] for records in batches.values() for r in records]
+    return [e for e in events if e["goal_id"] == goal_id]
