@@ -24,6 +24,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaProducer, TopicPartition
@@ -239,6 +240,68 @@ async def wait_until_consumed(bootstrap: str, group: str, ends: dict[TopicPartit
         await admin.close()
 
 
+# --- the batch API ---------------------------------------------------------------------------
+
+BATCH_SIZE = 10_000  # the batch API's limit per request
+ANSWER_COUNTS = ("accepted", "duplicate", "stale", "parked", "rejected")
+
+
+@dataclass
+class BulkLoad:
+    records: int
+    posted_seconds: float  # until the last batch was answered
+    seconds: float  # until every ledger row was folded into live progress
+    answers: Counter[str]
+    ledger_entries: int
+
+
+def bulk_load(tracking: Tracking, workload: Workload) -> BulkLoad:
+    """Every delivery of the workload through `POST /sources/{id}/batch`, in order, 10,000 a
+    request, then wait until `GET /admin/projection` shows nothing left to project."""
+    # Serialised beforehand, so that generating the workload is not part of the time.
+    bodies = [json_bytes({"deals": batch}) for batch in workload.delivery_batches(BATCH_SIZE)]
+    records = sum(body.count(b'"version":') for body in bodies)
+    note(f"posting {records:,} deal records in {len(bodies)} batches")
+    answers: Counter[str] = Counter()
+    integration = {**headers_for(Role.INTEGRATION), "content-type": "application/json"}
+    with httpx.Client(base_url=tracking.url, timeout=600) as client:
+        started = time.perf_counter()
+        for body in bodies:
+            response = client.post(f"/sources/{SOURCE_ID}/batch", content=body, headers=integration)
+            answer = _expect_ok(response, "the batch API (POST /sources/{source_id}/batch)")
+            answers.update({name: answer[name] for name in ANSWER_COUNTS})
+        posted = time.perf_counter() - started
+        ledger_entries = _until_projected(client)
+        return BulkLoad(records, posted, time.perf_counter() - started, answers, ledger_entries)
+
+
+def _until_projected(client: httpx.Client) -> int:
+    """Poll the projection's state until nothing is left; return the ledger's size."""
+    left, moved_at = -1, time.monotonic()
+    while True:
+        response = client.get("/admin/projection", headers=headers_for(Role.ADMIN))
+        state = _expect_ok(response, "the admin endpoint (GET /admin/projection)")
+        if state["unprojected"] == 0:
+            return int(state["ledger_entries"])
+        if state["unprojected"] != left:
+            left, moved_at = state["unprojected"], time.monotonic()
+        elif time.monotonic() - moved_at > STALLED_AFTER_SECONDS:
+            raise SystemExit(f"the projection stopped moving ({left:,} ledger rows unprojected)")
+        time.sleep(0.1)
+
+
+def _expect_ok(response: httpx.Response, what: str) -> dict[str, Any]:
+    if response.status_code in (404, 405):
+        raise SystemExit(
+            f"{what} answered {response.status_code}: tracking-service does not offer it "
+            f"(yet?): {response.text[:300]}"
+        )
+    if response.status_code != 200:
+        raise SystemExit(f"{what} answered {response.status_code}: {response.text[:1000]}")
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
 # --- load ----------------------------------------------------------------------------------
 
 
@@ -362,10 +425,14 @@ def print_workload(workload: Workload, detail: str = "") -> None:
     size = workload.size
     print(
         f"workload: {workload.scale} (seed {workload.seed}, {workload.year}): 1 company, "
-        f"{size.regions} regions, {size.teams} teams, {size.reps:,} reps, "
-        f"{workload.goal_count():,} goals{detail}",
+        f"{_count(size.regions, 'region')}, {_count(size.teams, 'team')}, "
+        f"{_count(size.reps, 'rep')}, {workload.goal_count():,} goals{detail}",
         flush=True,
     )
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n:,} {thing}" + ("" if n == 1 else "s")
 
 
 def print_figure(name: str, value: str) -> None:

@@ -237,9 +237,10 @@ def test_a_deal_affects_its_owners_and_their_org_units_goals_for_its_day(small: 
 
     affected = small.affected_goal_ids(rep.id, "2026-03-05")
 
-    assert len(affected) == 2 * 4 * (1 + len(rep.team.path))
-    assert goal_id(rep.id, "revenue", "2026-W10") in affected
-    assert goal_id("company", "deals_won", "FY2026-Q1") in affected
+    assert set(affected) == set(METRICS)
+    assert [len(ids) for ids in affected.values()] == [4 * (1 + len(rep.team.path))] * 2
+    assert goal_id(rep.id, "revenue", "2026-W10") in affected["revenue"]
+    assert goal_id("company", "deals_won", "FY2026-Q1") in affected["deals_won"]
 
 
 def test_delivery_batches_cover_the_deliveries_in_order(

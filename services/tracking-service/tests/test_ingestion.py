@@ -246,6 +246,22 @@ async def until(
         await asyncio.sleep(0.2)
 
 
+async def test_an_opportunity_is_recorded_as_a_deal(
+    client: httpx.AsyncClient, source: Source
+) -> None:
+    rep = unique("rep")
+    body = deal(owner_id=rep, amount="42.00")
+    response = await accepted(client, source, "opportunities", body)
+    assert response["kind"] == "deal"
+    assert nets(await ledger(client, source.id, "deals", body["id"])) == {
+        ("revenue", rep): Decimal("42.00"),
+        ("deals_won", rep): Decimal(1),
+    }
+    # The same deal under its other name is a duplicate, not a second deal.
+    again = await accepted(client, source, "deals", body)
+    assert again["duplicate"] is True
+
+
 async def test_out_of_order_and_repeated_deliveries_net_to_the_newest_state(
     client: httpx.AsyncClient, source: Source
 ) -> None:
@@ -366,6 +382,32 @@ async def test_a_deal_without_its_rate_is_parked_and_credited_at_the_rate_when_i
     assert await parked_count(client) == parked_before
 
 
+async def test_a_foreign_deal_moved_to_another_close_date_is_restated_not_won_again(
+    client: httpx.AsyncClient, source: Source
+) -> None:
+    rates = [
+        {"currency": "GBP", "on": "2026-02-23", "rate": "9.10"},
+        {"currency": "GBP", "on": "2026-02-24", "rate": "9.20"},
+    ]
+    stored = await client.put("/fx-rates", json={"rates": rates}, headers=ADMIN)
+    assert stored.status_code == 200, stored.text
+    rep = unique("rep")
+    v1 = deal(owner_id=rep, amount="10.00", currency="GBP", closed_on="2026-02-23")
+    await accepted(client, source, "deals", v1)
+    await accepted(client, source, "deals", {**v1, "version": 2, "closed_on": "2026-02-24"})
+
+    rows = await ledger(client, source.id, "deals", v1["id"])
+    moved = [(r["metric"], r["credited_on"], Decimal(r["amount"]), r["reason"]) for r in rows]
+    assert sorted(moved) == [
+        ("deals_won", "2026-02-23", Decimal(-1), "amount_changed"),
+        ("deals_won", "2026-02-23", Decimal(1), "won"),
+        ("deals_won", "2026-02-24", Decimal(1), "amount_changed"),
+        ("revenue", "2026-02-23", Decimal("-91.00"), "amount_changed"),
+        ("revenue", "2026-02-23", Decimal("91.00"), "won"),
+        ("revenue", "2026-02-24", Decimal("92.00"), "amount_changed"),
+    ]
+
+
 async def test_a_rate_for_the_base_currency_is_422_naming_the_field(
     client: httpx.AsyncClient,
 ) -> None:
@@ -397,7 +439,7 @@ async def test_a_batch_applies_its_valid_records_and_reports_the_invalid_one(
     assert (report["accepted"], report["rejected"]) == (3, 1)
     (error,) = report["errors"]
     assert (error["kind"], error["index"], error["id"]) == ("deals", 3, invalid["id"])
-    assert error["field"].startswith("deals[3]")
+    assert error["field"] == "deals[3]"  # the record as a whole: a won deal needs closed_on
     assert "closed_on" in error["reason"]
 
     for body in valid:
@@ -461,33 +503,47 @@ async def test_a_batch_needs_an_integration_or_admin_token(
 # --- the CSV import -------------------------------------------------------------
 
 
-async def test_a_csv_import_applies_the_valid_rows_and_reports_the_bad_row_s_line(
-    client: httpx.AsyncClient, source: Source
+async def send_csv(
+    client: httpx.AsyncClient, source: Source, text: str, how: str
+) -> httpx.Response:
+    url = f"/sources/{source.id}/imports/deals"
+    if how == "form":
+        files = {"file": ("deals.csv", text.encode(), "text/csv")}
+        return await client.post(url, files=files, headers=INTEGRATION)
+    return await client.post(
+        url, content=text.encode(), headers={**INTEGRATION, "content-type": "text/csv"}
+    )
+
+
+@pytest.mark.parametrize("how", ["body", "form"])
+async def test_a_csv_import_applies_the_valid_rows_and_reports_the_bad_rows_lines(
+    client: httpx.AsyncClient, source: Source, how: str
 ) -> None:
     ann, bob = unique("ann"), unique("bob")
-    ids = [unique("D") for _ in range(3)]
+    ids = [unique("D") for _ in range(4)]
     text = (
         "id,version,stage,amount,currency,owner_id,closed_on,splits\n"
         f"{ids[0]},1,won,250.50,CNY,{ann},2026-03-04,\n"
         f"{ids[1]},1,won,abc,CNY,{ann},2026-03-04,\n"
         f"{ids[2]},1,won,1000.00,CNY,,2026-03-06,{ann}:60;{bob}:40\n"
+        f"{ids[3]},1,won,10.00,CNY,{ann},,\n"
     )
-    response = await client.post(
-        f"/sources/{source.id}/imports/deals",
-        content=text,
-        headers={**INTEGRATION, "content-type": "text/csv"},
-    )
+    response = await send_csv(client, source, text, how)
     assert response.status_code == 207, response.text
     report = response.json()
-    assert (report["accepted"], report["rejected"]) == (2, 1)
-    (error,) = report["errors"]
-    assert (error["row"], error["field"], error["id"]) == (3, "amount", ids[1])
+    assert (report["accepted"], report["rejected"]) == (2, 2)
+    # Line 1 is the header; a record-wide error (a won deal needs closed_on) names no field.
+    assert [(e["row"], e["field"], e["id"]) for e in report["errors"]] == [
+        (3, "amount", ids[1]),
+        (5, None, ids[3]),
+    ]
 
     assert nets(await ledger(client, source.id, "deals", ids[0])) == {
         ("revenue", ann): Decimal("250.50"),
         ("deals_won", ann): Decimal(1),
     }
-    assert await never_recorded(client, source.id, "deals", ids[1])
+    for rejected in (ids[1], ids[3]):
+        assert await never_recorded(client, source.id, "deals", rejected)
     assert nets(await ledger(client, source.id, "deals", ids[2])) == {
         ("revenue", ann): Decimal("600.00"),
         ("revenue", bob): Decimal("400.00"),
@@ -551,6 +607,11 @@ async def test_a_record_the_mapping_cannot_convert_is_422_naming_the_field(
     assert response.status_code == 422
     assert response.json()["field"] == "amount"
     assert "lots" in response.json()["detail"]
+    batch = await client.post(
+        f"/sources/{source.id}/batch", json={"deals": [own]}, headers=INTEGRATION
+    )
+    assert batch.status_code == 422
+    assert batch.json()["field"] == "deals[0].amount"
     assert await never_recorded(client, source.id, "deals", record_id)
 
 

@@ -5,6 +5,7 @@ tree, its people, their goals and a year of deals, the same for the same seed.
     workload.org_units(), workload.people(), workload.goals()  # goal-service's events
     workload.deliveries()  # deal versions in the order a CRM sends them, as generic deal dicts
     workload.expected_actuals(goal_ids)  # what each goal's actual is once every delivery is in
+    workload.affected_goal_ids(owner_id, closed_on)  # the goals a won deal counts towards
 
 `python -m attain_devstack.workload --scale W/100 --out DIR` writes them as JSON Lines.
 
@@ -205,18 +206,15 @@ class Workload:
             if deal["stage"] != "won":
                 continue
             credit = {"revenue": Decimal(deal["amount"]), "deals_won": Decimal(1)}
-            for metric, ids in self._affected(deal["owner_id"], deal["closed_on"]).items():
+            for metric, ids in self.affected_goal_ids(deal["owner_id"], deal["closed_on"]).items():
                 for goal in ids:
                     if goal in actuals:
                         actuals[goal] += credit[metric]
         return actuals
 
-    def affected_goal_ids(self, owner_id: str, closed_on: date | str) -> list[str]:
-        """The goals a won deal of `owner_id` closed on that day counts towards: the rep's own and
-        those of every org unit on the rep's path, whose period holds the day."""
-        return [goal for ids in self._affected(owner_id, closed_on).values() for goal in ids]
-
-    def _affected(self, owner_id: str, closed_on: date | str) -> dict[str, list[str]]:
+    def affected_goal_ids(self, owner_id: str, closed_on: date | str) -> dict[str, list[str]]:
+        """By metric, the goals a won deal of `owner_id` closed on that day counts towards: the
+        rep's own and those of every org unit on the rep's path, whose period holds the day."""
         day = date.fromisoformat(closed_on) if isinstance(closed_on, str) else closed_on
         scopes = (owner_id, *self._rep_by_id[owner_id].team.path)
         keys = [p.key for p in self.periods if p.start <= day <= p.end]

@@ -51,9 +51,13 @@ async def record(
         by_key[(source_id, item.kind, item.id)].append((index, item))
     stored = await store.lock_records(uow.session, list(by_key))
     new_keys = [key for key in by_key if key not in stored]
-    owners = {item.owner() for item in records} | {row.owner_id for row in stored.values()}
-    directory = await store.directory(uow.session, owners)
-    rates = await store.rates(uow.session, _rate_needs(records, base_currency))
+    people = {person for item in records for person in item.credited_people()}
+    directory = await store.directory(uow.session, people)
+    # The stored states' rates too: the change from a state is named by comparing
+    # it in the base currency with the new one.
+    stored_items = {key: BY_KIND[row.kind].model_validate(row.state) for key, row in stored.items()}
+    needs = _rate_needs([*records, *stored_items.values()], base_currency)
+    rates = await store.rates(uow.session, needs)
     held = await store.held(uow.session, [key for key in by_key if key in stored])
     session = uow.session
     outcomes: dict[int, Outcome] = {}
@@ -63,7 +67,9 @@ async def record(
     now = uow.clock.now()
     for key, items in by_key.items():
         row = stored.get(key)
-        last_state = _state_of(row, base_currency, rates) if row is not None else None
+        last_state = (
+            _state_of(row, stored_items[key], base_currency, rates) if row is not None else None
+        )
         for index, item in sorted(items, key=lambda pair: pair[1].ordering_version()):
             version = item.ordering_version()
             if row is not None and version <= row.version:
@@ -147,13 +153,15 @@ def _park(row: CrmRecord, missing: MissingRate) -> None:
     row.parked_on = missing.on
 
 
-def _state_of(row: CrmRecord, base_currency: str, rates: dict) -> RecordState | None:
+def _state_of(
+    row: CrmRecord, item: RecordIn, base_currency: str, rates: dict
+) -> RecordState | None:
     """The state the ledger reflects for a stored record, to name the change; None
     when it was parked (the ledger then reflects an older state)."""
     if row.parked_reason is not None:
         return None
     try:
-        return BY_KIND[row.kind].model_validate(row.state).to_state(base_currency, rates)
+        return item.to_state(base_currency, rates)
     except MissingRate:
         return None
 
@@ -274,7 +282,8 @@ async def credit_parked(
         return 0
     items = [BY_KIND[row.kind].model_validate(row.state) for row in rows]
     keys = [(row.source_id, row.kind, row.record_id) for row in rows]
-    directory = await store.directory(uow.session, {item.owner() for item in items})
+    people = {person for item in items for person in item.credited_people()}
+    directory = await store.directory(uow.session, people)
     rates = await store.rates(uow.session, _rate_needs(items, base_currency))
     held = await store.held(uow.session, keys)
     now = uow.clock.now()

@@ -52,6 +52,10 @@ class RecordIn(BaseModel):
     def owner(self) -> str:
         raise NotImplementedError
 
+    def credited_people(self) -> list[str]:
+        """Everyone the record can credit, whose org paths the ledger rows need."""
+        return [self.owner()]
+
     def status_name(self) -> str:
         """Where the record stands: a deal's stage, the others' status."""
         return str(getattr(self, "status"))  # noqa: B009 - every subclass but DealIn has one
@@ -111,6 +115,9 @@ class DealIn(RecordIn):
 
     def owner(self) -> str:
         return self._owners()[0].owner_id
+
+    def credited_people(self) -> list[str]:
+        return [split.owner_id for split in self._owners()]
 
     def status_name(self) -> str:
         return self.stage

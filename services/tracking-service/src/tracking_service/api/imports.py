@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from servicekit.app import RuntimeDep
 from servicekit.auth import Role, require_roles
 from servicekit.problems import InvalidInput, NotFound
-from tracking_service.api.recording import apply, field_errors, parse_json
+from tracking_service.api.recording import apply, field_errors, field_path, parse_json
 from tracking_service.api.webhooks import Kind, find_source, mapped
 from tracking_service.domain.mapping import MappingError
 from tracking_service.ingest import Outcome
@@ -65,7 +65,7 @@ async def receive_batch(source_id: str, request: Request, runtime: RuntimeDep) -
     errors: list[RecordError] = []
     for kind, items in body.items():
         for index, data in enumerate(items):
-            parsed = _parse(source, kind, data, prefix=f"{kind}[{index}].")
+            parsed = _parse(source, kind, data, prefix=f"{kind}[{index}]")
             if isinstance(parsed, RecordIn):
                 records.append(parsed)
             else:
@@ -112,11 +112,14 @@ def _parse(source: Any, kind: str, data: Any, prefix: str) -> RecordIn | list[di
     try:
         return MODELS[kind].model_validate(mapped(source, kind, data))
     except ValidationError as error:
-        return [{"field": e["field"], "reason": e["reason"]} for e in field_errors(error, prefix)]
+        return [
+            {"field": e["field"] or None, "reason": e["reason"]}
+            for e in field_errors(error, prefix)
+        ]
     except InvalidInput as error:
-        return [{"field": prefix + (error.field or ""), "reason": error.detail}]
+        return [{"field": field_path(prefix, error.field) or None, "reason": error.detail}]
     except MappingError as error:
-        return [{"field": prefix + error.field, "reason": error.reason}]
+        return [{"field": field_path(prefix, error.field), "reason": error.reason}]
 
 
 def _id(data: Any) -> str | None:

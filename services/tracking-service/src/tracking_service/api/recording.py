@@ -15,10 +15,16 @@ from tracking_service.records import MODELS, RecordIn
 ATTEMPTS = 3
 
 
+def field_path(*parts: object) -> str:
+    """A field's place, dotted (`deals[3].splits.0.percent`), leaving out empty parts:
+    an error about a whole record is placed at the record."""
+    return ".".join(str(part) for part in parts if part not in (None, ""))
+
+
 def field_errors(error: ValidationError, prefix: str = "") -> list[dict[str, str]]:
     return [
         {
-            "field": prefix + ".".join(str(p) for p in e["loc"]),
+            "field": field_path(prefix, *e["loc"]),
             "reason": e["msg"],
             "code": e["type"],
         }
