@@ -134,9 +134,7 @@ class ActualRecorded(Event):
     credited_on: date
     amount: DecimalString = Field(description="signed delta; money in the base currency")
     currency: CurrencyCode | None = None
-    reason: str = Field(
-        description="won, amount_changed, owner_changed, reversed, repathed, ..."
-    )
+    reason: str = Field(description="won, amount_changed, owner_changed, reversed, repathed, ...")
     deal_version: int
     recorded_at: AwareDatetime
 
