@@ -203,7 +203,7 @@ async def repath(
     directory = await store.directory(uow.session, person_ids)
     now = uow.clock.now()
     entries = []
-    for (source, kind, record_id, version), held in (
+    for (record_key, version), held in (
         await store.held_by_person(uow.session, person_ids)
     ).items():
         wanted: dict[LedgerKey, Decimal] = defaultdict(Decimal)
@@ -214,9 +214,7 @@ async def repath(
             ] += amount
         for key, amount in rows_to_append(held, wanted):
             entries.append(
-                ledger_entry(
-                    (source, kind, record_id), version, key, amount, "repathed", base_currency, now
-                )
+                ledger_entry(record_key, version, key, amount, "repathed", base_currency, now)
             )
     await store.append(uow.session, entries)
     for entry in entries:

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy import func, insert, select, text, tuple_
+from sqlalchemy import ColumnElement, func, insert, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -93,81 +93,62 @@ async def rates(
     return found
 
 
+_HOLDING = (
+    col(LedgerEntry.source_id),
+    col(LedgerEntry.record_kind),
+    col(LedgerEntry.record_id),
+    col(LedgerEntry.metric),
+    col(LedgerEntry.person_id),
+    col(LedgerEntry.credited_on),
+    col(LedgerEntry.product_line),
+    col(LedgerEntry.org_path),
+)
+
+
+async def _net_holdings(
+    session: AsyncSession, condition: ColumnElement[bool]
+) -> list[tuple[RecordKey, int, LedgerKey, Decimal]]:
+    """(record, latest version credited, where it counts, net amount) of the ledger
+    rows meeting `condition`, leaving out what nets to zero."""
+    total = func.sum(col(LedgerEntry.amount))
+    rows = await session.execute(
+        select(*_HOLDING, total, func.max(col(LedgerEntry.record_version)))
+        .where(condition)
+        .group_by(*_HOLDING)
+        .having(total != 0)
+    )
+    return [
+        (
+            (source, kind, record_id),
+            version,
+            LedgerKey(CreditKey(metric, person, on, line), tuple(path)),
+            Decimal(amount),
+        )
+        for source, kind, record_id, metric, person, on, line, path, amount, version in rows.all()
+    ]
+
+
 async def held(
     session: AsyncSession, keys: Sequence[RecordKey]
 ) -> defaultdict[RecordKey, dict[LedgerKey, Decimal]]:
     """What the ledger holds for each record, net, by where it counts."""
     holdings: defaultdict[RecordKey, dict[LedgerKey, Decimal]] = defaultdict(dict)
-    record = tuple_(
-        col(LedgerEntry.source_id), col(LedgerEntry.record_kind), col(LedgerEntry.record_id)
-    )
+    record = tuple_(*_HOLDING[:3])
     for chunk in _chunks(sorted(keys)):
-        rows = await session.execute(
-            select(
-                col(LedgerEntry.source_id),
-                col(LedgerEntry.record_kind),
-                col(LedgerEntry.record_id),
-                col(LedgerEntry.metric),
-                col(LedgerEntry.person_id),
-                col(LedgerEntry.credited_on),
-                col(LedgerEntry.product_line),
-                col(LedgerEntry.org_path),
-                func.sum(col(LedgerEntry.amount)),
-            )
-            .where(record.in_(chunk))
-            .group_by(
-                col(LedgerEntry.source_id),
-                col(LedgerEntry.record_kind),
-                col(LedgerEntry.record_id),
-                col(LedgerEntry.metric),
-                col(LedgerEntry.person_id),
-                col(LedgerEntry.credited_on),
-                col(LedgerEntry.product_line),
-                col(LedgerEntry.org_path),
-            )
-            .having(func.sum(col(LedgerEntry.amount)) != 0)
-        )
-        for source, kind, record_id, metric, person, on, line, path, amount in rows.all():
-            key = LedgerKey(CreditKey(metric, person, on, line), tuple(path))
-            holdings[(source, kind, record_id)][key] = Decimal(amount)
+        for record_key, _, key, amount in await _net_holdings(session, record.in_(chunk)):
+            holdings[record_key][key] = amount
     return holdings
 
 
 async def held_by_person(
     session: AsyncSession, person_ids: Sequence[str]
-) -> dict[tuple[str, str, str, int], dict[LedgerKey, Decimal]]:
-    """What the ledger holds for every record crediting these people, by record
-    (source, kind, id, latest version credited)."""
-    holdings: dict[tuple[str, str, str, int], dict[LedgerKey, Decimal]] = defaultdict(dict)
-    rows = await session.execute(
-        select(
-            col(LedgerEntry.source_id),
-            col(LedgerEntry.record_kind),
-            col(LedgerEntry.record_id),
-            col(LedgerEntry.metric),
-            col(LedgerEntry.person_id),
-            col(LedgerEntry.credited_on),
-            col(LedgerEntry.product_line),
-            col(LedgerEntry.org_path),
-            func.sum(col(LedgerEntry.amount)),
-            func.max(col(LedgerEntry.record_version)),
-        )
-        .where(col(LedgerEntry.person_id).in_(person_ids))
-        .group_by(
-            col(LedgerEntry.source_id),
-            col(LedgerEntry.record_kind),
-            col(LedgerEntry.record_id),
-            col(LedgerEntry.metric),
-            col(LedgerEntry.person_id),
-            col(LedgerEntry.credited_on),
-            col(LedgerEntry.product_line),
-            col(LedgerEntry.org_path),
-        )
-        .having(func.sum(col(LedgerEntry.amount)) != 0)
-    )
-    for source, kind, record_id, metric, person, on, line, path, amount, version in rows.all():
-        key = LedgerKey(CreditKey(metric, person, on, line), tuple(path))
-        holdings[(source, kind, record_id, version)][key] = Decimal(amount)
+) -> dict[tuple[RecordKey, int], dict[LedgerKey, Decimal]]:
+    """What the ledger holds, by record and its latest version credited, of every
+    record crediting these people."""
+    holdings: dict[tuple[RecordKey, int], dict[LedgerKey, Decimal]] = defaultdict(dict)
+    condition = col(LedgerEntry.person_id).in_(person_ids)
+    for record_key, version, key, amount in await _net_holdings(session, condition):
+        holdings[(record_key, version)][key] = amount
     return holdings
 
 
