@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from uuid import uuid4
 
@@ -40,7 +41,7 @@ async def client(module_database: str, kafka_bootstrap: str) -> AsyncIterator[ht
     settings = TrackingSettings(
         database_url=module_database,
         kafka_bootstrap=kafka_bootstrap,
-        jwt_secret=TEST_SECRET,  # type: ignore[arg-type]
+        jwt_secret=TEST_SECRET,
         outbox_poll_seconds=0.2,
     )
     async with running(create_app(settings)) as client:
@@ -147,6 +148,30 @@ async def parked_count(client: httpx.AsyncClient) -> int:
     return int(response.json()["parked"])
 
 
+def on_path(rows: list[Json], path: list[str]) -> Decimal:
+    return sum(
+        (
+            Decimal(row["amount"])
+            for row in rows
+            if row["metric"] == "revenue" and row["org_path"] == path
+        ),
+        Decimal(0),
+    )
+
+
+async def until(
+    read: Callable[[], Awaitable[Any]], predicate: Callable[[Any], bool], timeout: float = 30
+) -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await read()
+        if predicate(value):
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"still not so after {timeout}s: {value}")
+        await asyncio.sleep(0.2)
+
+
 # --- the generic webhook ------------------------------------------------------
 
 
@@ -182,6 +207,12 @@ async def test_every_split_owner_s_credit_stands_on_their_own_org_path(
 ) -> None:
     team = unique("team")
     owners = [unique("ann"), unique("bob"), unique("cy")]
+    # A deal of each owner alone, recorded before anyone is heard of (so on no
+    # path), is re-pathed to the team when its owner is: once all three are,
+    # tracking-service knows the three people.
+    probes = [deal(owner_id=owner, amount="1.00") for owner in owners]
+    for probe in probes:
+        await accepted(client, source, "deals", probe)
     now = datetime.now(UTC)
     await publish(
         kafka_bootstrap,
@@ -198,52 +229,25 @@ async def test_every_split_owner_s_credit_stands_on_their_own_org_path(
         ),
         time=now,
     )
-    # One deal of each owner alone: once each stands on the team (credited so, or
-    # re-pathed when the person was heard of), tracking-service knows all three.
-    probes = [deal(owner_id=owner, amount="1.00") for owner in owners]
-    for probe in probes:
-        await accepted(client, source, "deals", probe)
     for probe in probes:
         await until(
-            lambda probe=probe: ledger(client, source.id, "deals", probe["id"]),
+            partial(ledger, client, source.id, "deals", probe["id"]),
             lambda rows: on_path(rows, [team]) == Decimal("1.00"),
         )
 
     split = deal(
         amount="900.00",
         owner_id=owners[0],
-        splits=[{"owner_id": owner, "percent": "33.3334"} for owner in owners[:1]]
-        + [{"owner_id": owner, "percent": "33.3333"} for owner in owners[1:]],
+        splits=[
+            {"owner_id": owner, "percent": percent}
+            for owner, percent in zip(owners, ["33.3334", "33.3333", "33.3333"], strict=True)
+        ],
     )
     await accepted(client, source, "deals", split)
     rows = await ledger(client, source.id, "deals", split["id"])
     assert {row["person_id"]: row["org_path"] for row in rows if row["metric"] == "revenue"} == {
         owner: [team] for owner in owners
     }
-
-
-def on_path(rows: list[Json], path: list[str]) -> Decimal:
-    return sum(
-        (
-            Decimal(row["amount"])
-            for row in rows
-            if row["metric"] == "revenue" and row["org_path"] == path
-        ),
-        Decimal(0),
-    )
-
-
-async def until(
-    read: Callable[[], Awaitable[Any]], predicate: Callable[[Any], bool], timeout: float = 30
-) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await read()
-        if predicate(value):
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"still not so after {timeout}s: {value}")
-        await asyncio.sleep(0.2)
 
 
 async def test_an_opportunity_is_recorded_as_a_deal(
@@ -294,7 +298,7 @@ async def test_payments_leads_and_activities_credit_their_metrics_and_undo_when_
     client: httpx.AsyncClient, source: Source
 ) -> None:
     rep = unique("rep")
-    payment = {
+    payment: Json = {
         "id": unique("P"),
         "version": 1,
         "amount": "480.25",
@@ -302,8 +306,8 @@ async def test_payments_leads_and_activities_credit_their_metrics_and_undo_when_
         "owner_id": rep,
         "received_on": "2026-03-05",
     }
-    lead = {"id": unique("L"), "version": 1, "owner_id": rep, "created_on": "2026-03-02"}
-    activity = {
+    lead: Json = {"id": unique("L"), "version": 1, "owner_id": rep, "created_on": "2026-03-02"}
+    activity: Json = {
         "id": unique("A"),
         "version": 1,
         "type": "visit",
@@ -382,7 +386,7 @@ async def test_a_deal_without_its_rate_is_parked_and_credited_at_the_rate_when_i
     assert await parked_count(client) == parked_before
 
 
-async def test_a_foreign_deal_moved_to_another_close_date_is_restated_not_won_again(
+async def test_a_foreign_deal_moved_to_another_close_date_is_a_change_not_a_second_win(
     client: httpx.AsyncClient, source: Source
 ) -> None:
     rates = [
@@ -396,6 +400,7 @@ async def test_a_foreign_deal_moved_to_another_close_date_is_restated_not_won_ag
     await accepted(client, source, "deals", v1)
     await accepted(client, source, "deals", {**v1, "version": 2, "closed_on": "2026-02-24"})
 
+    # At the new day's rate the deal is worth more in CNY: an amount change.
     rows = await ledger(client, source.id, "deals", v1["id"])
     moved = [(r["metric"], r["credited_on"], Decimal(r["amount"]), r["reason"]) for r in rows]
     assert sorted(moved) == [
@@ -569,7 +574,7 @@ DEAL_MAPPING = {
 async def test_a_source_with_a_mapping_sends_its_own_shape(client: httpx.AsyncClient) -> None:
     source = await add_source(client, mapping=DEAL_MAPPING)
     rep, record_id = unique("rep"), unique("X")
-    own = {
+    own: Json = {
         "dealId": record_id,
         "rev": 4,
         "owner": rep,
@@ -597,7 +602,7 @@ async def test_a_record_the_mapping_cannot_convert_is_422_naming_the_field(
 ) -> None:
     source = await add_source(client, mapping=DEAL_MAPPING)
     record_id = unique("X")
-    own = {
+    own: Json = {
         "dealId": record_id,
         "rev": 1,
         "owner": "rep-1",

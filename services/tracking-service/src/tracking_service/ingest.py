@@ -49,6 +49,7 @@ async def record(
     by_key: dict[RecordKey, list[tuple[int, RecordIn]]] = defaultdict(list)
     for index, item in enumerate(records):
         by_key[(source_id, item.kind, item.id)].append((index, item))
+    await store.lock_directory(uow.session, exclusive=False)
     stored = await store.lock_records(uow.session, list(by_key))
     new_keys = [key for key in by_key if key not in stored]
     people = {person for item in records for person in item.credited_people()}
@@ -275,6 +276,7 @@ async def credit_parked(
 ) -> int:
     """Credit the records parked for want of one of these (currency, day) rates;
     returns how many were credited."""
+    await store.lock_directory(uow.session, exclusive=False)
     rows = await store.parked(uow.session, arrived)
     if not rows:
         return 0

@@ -15,6 +15,7 @@ from servicekit.problems import NotFound
 from tracking_service.api.visibility import sees_goal, visibility
 from tracking_service.domain.progress import Progress
 from tracking_service.progress import live_progress, progress_on
+from tracking_service.records import MODELS as BY_COLLECTION
 from tracking_service.store import queries
 from tracking_service.store.tables import Goal
 
@@ -163,9 +164,11 @@ async def record_history(
 ) -> RecordHistory:
     """Every accepted version of a deal (or payment, lead, activity) and every ledger
     row it caused, oldest first."""
-    singular = {"deals": "deal", "payments": "payment", "leads": "lead", "activities": "activity"}
     record, versions, entries = await queries.record_history(
-        uow.session, source_id, singular.get(kind, kind), record_id
+        uow.session,
+        source_id,
+        BY_COLLECTION[kind].kind if kind in BY_COLLECTION else kind,
+        record_id,
     )
     seen = await visibility(uow.session, principal)
     allowed = seen.everything or principal.has_any(Role.INTEGRATION)

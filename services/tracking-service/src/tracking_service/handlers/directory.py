@@ -8,7 +8,7 @@ from attain_contracts import GoalArchived, GoalUpserted, OrgUnitUpserted, Person
 from servicekit.uow import UnitOfWork
 from tracking_service.ingest import repath
 from tracking_service.progress import publish_progress
-from tracking_service.store import projection, queries
+from tracking_service.store import ledger, projection, queries
 from tracking_service.store.tables import Goal, Membership, OrgUnit
 
 # What, when it changes, makes a goal count different ledger rows.
@@ -18,6 +18,7 @@ SCOPE_FIELDS = ("metric", "org_unit_id", "person_id", "product_line", "period_st
 async def on_org_units(
     uow: UnitOfWork, events: list[OrgUnitUpserted], *, base_currency: str
 ) -> None:
+    await ledger.lock_directory(uow.session, exclusive=True)
     first_heard: list[str] = []
     for event in events:
         unit = await uow.session.get(OrgUnit, event.org_unit_id)
@@ -41,6 +42,7 @@ async def on_org_units(
 
 
 async def on_people(uow: UnitOfWork, events: list[PersonUpserted], *, base_currency: str) -> None:
+    await ledger.lock_directory(uow.session, exclusive=True)
     changed = []
     for event in events:
         if await queries.replace_memberships(

@@ -39,6 +39,17 @@ def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterable[Sequence[T]]:
         yield items[start : start + size]
 
 
+# Recording takes it shared, a directory change exclusive: a person heard of (and
+# re-pathed) while a record crediting them is being written would otherwise miss
+# that record's rows, and they would keep the path of a person not known yet.
+DIRECTORY_LOCK = 0x7472_6163_6B00_0002
+
+
+async def lock_directory(session: AsyncSession, *, exclusive: bool) -> None:
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    await session.execute(text(f"SELECT {function}(:key)"), {"key": DIRECTORY_LOCK})
+
+
 async def lock_records(
     session: AsyncSession, keys: Sequence[RecordKey]
 ) -> dict[RecordKey, CrmRecord]:
