@@ -49,3 +49,8 @@ schemas: install  ## regenerate contracts/schemas and contracts/asyncapi.yaml
 
 token: install  ## a development bearer token: make token ROLE=rep PERSON=p-1
 	@$(RUN) python -m servicekit.auth --role $(ROLE) --person $(PERSON)
+
+bench: install  ## every benchmark at W/10, one after another (BENCHMARKS.md); not part of make test
+	@status=0; for script in $(filter-out bench/_% bench/bare_app.py,$(wildcard bench/*.py)); do \
+		echo "== $$script"; $(RUN) python $$script --scale W/10 || status=1; \
+	done; exit $$status

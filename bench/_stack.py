@@ -47,7 +47,7 @@ JWT_SECRET = "attain-bench-secret-of-at-least-32-bytes"
 SOURCE_ID = "bench"
 TRACKING_GROUP = "tracking-service"  # the consumer group in tracking_service.main
 READY_TIMEOUT_SECONDS = 90.0
-STALLED_AFTER_SECONDS = 180.0  # loading fails when the service consumed nothing for this long
+STALLED_AFTER_SECONDS = 180.0  # a wait for the service fails when nothing moved for this long
 
 
 def parse_scale(description: str | None) -> str:
@@ -70,16 +70,25 @@ class Stack:
 @contextmanager
 def bench_stack() -> Iterator[Stack]:
     """The servers and a new database, both gone on leaving."""
+    # Ctrl-C must stop everything even when a parent started us with SIGINT ignored, and SIGTERM
+    # must run the same cleanup rather than end the process on the spot.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
-    with ExitStack() as stack:
-        work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="attain-bench-")))
-        servers = stack.enter_context(infrastructure(work_dir))
-        database_url = stack.enter_context(temporary_database(servers.database_url))
-        yield Stack(servers, database_url, work_dir)
+    try:
+        with ExitStack() as stack:
+            work_dir = Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix="attain-bench-"))
+            )
+            servers = stack.enter_context(infrastructure(work_dir))
+            database_url = stack.enter_context(temporary_database(servers.database_url))
+            yield Stack(servers, database_url, work_dir)
+    except KeyboardInterrupt:
+        raise SystemExit("stopped; every process and database this run started is gone") from None
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
+    # As Ctrl-C, which asyncio.run turns into cancelling its task rather than raising anywhere.
+    signal.raise_signal(signal.SIGINT)
 
 
 @contextmanager
@@ -105,7 +114,7 @@ def serving(app_factory: str, environment: dict[str, str], log: Path) -> Iterato
     try:
         _wait_until_ready(url, process, log)
         yield url
-    except BaseException:
+    except Exception:
         print(f"--- last lines of {log.name}:\n{_tail(log)}", file=sys.stderr)
         raise
     finally:
@@ -122,7 +131,7 @@ def _wait_until_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> 
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"{log.stem} exited during start")
+            raise SystemExit(f"{log.stem} exited during start:\n{_tail(log)}")
         try:
             if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
                 return
@@ -259,8 +268,10 @@ def bulk_load(tracking: Tracking, workload: Workload) -> BulkLoad:
     """Every delivery of the workload through `POST /sources/{id}/batch`, in order, 10,000 a
     request, then wait until `GET /admin/projection` shows nothing left to project."""
     # Serialised beforehand, so that generating the workload is not part of the time.
-    bodies = [json_bytes({"deals": batch}) for batch in workload.delivery_batches(BATCH_SIZE)]
-    records = sum(body.count(b'"version":') for body in bodies)
+    bodies, records = [], 0
+    for batch in workload.delivery_batches(BATCH_SIZE):
+        bodies.append(json_bytes({"deals": batch}))
+        records += len(batch)
     note(f"posting {records:,} deal records in {len(bodies)} batches")
     answers: Counter[str] = Counter()
     integration = {**headers_for(Role.INTEGRATION), "content-type": "application/json"}
@@ -318,6 +329,8 @@ class Load:
         return len(self.latencies) / self.seconds
 
     def percentile_ms(self, p: int) -> float:
+        if len(self.latencies) < 2:
+            return float("nan")
         return statistics.quantiles(self.latencies, n=100)[p - 1] * 1000
 
     def summary(self) -> str:

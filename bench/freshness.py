@@ -57,6 +57,8 @@ def main() -> None:
     print_workload(workload, f"; {RATE} deals/s for {SECONDS:.0f} s, closing today")
     with bench_stack() as stack, tracking_service(stack, workload) as tracking:
         run = asyncio.run(post_deals(stack.servers.kafka_bootstrap, tracking, workload, today))
+    if not run.accepted:
+        raise SystemExit(f"tracking-service accepted no deal ({run.errors} errors)")
     latencies = sorted(freshness(workload, run), key=lambda s: float("inf") if s is None else s)
     never = sum(s is None for s in latencies)
     p99 = latencies[int(len(latencies) * 0.99) - 1]
