@@ -64,7 +64,7 @@ async def record(
     outcomes: dict[int, Outcome] = {}
     appended: list[LedgerEntry] = []
     changed: list[CrmRecord] = []
-    versions: list[tuple[RecordKey, RecordIn]] = []
+    versions: list[tuple[RecordKey, int, dict[str, Any]]] = []
     now = uow.clock.now()
     for key, items in by_key.items():
         row = stored.get(key)
@@ -78,7 +78,7 @@ async def record(
                 outcomes[index] = Outcome(item.kind, item.id, row.version, status)
                 continue
             row = _apply_version(row, key, item, version, now)
-            versions.append((key, item))
+            versions.append((key, version, row.state))
             changed.append(row)
             try:
                 state = item.to_state(base_currency, rates)

@@ -6,7 +6,7 @@ events per row)."""
 
 import asyncio
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter
 
 from servicekit.app import ServiceRuntime
 from servicekit.wakeup import listening
@@ -21,7 +21,6 @@ ROWS_PROJECTED = Counter(
 GOALS_UPDATED = Counter(
     "attain_tracking_goal_progress_updates_total", "GoalProgressUpdated events written"
 )
-QUEUE = Gauge("attain_tracking_projection_queue", "Ledger rows waiting for the projector")
 
 
 async def run_projector(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
@@ -47,6 +46,4 @@ async def project_once(runtime: ServiceRuntime, limit: int) -> int:
             GOALS_UPDATED.inc(sum(1 for goal in goals if goal.status == "active"))
         await uow.commit()
     ROWS_PROJECTED.inc(len(seqs))
-    if len(seqs) < limit:
-        QUEUE.set(0)
     return len(seqs)

@@ -59,7 +59,8 @@ def parse_record(kind: str, data: Any) -> RecordIn:
 async def apply(runtime: ServiceRuntime, source_id: str, records: list[RecordIn]) -> list[Outcome]:
     """Apply and commit. A batch that raced another creating the same record is
     applied again (it wrote nothing), now finding the record stored."""
-    for attempt in range(1, ATTEMPTS + 1):
+    attempt = 1
+    while True:
         try:
             async with runtime.unit_of_work() as uow:
                 outcomes = await record(uow, source_id, records, runtime.settings.base_currency)
@@ -68,7 +69,7 @@ async def apply(runtime: ServiceRuntime, source_id: str, records: list[RecordIn]
         except ConcurrentCreation:
             if attempt == ATTEMPTS:
                 raise
-    raise AssertionError("unreachable")
+            attempt += 1
 
 
 class RecordAccepted(BaseModel):

@@ -5,7 +5,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, func, insert, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -23,9 +23,6 @@ from tracking_service.store.tables import (
     ProjectionQueue,
     RecordVersion,
 )
-
-if TYPE_CHECKING:
-    from tracking_service.records import RecordIn
 
 RecordKey = tuple[str, str, str]
 T = TypeVar("T")
@@ -189,18 +186,18 @@ async def save_records(
 
 
 async def save_versions(
-    session: AsyncSession, versions: Sequence[tuple[RecordKey, "RecordIn"]], now: datetime
+    session: AsyncSession, versions: Sequence[tuple[RecordKey, int, dict[str, Any]]], now: datetime
 ) -> None:
     values = [
         {
             "source_id": source,
             "kind": kind,
             "record_id": record_id,
-            "version": item.ordering_version(),
-            "payload": item.model_dump(mode="json", exclude_none=True),
+            "version": version,
+            "payload": payload,
             "received_at": now,
         }
-        for (source, kind, record_id), item in versions
+        for (source, kind, record_id), version, payload in versions
     ]
     for chunk in _chunks(values, CHUNK // 3):
         await session.execute(pg_insert(RecordVersion).values(list(chunk)).on_conflict_do_nothing())

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_
+from sqlalchemy import ColumnElement, Select, case, exists, false, func, literal, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -109,7 +109,9 @@ async def ledger_figures(
 
     row = (
         await session.execute(
-            sa_select(total(f.numerator), total(f.denominator or ("-",))).where(*conditions)
+            sa_select(
+                total(f.numerator), total(f.denominator) if f.is_ratio else literal(Decimal(0))
+            ).where(*conditions)
         )
     ).one()
     return Decimal(row[0]), Decimal(row[1])
@@ -192,7 +194,7 @@ async def goals_where(
     for unit in visible_units or ():
         visibility.append(col(Goal.org_unit_id).in_(_subtree(unit)))
     if visible_units is not None or visible_owner is not None:
-        conditions.append(or_(*visibility) if visibility else and_(False))  # type: ignore[arg-type]
+        conditions.append(or_(*visibility) if visibility else false())
     total = await session.scalar(sa_select(func.count()).select_from(Goal).where(*conditions))
     rows = await session.execute(
         select(Goal)
@@ -204,7 +206,7 @@ async def goals_where(
     return list(rows.scalars()), int(total or 0)
 
 
-def _subtree(org_unit_id: str):
+def _subtree(org_unit_id: str) -> Select[str]:
     return sa_select(col(OrgUnit.id)).where(col(OrgUnit.path).contains([org_unit_id]))
 
 

@@ -3,14 +3,14 @@
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from tracking_service.store.tables import LedgerEntry
 
 
-def _in_subtree(org_unit_id: str, start: date, end: date) -> list:
+def _in_subtree(org_unit_id: str, start: date, end: date) -> list[ColumnElement[bool]]:
     return [
         col(LedgerEntry.org_path).contains([org_unit_id]),
         col(LedgerEntry.credited_on) >= start,
