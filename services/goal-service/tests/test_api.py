@@ -71,7 +71,7 @@ async def test_org_people_and_goals_are_published(
         headers=PLANNER,
     )
     assert response.status_code == 201, response.text
-    goal = response.json()
+    goal = response.json()["goal"]
     assert goal["currency"] == "CNY"
     assert (goal["period_start"], goal["period_end"]) == ("2026-03-01", "2026-03-31")
 
@@ -112,7 +112,7 @@ async def test_a_child_goal_must_lie_within_its_parents_period(client: httpx.Asy
     body = {"metric": "revenue", "org_unit_id": team, "owner_id": rep, "target": "10"}
     parent = (
         await client.post("/goals", json={**body, "period_key": "2026-03"}, headers=PLANNER)
-    ).json()
+    ).json()["goal"]
     inside = await client.post(
         "/goals",
         json={**body, "period_key": "2026-W10", "parent_id": parent["id"]},

@@ -8,7 +8,13 @@ CENT = Decimal("0.01")
 
 
 def round_half_up(amount: Decimal, unit: Decimal = CENT) -> Decimal:
-    return amount.quantize(unit, rounding=ROUND_HALF_UP)
+    """Any positive unit: a cent, one yuan, or 1,000 for targets in thousands."""
+    return round_to(amount, unit, ROUND_HALF_UP)
+
+
+def round_to(amount: Decimal, unit: Decimal, rounding: str) -> Decimal:
+    # `quantize` rounds to a power of ten only; dividing by the unit rounds to any unit.
+    return (amount / unit).to_integral_value(rounding=rounding) * unit
 
 
 def largest_remainder(
@@ -28,7 +34,7 @@ def largest_remainder(
     if total % unit != 0:
         raise ValueError(f"{total} is not a multiple of {unit}")
     exact = [total * weight / whole for weight in weights]
-    shares = [share.quantize(unit, rounding=ROUND_DOWN) for share in exact]
+    shares = [round_to(share, unit, ROUND_DOWN) for share in exact]
     left = int((total - sum(shares, Decimal(0))) / unit)
     by_remainder = sorted(range(len(weights)), key=lambda i: (-abs(exact[i] - shares[i]), i))
     step = unit if total >= 0 else -unit

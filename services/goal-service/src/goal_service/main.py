@@ -1,19 +1,37 @@
-"""goal-service: org tree, people and goals with one owner each."""
+"""goal-service: org tree, people, goals with one owner each, and the
+decomposition engine."""
 
+import httpx
 from fastapi import FastAPI
 
-from goal_service.api import goals, org
+from attain_contracts import DeviationDetected
+from goal_service.api import goals, org, plans, proposals
+from goal_service.handlers import deviations
 from goal_service.settings import GoalSettings
 from goal_service.store.tables import MESSAGING
-from servicekit.app import create_service_app
+from servicekit.app import ConsumerSpec, create_service_app
 from servicekit.clock import Clock
 
 
-def create_app(settings: GoalSettings | None = None, clock: Clock | None = None) -> FastAPI:
-    return create_service_app(
+def create_app(
+    settings: GoalSettings | None = None,
+    clock: Clock | None = None,
+    tracking_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """`tracking_transport` reaches tracking-service in-process (tests)."""
+    settings = settings or GoalSettings()
+    app = create_service_app(
         title="Attain goal-service",
-        settings=settings or GoalSettings(),
+        settings=settings,
         tables=MESSAGING,
-        routers=[org.router, goals.router],
+        routers=[org.router, goals.router, plans.router, proposals.router],
+        consumers=[
+            ConsumerSpec(
+                group_id="goal-service",
+                handlers={DeviationDetected: deviations.handler(settings, tracking_transport)},
+            )
+        ],
         clock=clock,
     )
+    app.state.tracking_transport = tracking_transport
+    return app

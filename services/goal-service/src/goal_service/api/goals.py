@@ -1,18 +1,36 @@
-"""Goals: one metric, one scope, one period, one target, exactly one owner."""
+"""Goals: one metric, one scope, one period, one target, exactly one owner.
+Every create and change passes the SMART check; every change is a version."""
 
+from typing import Annotated
 from uuid import uuid4
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, Request, status
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from attain_contracts import Period
-from goal_service.api.models import GoalCreate, GoalPublic
+from goal_service.api import history
+from goal_service.api.models import (
+    FindingPublic,
+    GoalArchive,
+    GoalChange,
+    GoalCreate,
+    GoalHistory,
+    GoalList,
+    GoalPublic,
+    GoalWritten,
+    VersionPublic,
+)
+from goal_service.api.visibility import sees_goal, visibility, visible_goal
+from goal_service.domain import smart
+from goal_service.domain.calendar import FiscalCalendar, UnknownPeriodKey
 from goal_service.domain.metrics import CATALOG
-from goal_service.domain.periods import UnknownPeriodKey, period_from_key, within
-from goal_service.store import events, queries
+from goal_service.settings import GoalSettings
+from goal_service.store import goals, queries
 from goal_service.store.tables import Goal
 from servicekit.app import RuntimeDep, UnitOfWorkDep
 from servicekit.auth import CurrentPrincipal, Role, require_roles
-from servicekit.problems import InvalidInput, NotFound
+from servicekit.problems import Conflict, InvalidInput, NotFound
 
 router = APIRouter(tags=["goals"])
 can_shape = require_roles(Role.ADMIN, Role.PLANNER)
@@ -23,36 +41,42 @@ can_read = require_roles(Role.ADMIN, Role.PLANNER, Role.MANAGER, Role.REP, Role.
     "/goals",
     status_code=status.HTTP_201_CREATED,
     dependencies=[can_shape],
-    response_model=GoalPublic,
+    response_model=GoalWritten,
 )
 async def create_goal(
-    body: GoalCreate, uow: UnitOfWorkDep, runtime: RuntimeDep, principal: CurrentPrincipal
-) -> Goal:
+    body: GoalCreate,
+    uow: UnitOfWorkDep,
+    runtime: RuntimeDep,
+    principal: CurrentPrincipal,
+    request: Request,
+) -> GoalWritten:
     session = uow.session
+    settings = runtime.settings
+    assert isinstance(settings, GoalSettings)
+    calendar = await queries.calendar(session, settings.timezone)
     metric = CATALOG.get(body.metric)
     if metric is None:
         raise InvalidInput(
             f"unknown metric {body.metric}; known: {', '.join(CATALOG)}", field="metric"
         )
-    if body.target <= 0:
-        raise InvalidInput("a target must be positive", field="target")
-    period = _period(body)
+    period = _period(body, calendar)
     if await queries.org_unit(session, body.org_unit_id) is None:
         raise InvalidInput(f"no org unit {body.org_unit_id}", field="org_unit_id")
-    if await queries.person(session, body.owner_id) is None:
-        raise InvalidInput(f"no person {body.owner_id} to own the goal", field="owner_id")
+    if body.owner_id is None:
+        raise InvalidInput("a goal needs exactly one owner", field="owner_id")
+    await _check_people(session, body.owner_id, body.contributors)
     if body.person_id is not None and await queries.person(session, body.person_id) is None:
         raise InvalidInput(f"no person {body.person_id}", field="person_id")
+    if (
+        body.product_line is not None
+        and await queries.product_line(session, body.product_line) is None
+    ):
+        raise InvalidInput(f"no product line {body.product_line}", field="product_line")
+    parent = None
     if body.parent_id is not None:
         parent = await queries.goal(session, body.parent_id)
         if parent is None:
             raise InvalidInput(f"no goal {body.parent_id}", field="parent_id")
-        parent_period = Period(start=parent.period_start, end=parent.period_end)
-        if not within(period, parent_period):
-            raise InvalidInput(
-                "the period lies outside the parent goal's period", field="period_key"
-            )
-    currency = body.currency or (runtime.settings.base_currency if metric.money else None)
     goal = Goal(
         id=f"goal_{uuid4().hex[:16]}",
         parent_id=body.parent_id,
@@ -61,39 +85,225 @@ async def create_goal(
         org_unit_id=body.org_unit_id,
         person_id=body.person_id,
         owner_id=body.owner_id,
+        contributors=body.contributors or [],
         product_line=body.product_line,
         period_key=period.key,
         period_start=period.start,
         period_end=period.end,
         target=body.target,
-        currency=currency,
+        unit=body.unit,
+        currency=body.currency or (settings.base_currency if metric.money else None),
         status=body.status,
         method="manual",
         rationale=body.rationale,
+        budget=body.budget,
+        headcount=body.headcount,
+        milestones=_milestones(body, period),
         created_by=principal.subject,
         updated_at=uow.clock.now(),
     )
-    session.add(goal)
-    uow.publish(events.goal_upserted(goal, runtime.settings.timezone))
+    findings = await history.smart_findings(request, session, goal, parent, calendar, settings)
+    _refuse_errors(findings)
+    await goals.add(
+        uow, [goal], actor=principal.subject, reason="created", timezone=calendar.timezone
+    )
+    await uow.commit()
+    return _written(goal, findings)
+
+
+@router.get("/goals/{goal_id}", dependencies=[can_read], response_model=GoalPublic)
+async def get_goal(goal_id: str, uow: UnitOfWorkDep, principal: CurrentPrincipal) -> Goal:
+    return await visible_goal(uow.session, principal, goal_id)
+
+
+@router.get("/goals", dependencies=[can_read], response_model=GoalList)
+async def list_goals(
+    uow: UnitOfWorkDep,
+    principal: CurrentPrincipal,
+    owner_id: str | None = None,
+    org_unit_id: Annotated[str | None, Query(description="goals of this unit only")] = None,
+    parent_id: str | None = None,
+    metric: str | None = None,
+    period_key: str | None = None,
+    status_is: Annotated[str | None, Query(alias="status")] = None,
+    after: Annotated[str | None, Query(description="the last id of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> GoalList:
+    query = select(Goal).order_by(col(Goal.id)).limit(limit + 1)
+    for column, value in (
+        (Goal.owner_id, owner_id),
+        (Goal.org_unit_id, org_unit_id),
+        (Goal.parent_id, parent_id),
+        (Goal.metric, metric),
+        (Goal.period_key, period_key),
+        (Goal.status, status_is),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if after is not None:
+        query = query.where(col(Goal.id) > after)
+    session = uow.session
+    seen = await visibility(session, principal)
+    found = list((await session.execute(query)).scalars())
+    more = len(found) > limit
+    page = found[:limit]
+    visible = [g for g in page if await sees_goal(session, seen, g)]
+    return GoalList(
+        goals=[GoalPublic.model_validate(g, from_attributes=True) for g in visible],
+        next_after=page[-1].id if more else None,
+    )
+
+
+@router.patch("/goals/{goal_id}", dependencies=[can_shape], response_model=GoalWritten)
+async def change_goal(
+    goal_id: str,
+    body: GoalChange,
+    uow: UnitOfWorkDep,
+    runtime: RuntimeDep,
+    principal: CurrentPrincipal,
+    request: Request,
+) -> GoalWritten:
+    session = uow.session
+    settings = runtime.settings
+    assert isinstance(settings, GoalSettings)
+    goal = await queries.goal_for_update(session, goal_id)
+    if goal is None:
+        raise NotFound(f"no goal {goal_id}")
+    if goal.status in ("closed", "cancelled"):
+        raise Conflict(f"goal {goal_id} is {goal.status}; it can no longer change")
+    changes = body.model_dump(exclude_unset=True, exclude={"reason", "milestones"})
+    if body.milestones is not None:
+        changes["milestones"] = _milestones(
+            body, Period(start=goal.period_start, end=goal.period_end)
+        )
+    if "owner_id" in changes and changes["owner_id"] is None:
+        raise InvalidInput("a goal needs exactly one owner", field="owner_id")
+    if body.owner_id is not None or body.contributors is not None:
+        await _check_people(session, body.owner_id or goal.owner_id, body.contributors)
+    retargeted = body.target is not None and body.target != goal.target
+    if retargeted and goal.status == "active" and not body.reason:
+        raise InvalidInput("say why an active goal's target changes", field="reason")
+    calendar = await queries.calendar(session, settings.timezone)
+    parent = await queries.goal(session, goal.parent_id) if goal.parent_id else None
+    after = goal.model_copy(update=changes)
+    findings = await history.smart_findings(request, session, after, parent, calendar, settings)
+    _refuse_errors(findings)
+    goals.change(
+        uow,
+        goal,
+        actor=principal.subject,
+        reason=body.reason,
+        timezone=calendar.timezone,
+        **changes,
+    )
+    await uow.commit()
+    return _written(goal, findings)
+
+
+@router.post("/goals/{goal_id}/archive", dependencies=[can_shape], response_model=GoalPublic)
+async def archive_goal(
+    goal_id: str, body: GoalArchive, uow: UnitOfWorkDep, principal: CurrentPrincipal
+) -> Goal:
+    goal = await queries.goal_for_update(uow.session, goal_id)
+    if goal is None:
+        raise NotFound(f"no goal {goal_id}")
+    if goal.status in ("closed", "cancelled"):
+        raise Conflict(f"goal {goal_id} is already {goal.status}")
+    goals.archive(uow, goal, status=body.status, actor=principal.subject, reason=body.reason)
     await uow.commit()
     return goal
 
 
-@router.get("/goals/{goal_id}", dependencies=[can_read], response_model=GoalPublic)
-async def get_goal(goal_id: str, uow: UnitOfWorkDep) -> Goal:
-    goal = await queries.goal(uow.session, goal_id)
-    if goal is None:
-        raise NotFound(f"no goal {goal_id}")
-    return goal
+@router.get("/goals/{goal_id}/history", dependencies=[can_read], response_model=GoalHistory)
+async def goal_history(
+    goal_id: str, uow: UnitOfWorkDep, principal: CurrentPrincipal
+) -> GoalHistory:
+    await visible_goal(uow.session, principal, goal_id)
+    return GoalHistory(
+        goal_id=goal_id,
+        versions=[
+            VersionPublic.model_validate(v, from_attributes=True)
+            for v in await queries.versions(uow.session, goal_id)
+        ],
+    )
 
 
-def _period(body: GoalCreate) -> Period:
+@router.get("/goals/{goal_id}/tree", dependencies=[can_read], response_model=GoalList)
+async def goal_tree(goal_id: str, uow: UnitOfWorkDep, principal: CurrentPrincipal) -> GoalList:
+    """The goal and every goal below it that the caller may see."""
+    session = uow.session
+    root = await visible_goal(session, principal, goal_id)
+    seen = await visibility(session, principal)
+    below = [
+        g for g in await queries.descendants(session, goal_id) if await sees_goal(session, seen, g)
+    ]
+    return GoalList(
+        goals=[GoalPublic.model_validate(g, from_attributes=True) for g in [root, *below]],
+        next_after=None,
+    )
+
+
+def _period(body: GoalCreate, calendar: FiscalCalendar) -> Period:
     if body.period_key is not None:
         try:
-            return period_from_key(body.period_key)
+            return calendar.period(body.period_key)
         except UnknownPeriodKey as error:
             raise InvalidInput(str(error), field="period_key") from error
     assert body.period_start is not None and body.period_end is not None
     if body.period_end < body.period_start:
         raise InvalidInput("the period ends before it starts", field="period_end")
-    return Period(start=body.period_start, end=body.period_end)
+    return Period(
+        key=calendar.key_of(body.period_start, body.period_end),
+        start=body.period_start,
+        end=body.period_end,
+    )
+
+
+def _milestones(body: GoalCreate | GoalChange, period: Period) -> list[dict[str, str]]:
+    milestones = sorted(body.milestones or [], key=lambda m: m.on)
+    for index, milestone in enumerate(milestones):
+        if not period.start <= milestone.on <= period.end:
+            raise InvalidInput(
+                f"milestone on {milestone.on} lies outside the goal's period",
+                field=f"milestones.{index}.on",
+            )
+        if index and milestone.cumulative_target < milestones[index - 1].cumulative_target:
+            raise InvalidInput(
+                "milestones are cumulative: each at least the one before",
+                field=f"milestones.{index}.cumulative_target",
+            )
+    return [
+        {"on": m.on.isoformat(), "cumulative_target": str(m.cumulative_target)} for m in milestones
+    ]
+
+
+async def _check_people(
+    session: AsyncSession, owner_id: str, contributors: list[str] | None
+) -> None:
+    if await queries.person(session, owner_id) is None:
+        raise InvalidInput(f"no person {owner_id} to own the goal", field="owner_id")
+    for index, person_id in enumerate(contributors or []):
+        if person_id == owner_id:
+            raise InvalidInput(
+                "the owner is not also a contributor: ownership is never shared",
+                field=f"contributors.{index}",
+            )
+        if await queries.person(session, person_id) is None:
+            raise InvalidInput(f"no person {person_id}", field=f"contributors.{index}")
+
+
+def _refuse_errors(findings: list[smart.Finding]) -> None:
+    errors = [f for f in findings if f.severity == "error"]
+    if errors:
+        raise InvalidInput(
+            "; ".join(f.message for f in errors),
+            field=errors[0].field,
+            errors=[{"field": f.field, "code": f.code, "message": f.message} for f in errors],
+        )
+
+
+def _written(goal: Goal, findings: list[smart.Finding]) -> GoalWritten:
+    return GoalWritten(
+        goal=GoalPublic.model_validate(goal, from_attributes=True),
+        warnings=[FindingPublic(**vars(f)) for f in findings if f.severity == "warning"],
+    )

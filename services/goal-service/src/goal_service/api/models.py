@@ -37,6 +37,9 @@ class PersonPut(Input):
         default=None, description="when the person joined the org unit; today when omitted"
     )
     maturity: Literal["new", "experienced"] = "experienced"
+    hired_on: date | None = Field(
+        default=None, description="when the ramp-up starts; the first membership when omitted"
+    )
 
 
 class MembershipPublic(BaseModel):
@@ -50,25 +53,45 @@ class PersonPublic(BaseModel):
     name: str
     email: str | None
     maturity: str
+    hired_on: date | None
     memberships: list[MembershipPublic]
     version: int
     updated_at: datetime
 
 
-class GoalCreate(Input):
+class MilestoneIn(Input):
+    on: date
+    cumulative_target: Decimal
+
+
+class GoalFields(Input):
+    """What a planner may set on a goal, on create and on change."""
+
+    owner_id: str | None = None
+    contributors: list[str] | None = Field(
+        default=None, description="people who help; the owner alone answers for the goal"
+    )
+    rationale: str | None = Field(default=None, description="the levers and actions behind it")
+    budget: Decimal | None = Field(default=None, ge=0)
+    headcount: int | None = Field(default=None, ge=0)
+    milestones: list[MilestoneIn] | None = None
+
+
+class GoalCreate(GoalFields):
     metric: str
     org_unit_id: str
     person_id: str | None = Field(default=None, description="for a person's own target")
-    owner_id: str
     product_line: str | None = None
     parent_id: str | None = None
-    period_key: str | None = Field(default=None, description="2026-03 or 2026-W09")
+    period_key: str | None = Field(
+        default=None, description="FY2026, FY2026-H1, FY2026-Q1, 2026-03 or 2026-W09"
+    )
     period_start: date | None = None
     period_end: date | None = None
     target: Decimal
+    unit: Decimal = Field(default=Decimal(1), gt=0, description="targets round to this")
     currency: str | None = Field(default=None, pattern="^[A-Z]{3}$")
     status: Literal["draft", "active"] = "active"
-    rationale: str | None = None
 
     @model_validator(mode="after")
     def _one_way_to_name_the_period(self) -> "GoalCreate":
@@ -80,6 +103,24 @@ class GoalCreate(Input):
         return self
 
 
+class GoalChange(GoalFields):
+    target: Decimal | None = None
+    status: Literal["draft", "active"] | None = None
+    reason: str | None = Field(
+        default=None, max_length=2000, description="why; required to change an active target"
+    )
+
+
+class GoalArchive(Input):
+    status: Literal["closed", "cancelled"]
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class MilestonePublic(BaseModel):
+    on: date
+    cumulative_target: Decimal
+
+
 class GoalPublic(BaseModel):
     id: str
     parent_id: str | None
@@ -88,14 +129,86 @@ class GoalPublic(BaseModel):
     org_unit_id: str
     person_id: str | None
     owner_id: str
+    contributors: list[str]
     product_line: str | None
     period_key: str | None
     period_start: date
     period_end: date
     target: Decimal
+    unit: Decimal
     currency: str | None
     status: str
     method: str
     rationale: str | None
+    budget: Decimal | None
+    headcount: int | None
+    milestones: list[MilestonePublic]
+    derived_from_id: str | None
+    plan_id: str | None
     version: int
     updated_at: datetime
+
+
+class FindingPublic(BaseModel):
+    severity: Literal["error", "warning"]
+    code: str
+    field: str
+    message: str
+
+
+class GoalWritten(BaseModel):
+    goal: GoalPublic
+    warnings: list[FindingPublic]
+
+
+class GoalList(BaseModel):
+    goals: list[GoalPublic]
+    next_after: str | None = Field(description="pass as `after` for the next page")
+
+
+class VersionPublic(BaseModel):
+    version: int
+    target: Decimal
+    previous_target: Decimal | None
+    status: str
+    owner_id: str
+    fields: list[str]
+    changed_by: str
+    changed_at: datetime
+    reason: str | None
+    plan_id: str | None
+
+
+class GoalHistory(BaseModel):
+    goal_id: str
+    versions: list[VersionPublic]
+
+
+class ProductLinePut(Input):
+    name: str = Field(min_length=1, max_length=200)
+    maturity: Literal["new", "mature"] = "mature"
+
+
+class ProductLinePublic(BaseModel):
+    id: str
+    name: str
+    maturity: str
+    version: int
+    updated_at: datetime
+
+
+class CalendarPut(Input):
+    timezone: str = Field(description="IANA time zone, e.g. Asia/Shanghai")
+    fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
+    holidays: list[date] = []
+    growth_ceiling: Decimal = Field(
+        default=Decimal("0.5"), ge=0, description="SMART warns above this growth over last year"
+    )
+
+
+class CalendarPublic(BaseModel):
+    timezone: str
+    fiscal_year_start_month: int
+    holidays: list[date]
+    growth_ceiling: Decimal
+    version: int

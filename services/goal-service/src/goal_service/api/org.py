@@ -1,18 +1,25 @@
 """Org units and people. Each change publishes the event other services keep
 their copy of the org tree from."""
 
+from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from fastapi import APIRouter
 
 from goal_service.api.models import (
+    CalendarPublic,
+    CalendarPut,
     MembershipPublic,
     OrgUnitPublic,
     OrgUnitPut,
     PersonPublic,
     PersonPut,
+    ProductLinePublic,
+    ProductLinePut,
 )
 from goal_service.store import events, queries
-from goal_service.store.tables import OrgUnit, Person
-from servicekit.app import UnitOfWorkDep
+from goal_service.store.tables import CalendarSettings, OrgUnit, Person, ProductLine
+from servicekit.app import RuntimeDep, UnitOfWorkDep
 from servicekit.auth import Role, require_roles
 from servicekit.problems import InvalidInput, NotFound
 
@@ -50,6 +57,12 @@ async def put_org_unit(org_unit_id: str, body: OrgUnitPut, uow: UnitOfWorkDep) -
     return unit
 
 
+@router.get("/org-units", dependencies=[can_read], response_model=list[OrgUnitPublic])
+async def list_org_units(uow: UnitOfWorkDep, under: str | None = None) -> list[OrgUnit]:
+    """The org tree, root first; `under` limits it to one unit's subtree."""
+    return await queries.org_units(uow.session, under)
+
+
 @router.get("/org-units/{org_unit_id}", dependencies=[can_read], response_model=OrgUnitPublic)
 async def get_org_unit(org_unit_id: str, uow: UnitOfWorkDep) -> OrgUnit:
     unit = await queries.org_unit(uow.session, org_unit_id)
@@ -65,7 +78,7 @@ async def put_person(person_id: str, body: PersonPut, uow: UnitOfWorkDep) -> Per
         raise InvalidInput(f"no org unit {body.org_unit_id}", field="org_unit_id")
     now = uow.clock.now()
     person = await queries.person(session, person_id)
-    fields = body.model_dump(include={"name", "email", "maturity"})
+    fields = body.model_dump(include={"name", "email", "maturity", "hired_on"})
     if person is None:
         person = Person(id=person_id, updated_at=now, **fields)
         session.add(person)
@@ -99,6 +112,7 @@ def _person_public(person: Person, memberships: list) -> PersonPublic:
         name=person.name,
         email=person.email,
         maturity=person.maturity,
+        hired_on=person.hired_on,
         version=person.version,
         updated_at=person.updated_at,
         memberships=[
@@ -108,3 +122,64 @@ def _person_public(person: Person, memberships: list) -> PersonPublic:
             for m in memberships
         ],
     )
+
+
+@router.put(
+    "/product-lines/{product_line_id}", dependencies=[can_shape], response_model=ProductLinePublic
+)
+async def put_product_line(
+    product_line_id: str, body: ProductLinePut, uow: UnitOfWorkDep
+) -> ProductLine:
+    line = await queries.product_line(uow.session, product_line_id)
+    now = uow.clock.now()
+    if line is None:
+        line = ProductLine(id=product_line_id, updated_at=now, **body.model_dump())
+        uow.session.add(line)
+    elif body.model_dump() != {"name": line.name, "maturity": line.maturity}:
+        line.name, line.maturity = body.name, body.maturity
+        line.version += 1
+        line.updated_at = now
+    await uow.commit()
+    return line
+
+
+@router.get("/product-lines", dependencies=[can_read], response_model=list[ProductLinePublic])
+async def list_product_lines(uow: UnitOfWorkDep) -> list[ProductLine]:
+    return await queries.product_lines(uow.session)
+
+
+@router.put("/calendar", dependencies=[can_shape], response_model=CalendarPublic)
+async def put_calendar(body: CalendarPut, uow: UnitOfWorkDep) -> CalendarSettings:
+    """The organisation's calendar; it applies to goals created or decomposed after."""
+    try:
+        ZoneInfo(body.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise InvalidInput(f"unknown time zone {body.timezone}", field="timezone") from error
+    row = await queries.calendar_settings(uow.session)
+    now = uow.clock.now()
+    fields = body.model_dump()
+    fields["holidays"] = sorted(set(body.holidays))
+    if row is None:
+        row = CalendarSettings(updated_at=now, **fields)
+        uow.session.add(row)
+    else:
+        for name, value in fields.items():
+            setattr(row, name, value)
+        row.version += 1
+        row.updated_at = now
+    await uow.commit()
+    return row
+
+
+@router.get("/calendar", dependencies=[can_read], response_model=CalendarPublic)
+async def get_calendar(uow: UnitOfWorkDep, runtime: RuntimeDep) -> CalendarPublic:
+    row = await queries.calendar_settings(uow.session)
+    if row is None:
+        return CalendarPublic(
+            timezone=runtime.settings.timezone,
+            fiscal_year_start_month=1,
+            holidays=[],
+            growth_ceiling=Decimal("0.5"),
+            version=0,
+        )
+    return CalendarPublic.model_validate(row, from_attributes=True)

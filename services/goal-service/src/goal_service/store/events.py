@@ -1,6 +1,16 @@
 """The integration events that describe a row as it now is."""
 
-from attain_contracts import GoalUpserted, Membership, OrgUnitUpserted, Period, PersonUpserted
+from datetime import datetime
+
+from attain_contracts import (
+    GoalArchived,
+    GoalUpserted,
+    Membership,
+    Milestone,
+    OrgUnitUpserted,
+    Period,
+    PersonUpserted,
+)
 from goal_service.store.tables import Goal, OrgUnit, Person
 from goal_service.store.tables import Membership as MembershipRow
 
@@ -49,6 +59,19 @@ def goal_upserted(goal: Goal, timezone: str) -> GoalUpserted:
         currency=goal.currency,
         status=goal.status,
         method=goal.method,
+        milestones=[
+            Milestone(on=m["on"], cumulative_target=m["cumulative_target"]) for m in goal.milestones
+        ],
         version=goal.version,
         updated_at=goal.updated_at,
+    )
+
+
+def goal_archived(goal: Goal, reason: str | None, at: datetime) -> GoalArchived:
+    return GoalArchived(
+        goal_id=goal.id,
+        status=goal.status,
+        reason=reason,
+        version=goal.version,
+        archived_at=at,
     )

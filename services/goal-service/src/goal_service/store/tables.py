@@ -3,8 +3,8 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Numeric, Text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Column, Date, Index, Integer, Numeric, Text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 from servicekit.db import instant_column, messaging_tables
@@ -37,6 +37,7 @@ class Person(SQLModel, table=True):
     name: str
     email: str | None = None
     maturity: str = "experienced"
+    hired_on: date | None = None  # when the ramp starts; else the first membership
     version: int = 1
     updated_at: datetime = Field(sa_column=instant_column())
 
@@ -53,9 +54,42 @@ class Membership(SQLModel, table=True):
     valid_to: date | None = None
 
 
+class ProductLine(SQLModel, table=True):
+    __tablename__ = "product_line"
+    __table_args__ = {"schema": SCHEMA}
+
+    id: str = Field(primary_key=True)
+    name: str
+    maturity: str = "mature"
+    version: int = 1
+    updated_at: datetime = Field(sa_column=instant_column())
+
+
+class CalendarSettings(SQLModel, table=True):
+    """The organisation's calendar and planning limits: one row, id 1."""
+
+    __tablename__ = "calendar_settings"
+    __table_args__ = {"schema": SCHEMA}
+
+    id: int = Field(default=1, primary_key=True)
+    timezone: str = "UTC"
+    fiscal_year_start_month: int = 1
+    holidays: list[date] = Field(
+        default_factory=list, sa_column=Column(ARRAY(Date), nullable=False)
+    )
+    growth_ceiling: Decimal = Field(
+        default=Decimal("0.5"), sa_column=Column(Numeric(10, 4), nullable=False)
+    )
+    version: int = 1
+    updated_at: datetime = Field(sa_column=instant_column())
+
+
 class Goal(SQLModel, table=True):
     __tablename__ = "goal"
-    __table_args__ = {"schema": SCHEMA}
+    __table_args__ = (
+        Index("ix_goal_parent_id", "parent_id"),
+        {"schema": SCHEMA},
+    )
 
     id: str = Field(primary_key=True)
     parent_id: str | None = Field(default=None, foreign_key=f"{SCHEMA}.goal.id")
@@ -73,6 +107,78 @@ class Goal(SQLModel, table=True):
     status: str
     method: str
     rationale: str | None = None
+    unit: Decimal = Field(default=Decimal(1), sa_column=Column(Numeric(20, 4), nullable=False))
+    milestones: list[dict[str, str]] = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False)
+    )
+    contributors: list[str] = Field(
+        default_factory=list, sa_column=Column(ARRAY(Text), nullable=False)
+    )
+    budget: Decimal | None = Field(default=None, sa_column=Column(Numeric(20, 4)))
+    headcount: int | None = Field(default=None, sa_column=Column(Integer))
+    derived_from_id: str | None = Field(default=None, foreign_key=f"{SCHEMA}.goal.id")
+    plan_id: str | None = None
     version: int = 1
     created_by: str
     updated_at: datetime = Field(sa_column=instant_column())
+
+
+class GoalVersion(SQLModel, table=True):
+    """One row per version of a goal: nothing about a target is ever overwritten."""
+
+    __tablename__ = "goal_version"
+    __table_args__ = {"schema": SCHEMA}
+
+    goal_id: str = Field(primary_key=True, foreign_key=f"{SCHEMA}.goal.id")
+    version: int = Field(primary_key=True)
+    target: Decimal = Field(sa_column=Column(Numeric(20, 4), nullable=False))
+    previous_target: Decimal | None = Field(default=None, sa_column=Column(Numeric(20, 4)))
+    status: str
+    owner_id: str
+    changed_by: str
+    changed_at: datetime = Field(sa_column=instant_column())
+    reason: str | None = None
+    plan_id: str | None = None
+    fields: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(ARRAY(Text), nullable=False, server_default="{}"),
+        description="what this version changed; `created` for the first",
+    )
+
+
+class Proposal(SQLModel, table=True):
+    """A child owner's bottom-up proposal for their share of a parent goal."""
+
+    __tablename__ = "proposal"
+    __table_args__ = {"schema": SCHEMA}
+
+    goal_id: str = Field(primary_key=True, foreign_key=f"{SCHEMA}.goal.id")
+    scope: str = Field(primary_key=True, description="the child org unit or person id")
+    value: Decimal = Field(sa_column=Column(Numeric(20, 4), nullable=False))
+    note: str | None = None
+    submitted_by: str
+    submitted_at: datetime = Field(sa_column=instant_column())
+
+
+class Plan(SQLModel, table=True):
+    """A computed change to a goal tree: applied at once, or proposed (a re-plan)
+    until a planner accepts or rejects it. `changes` is exactly what was shown."""
+
+    __tablename__ = "plan"
+    __table_args__ = (
+        Index("ix_plan_goal_id_status", "goal_id", "status"),
+        {"schema": SCHEMA},
+    )
+
+    id: str = Field(primary_key=True)
+    goal_id: str = Field(foreign_key=f"{SCHEMA}.goal.id")
+    kind: str
+    status: str
+    request: dict[str, object] = Field(sa_column=Column(JSONB, nullable=False))
+    changes: list[dict[str, object]] = Field(sa_column=Column(JSONB, nullable=False))
+    summary: dict[str, object] = Field(sa_column=Column(JSONB, nullable=False))
+    trigger: str | None = None
+    created_by: str
+    created_at: datetime = Field(sa_column=instant_column())
+    decided_by: str | None = None
+    decided_at: datetime | None = Field(default=None, sa_column=instant_column(nullable=True))

@@ -1,0 +1,123 @@
+"""The SMART check with the history it needs: last year's actuals and the best
+month, asked of tracking-service, and last year's resources from the goal of
+the same scope a year earlier. A tracking-service that does not answer turns
+the history checks into one warning; it never blocks a planner."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from attain_contracts import Period
+from goal_service.domain import smart
+from goal_service.domain.calendar import FiscalCalendar
+from goal_service.domain.metrics import CATALOG
+from goal_service.settings import GoalSettings
+from goal_service.store import queries
+from goal_service.store.tables import Goal
+from goal_service.tracking import TrackingClient, TrackingUnavailable
+
+BEST_MONTH_YEARS = 3
+
+
+def tracking_client(request: Request, settings: GoalSettings) -> TrackingClient:
+    return TrackingClient(
+        settings.tracking_url,
+        settings.jwt_secret.get_secret_value(),
+        audience=settings.jwt_audience,
+        timeout=settings.tracking_timeout_seconds,
+        transport=getattr(request.app.state, "tracking_transport", None),
+    )
+
+
+async def smart_findings(
+    request: Request,
+    session: AsyncSession,
+    goal: Goal,
+    parent: Goal | None,
+    calendar: FiscalCalendar,
+    settings: GoalSettings,
+) -> list[smart.Finding]:
+    metric = CATALOG.get(goal.metric)
+    period = Period(key=goal.period_key, start=goal.period_start, end=goal.period_end)
+    draft = smart.Draft(
+        owner_id=goal.owner_id,
+        metric_known=metric is not None,
+        target=goal.target,
+        period=period,
+        parent_period=(
+            Period(start=parent.period_start, end=parent.period_end) if parent else None
+        ),
+        months=Decimal((period.end - period.start).days + 1) / Decimal("30.4375"),
+        resources=smart.Resources(goal.budget, goal.headcount),
+        lower_is_better=metric is not None and metric.lower_is_better,
+    )
+    summable = metric is not None and metric.kind in ("sum", "count")
+    children = [
+        c.target for c in await queries.children(session, goal.id) if c.metric == goal.metric
+    ]
+    row = await queries.calendar_settings(session)
+    ceiling = row.growth_ceiling if row else Decimal("0.5")
+    findings = smart.check(
+        draft, growth_ceiling=ceiling, children_targets=children, adds_up=summable
+    )
+    if not summable or any(f.severity == "error" for f in findings):
+        return findings
+    try:
+        past = await _history(request, session, goal, period, settings)
+    except TrackingUnavailable as error:
+        return [*findings, smart.Finding("warning", "history_unavailable", "target", error.detail)]
+    return smart.check(
+        draft, growth_ceiling=ceiling, history=past, children_targets=children, adds_up=summable
+    )
+
+
+async def _history(
+    request: Request, session: AsyncSession, goal: Goal, period: Period, settings: GoalSettings
+) -> smart.History:
+    start, end = year_back(period.start), year_back(period.end)
+    client = tracking_client(request, settings)
+    try:
+        last = await client.statistics(goal.org_unit_id, start, end, goal.metric)
+        last_year = last.by_person.get(goal.person_id, Decimal(0)) if goal.person_id else last.total
+        best_month = None
+        if goal.person_id is None:  # tracking keeps months per unit, not per person
+            ever = await client.statistics(
+                goal.org_unit_id,
+                period.start - timedelta(days=365 * BEST_MONTH_YEARS),
+                period.start - timedelta(days=1),
+                goal.metric,
+            )
+            best_month = max(ever.by_month.values(), default=None)
+    finally:
+        await client.close()
+    return smart.History(
+        last_year=last_year or None,
+        best_month=best_month or None,
+        last_year_resources=await _resources_a_year_earlier(session, goal, start, end),
+    )
+
+
+async def _resources_a_year_earlier(
+    session: AsyncSession, goal: Goal, start: date, end: date
+) -> smart.Resources | None:
+    rows = await session.execute(
+        select(Goal).where(
+            Goal.metric == goal.metric,
+            Goal.org_unit_id == goal.org_unit_id,
+            col(Goal.person_id).is_not_distinct_from(goal.person_id),
+            Goal.period_start == start,
+            Goal.period_end == end,
+        )
+    )
+    earlier = rows.scalars().first()
+    return smart.Resources(earlier.budget, earlier.headcount) if earlier else None
+
+
+def year_back(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)

@@ -1,0 +1,57 @@
+"""Who may see and shape what (issue 4, ARCHITECTURE.md Auth): planners and
+admins shape plans; viewers read everything; a manager reads and proposes within
+the subtrees of the units they manage; a rep reads their own goals and proposes
+their own share. Anything else is answered as if it did not exist."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from goal_service.store import queries
+from goal_service.store.tables import Goal
+from servicekit.auth import Principal, Role
+from servicekit.problems import NotFound
+
+SHAPES = (Role.ADMIN, Role.PLANNER)
+READS_ALL = (Role.ADMIN, Role.PLANNER, Role.VIEWER)
+
+
+@dataclass(frozen=True)
+class Visibility:
+    everything: bool
+    shapes: bool
+    person_id: str | None
+    managed: frozenset[str]
+
+    def sees_unit(self, path: list[str]) -> bool:
+        return self.everything or not self.managed.isdisjoint(path)
+
+    def is_person(self, person_id: str | None) -> bool:
+        return person_id is not None and person_id == self.person_id
+
+
+async def visibility(session: AsyncSession, principal: Principal) -> Visibility:
+    if principal.has_any(*READS_ALL):
+        return Visibility(True, principal.has_any(*SHAPES), principal.person_id, frozenset())
+    managed: frozenset[str] = frozenset()
+    if principal.has_any(Role.MANAGER) and principal.person_id:
+        managed = frozenset(u.id for u in await queries.managed_units(session, principal.person_id))
+    person = principal.person_id if principal.has_any(Role.MANAGER, Role.REP) else None
+    return Visibility(False, False, person, managed)
+
+
+async def sees_goal(session: AsyncSession, seen: Visibility, goal: Goal) -> bool:
+    if seen.everything or seen.is_person(goal.owner_id) or seen.is_person(goal.person_id):
+        return True
+    if not seen.managed:
+        return False
+    unit = await queries.org_unit(session, goal.org_unit_id)
+    return unit is not None and seen.sees_unit(unit.path)
+
+
+async def visible_goal(session: AsyncSession, principal: Principal, goal_id: str) -> Goal:
+    """The goal, or 404 when it does not exist or the caller may not see it."""
+    goal = await queries.goal(session, goal_id)
+    if goal is None or not await sees_goal(session, await visibility(session, principal), goal):
+        raise NotFound(f"no goal {goal_id}")
+    return goal

@@ -1,0 +1,140 @@
+"""Funnel reverse derivation (DOMAIN.md §5.6): from a revenue target and a
+scope's historical rates, the deals, opportunities, leads and activities it
+takes, and how much earlier the pipeline has to be built."""
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Literal
+
+from attain_contracts import Period
+
+MIN_DEALS = 20
+
+
+class FunnelError(ValueError):
+    """A funnel that cannot be derived; `field` names the input at fault."""
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(detail)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Rates:
+    """A scope's historical rates (from the tracking service) and how many won
+    deals they rest on."""
+
+    avg_deal_size: Decimal | None
+    win_rate: Decimal | None
+    lead_conversion: Decimal | None
+    activities_per_opportunity: Decimal | None
+    sales_cycle_days: Decimal | None
+    deals_sample: int
+    scope: str
+
+    def missing(self) -> list[str]:
+        """The ratios the derivation needs that are absent or not positive."""
+        ratios = {
+            "avg deal size": self.avg_deal_size,
+            "win rate": self.win_rate,
+            "lead conversion": self.lead_conversion,
+            "activities per opportunity": self.activities_per_opportunity,
+        }
+        return [name for name, value in ratios.items() if value is None or value <= 0]
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """What a revenue target takes; `lead_days` is how many days earlier than
+    the revenue the opportunity and lead targets fall (the sales cycle)."""
+
+    deals_won: int
+    opportunities: int
+    leads: int
+    activities: int
+    lead_days: int
+
+
+def choose_rates(chain: Sequence[Rates], min_deals: int = MIN_DEALS) -> tuple[Rates, str | None]:
+    """The first rates in `chain` (the scope's own, then its parent's, then its
+    grandparent's...) that rest on at least `min_deals` won deals and have every
+    ratio; the note says which scopes were passed over and why."""
+    passed_over: list[str] = []
+    for rates in chain:
+        reason = _unusable(rates, min_deals)
+        if reason is None:
+            note = f"{', '.join(passed_over)}; used {rates.scope}'s rates" if passed_over else None
+            return rates, note
+        passed_over.append(reason)
+    if not chain:
+        raise FunnelError("rates", "no historical rates for the scope")
+    raise FunnelError("rates", f"no scope has usable rates: {', '.join(passed_over)}")
+
+
+def _unusable(rates: Rates, min_deals: int) -> str | None:
+    if rates.deals_sample < min_deals:
+        return f"{rates.scope} has {rates.deals_sample} won deals (< {min_deals})"
+    if missing := rates.missing():
+        return f"{rates.scope} has no {', '.join(missing)}"
+    return None
+
+
+def derive(revenue: Decimal, rates: Rates) -> Funnel:
+    """Each count is the ceiling of what the one after it in the funnel needs:
+    won deals = ceil(revenue / avg deal size), opportunities = ceil(won / win
+    rate), leads = ceil(opportunities / lead conversion), activities =
+    ceil(opportunities * activities per opportunity)."""
+    if revenue < 0:
+        raise FunnelError("revenue", f"the revenue target must not be negative, not {revenue}")
+    ratios = [
+        ratio
+        for ratio in (
+            rates.avg_deal_size,
+            rates.win_rate,
+            rates.lead_conversion,
+            rates.activities_per_opportunity,
+        )
+        if ratio is not None and ratio > 0
+    ]
+    if len(ratios) < 4:
+        raise FunnelError("rates", f"{rates.scope} has no {', '.join(rates.missing())}")
+    avg_deal_size, win_rate, lead_conversion, activities_per_opportunity = ratios
+    deals_won = math.ceil(revenue / avg_deal_size)
+    opportunities = math.ceil(deals_won / win_rate)
+    return Funnel(
+        deals_won=deals_won,
+        opportunities=opportunities,
+        leads=math.ceil(opportunities / lead_conversion),
+        activities=math.ceil(opportunities * activities_per_opportunity),
+        lead_days=_lead_days(rates.sales_cycle_days),
+    )
+
+
+def _lead_days(sales_cycle_days: Decimal | None) -> int:
+    if sales_cycle_days is None:
+        return 0
+    return max(math.ceil(sales_cycle_days), 0)
+
+
+def shift(period: Period, days: int) -> Period:
+    """`period` moved `days` earlier; it no longer has a calendar key then."""
+    if days < 0:
+        raise FunnelError("days", f"a period is shifted earlier, by 0 days or more, not {days}")
+    if days == 0:
+        return period
+    offset = timedelta(days=days)
+    return Period(key=None, start=period.start - offset, end=period.end - offset)
+
+
+def process_goals_wanted(
+    person_maturity: Literal["new", "experienced"],
+    product_line_maturity: Literal["new", "mature"] | None,
+    asked: bool,
+) -> bool:
+    """New reps and new product lines get the process goals (leads,
+    opportunities, activities); experienced reps on mature lines (or on no
+    particular line) get the outcome goal only, unless asked."""
+    return person_maturity == "new" or product_line_maturity == "new" or asked

@@ -1,0 +1,120 @@
+"""The org as a plan sees it: which children a goal's scope splits into, who
+owns each, and the maturity and hire dates behind granularity and capacity.
+The whole org is read once per plan: a company plan touches all of it."""
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
+
+from attain_contracts import Period
+from goal_service.store.tables import Membership, OrgUnit, Person, ProductLine
+from servicekit.problems import InvalidInput
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A child of a split: an org unit, a person or a product line (`kind`)."""
+
+    id: str
+    org_unit_id: str
+    person_id: str | None
+    owner_id: str
+    kind: Literal["unit", "person", "line"]
+
+
+class Scopes:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._loaded = False
+        self._units: dict[str, OrgUnit] = {}
+        self._children: dict[str, list[OrgUnit]] = {}
+        self._people: dict[str, Person] = {}
+        self._memberships: dict[str, list[Membership]] = {}
+        self._lines: dict[str, ProductLine] = {}
+        self._joined: dict[str, date] = {}
+
+    async def children(
+        self, org_unit_id: str, person_id: str | None, period: Period, to: str
+    ) -> list[Scope]:
+        await self._load()
+        if person_id is not None:
+            raise InvalidInput("a person's goal has no org children to split to", field="steps")
+        units = self._children.get(org_unit_id, [])
+        if to == "units" or (to == "auto" and units):
+            return [self._unit_scope(unit) for unit in units]
+        return [
+            Scope(person.id, org_unit_id, person.id, person.id, "person")
+            for person in self._members(org_unit_id, period)
+        ]
+
+    async def path(self, org_unit_id: str) -> list[str]:
+        await self._load()
+        unit = self._units.get(org_unit_id)
+        return list(unit.path) if unit else [org_unit_id]
+
+    async def maturity(self, person_id: str | None) -> Literal["new", "experienced"]:
+        await self._load()
+        person = self._people.get(person_id or "")
+        return "new" if person is not None and person.maturity == "new" else "experienced"
+
+    async def line_maturity(self, product_line: str | None) -> Literal["new", "mature"] | None:
+        await self._load()
+        line = self._lines.get(product_line or "")
+        if line is None:
+            return None
+        return "new" if line.maturity == "new" else "mature"
+
+    async def hire_dates(self, scope: Scope, period: Period) -> list[date]:
+        """The hire dates of the people a child stands for: the person, or
+        everyone in the unit's subtree during the period."""
+        await self._load()
+        if scope.kind == "person":
+            people = [self._people[scope.id]]
+        else:
+            people = [
+                person
+                for unit in self._units.values()
+                if scope.id in unit.path
+                for person in self._members(unit.id, period)
+            ]
+        return [self._hired_on(person) for person in people]
+
+    def _unit_scope(self, unit: OrgUnit) -> Scope:
+        if unit.manager_id is None:
+            raise InvalidInput(f"org unit {unit.id} has no manager to own its goal", field="steps")
+        return Scope(unit.id, unit.id, None, unit.manager_id, "unit")
+
+    def _members(self, org_unit_id: str, period: Period) -> list[Person]:
+        """People in the unit at the end of the period, whenever they joined."""
+        return [
+            self._people[m.person_id]
+            for m in self._memberships.get(org_unit_id, [])
+            if m.valid_from <= period.end and (m.valid_to is None or m.valid_to > period.end)
+        ]
+
+    def _hired_on(self, person: Person) -> date:
+        if person.hired_on is not None:
+            return person.hired_on
+        return self._joined[person.id]
+
+    async def _load(self) -> None:
+        if self._loaded:
+            return
+        session = self._session
+        for unit in (await session.execute(select(OrgUnit).order_by(OrgUnit.id))).scalars():
+            self._units[unit.id] = unit
+            if unit.parent_id is not None:
+                self._children.setdefault(unit.parent_id, []).append(unit)
+        self._people = {p.id: p for p in (await session.execute(select(Person))).scalars()}
+        rows = await session.execute(select(Membership).order_by(Membership.person_id))
+        for membership in rows.scalars():
+            self._memberships.setdefault(membership.org_unit_id, []).append(membership)
+            joined = self._joined.get(membership.person_id, membership.valid_from)
+            self._joined[membership.person_id] = min(joined, membership.valid_from)
+        self._lines = {
+            line.id: line for line in (await session.execute(select(ProductLine))).scalars()
+        }
+        self._loaded = True

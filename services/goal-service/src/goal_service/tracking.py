@@ -1,0 +1,106 @@
+"""What goal-service asks tracking-service (ARCHITECTURE.md: another service's
+data comes from its events or, for an on-demand question, its REST API): the
+history behind weights, funnel rates and SMART checks, and the progress a
+re-plan starts from. goal-service calls as a `viewer`, a read-only role."""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from servicekit.auth import Role, mint_token
+from servicekit.problems import Problem
+
+
+class TrackingUnavailable(Problem):
+    status, code, title = 502, "tracking-unavailable", "tracking-service did not answer"
+
+
+@dataclass(frozen=True)
+class Rate:
+    value: Decimal | None
+    sample: int
+
+
+@dataclass(frozen=True)
+class Statistics:
+    """Actuals of an org unit's subtree over a window (tracking's statistics)."""
+
+    org_unit_id: str
+    total: Decimal
+    by_child: dict[str, Decimal]
+    by_person: dict[str, Decimal]
+    by_month: dict[str, Decimal]
+    rates: dict[str, Rate] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Progress:
+    goal_id: str
+    actual: Decimal
+
+
+class TrackingClient:
+    def __init__(
+        self,
+        base_url: str,
+        secret: str,
+        *,
+        audience: str = "attain",
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._secret = secret
+        self._audience = audience
+        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def statistics(
+        self, org_unit_id: str, start: date, end: date, metric: str = "revenue"
+    ) -> Statistics:
+        body = await self._get(
+            f"/org-units/{org_unit_id}/statistics",
+            {"start": start.isoformat(), "end": end.isoformat(), "metric": metric},
+        )
+        if body is None:
+            # tracking-service has not heard of the unit yet: it has no history.
+            return Statistics(org_unit_id, Decimal(0), {}, {}, {})
+        return Statistics(
+            org_unit_id=org_unit_id,
+            total=Decimal(body["totals"].get(metric, "0")),
+            by_child={k: Decimal(v) for k, v in body["by_child"].items()},
+            by_person={k: Decimal(v) for k, v in body["by_person"].items()},
+            by_month={k: Decimal(v) for k, v in body["by_month"].items()},
+            rates={
+                name: Rate(None if r["value"] is None else Decimal(r["value"]), int(r["sample"]))
+                for name, r in body["rates"].items()
+            },
+        )
+
+    async def progress(self, goal_id: str) -> Progress | None:
+        body = await self._get(f"/goals/{goal_id}/progress", {})
+        return None if body is None else Progress(goal_id, Decimal(body["actual"]))
+
+    async def _get(self, path: str, params: dict[str, str]) -> Any:
+        token = mint_token(
+            self._secret,
+            subject="goal-service",
+            roles=[Role.VIEWER],
+            audience=self._audience,
+            ttl=timedelta(minutes=5),
+        )
+        try:
+            response = await self._http.get(
+                path, params=params, headers={"Authorization": f"Bearer {token}"}
+            )
+        except httpx.HTTPError as error:
+            raise TrackingUnavailable(f"GET {path}: {error!r}") from error
+        if response.status_code == 404:
+            return None
+        if response.is_error:
+            raise TrackingUnavailable(f"GET {path}: {response.status_code} {response.text[:200]}")
+        return response.json()
