@@ -93,6 +93,13 @@ def test_a_final_exactly_at_the_threshold_above_the_proposal_is_not_flagged() ->
     assert (above.final, above.negotiate) == (D(121), True)
 
 
+def test_the_target_is_rounded_half_up_to_the_unit_first() -> None:
+    lines = reconcile(D("1000.5"), TOP_DOWN, [D(500), D(300), D(200)], "scale")
+    assert sum(finals(lines)) == D(1001)
+    lines = reconcile(D(12_345), TOP_DOWN, [D(500), D(300), D(200)], "scale", unit=D(1000))
+    assert finals(lines) == [D(6000), D(4000), D(2000)]
+
+
 def test_the_threshold_can_be_set() -> None:
     lines = reconcile(D(300), [D(120), D(111)], [D(100), D(100)], "max", threshold=D("0.1"))
     assert [line.negotiate for line in lines] == [True, True]
@@ -108,7 +115,6 @@ def test_scaling_flags_only_the_children_pushed_past_the_threshold() -> None:
     ("kwargs", "field"),
     [
         ({"target": D(0)}, "target"),
-        ({"target": D("1000.5")}, "target"),
         ({"policy": "average"}, "policy"),
         ({"proposals": [D(1), D(2)]}, "proposals"),
         ({"proposals": [D(1), D(-2), D(3)]}, "proposals"),

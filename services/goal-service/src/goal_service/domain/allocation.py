@@ -9,11 +9,13 @@ from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 
 from attain_contracts import Period
-from servicekit.money import largest_remainder, round_half_up
+from servicekit.money import largest_remainder, round_half_up, round_to
 
 # Enough digits that a share's exact value is never rounded into the wrong unit
 # before the split rounds it on purpose.
 PRECISION = 50
+
+NO_CHILDREN = "there are no children to split between"
 
 # A new rep's share of a full quota in their first, second and third month
 # (counting the month of hire as the first); from the fourth month on, 1.
@@ -56,7 +58,7 @@ def allocate(
     at its cap does the rest go to them, equally. All weights 0: equal split."""
     count = len(weights)
     if count == 0:
-        raise AllocationError("weights", "there are no children to split between")
+        raise AllocationError("weights", NO_CHILDREN)
     if any(weight < 0 for weight in weights):
         raise AllocationError("weights", "weights must not be negative")
     if stretch <= 0:
@@ -65,7 +67,7 @@ def allocate(
         raise AllocationError("unit", f"unit must be positive, not {unit}")
     if total < 0:
         raise AllocationError("total", f"the total must not be negative, not {total}")
-    target = round_to_unit(total * stretch, unit)
+    target = round_half_up(total * stretch, unit)
     low = _rounded_bounds("floors", floors, count, unit, ROUND_CEILING)
     high = _rounded_bounds("caps", caps, count, unit, ROUND_FLOOR)
     _check_feasible(target, low, high, floors, caps)
@@ -87,10 +89,7 @@ def _rounded_bounds(
         raise AllocationError(field, f"{len(bounds)} {field} for {count} children")
     if any(bound is not None and bound < 0 for bound in bounds):
         raise AllocationError(field, f"{field} must not be negative")
-    return [
-        None if bound is None else (bound / unit).to_integral_value(rounding) * unit
-        for bound in bounds
-    ]
+    return [None if bound is None else round_to(bound, unit, rounding) for bound in bounds]
 
 
 def _check_feasible(
@@ -154,23 +153,8 @@ def _split_within_bounds(
             held.update(over)
     shares = dict(held)
     if free:
-        shares.update(zip(free, split_by_weights(rest, free_weights, unit), strict=True))
+        shares.update(zip(free, largest_remainder(rest, free_weights, unit), strict=True))
     return [shares[index] for index in range(len(weights))]
-
-
-def split_by_weights(total: Decimal, weights: Sequence[Decimal], unit: Decimal) -> list[Decimal]:
-    """Largest-remainder split of `total` (a multiple of `unit`) for any unit.
-
-    servicekit.money rounds by Decimal.quantize, which takes only the unit's
-    exponent: a unit of Decimal(1000) would round to whole units, and 0.05 to
-    cents. Goals may count in thousands, so this splits in units and multiplies
-    back."""
-    return [share * unit for share in largest_remainder(total / unit, weights, Decimal(1))]
-
-
-def round_to_unit(amount: Decimal, unit: Decimal) -> Decimal:
-    """Half-up to a multiple of `unit`, for any unit (see split_by_weights)."""
-    return round_half_up(amount / unit, Decimal(1)) * unit
 
 
 def _equal_if_all_zero(weights: list[Decimal]) -> list[Decimal]:
@@ -179,7 +163,7 @@ def _equal_if_all_zero(weights: list[Decimal]) -> list[Decimal]:
 
 def equal(count: int) -> Weights:
     if count < 1:
-        raise AllocationError("weights", "there are no children to split between")
+        raise AllocationError("weights", NO_CHILDREN)
     return Weights([Decimal(1)] * count)
 
 
@@ -196,7 +180,7 @@ def history(actuals: Sequence[Decimal | None]) -> Weights:
     """Each child's actuals in a reference period; a child with none (None)
     counts 0, and so do net negative actuals (more reversed than won)."""
     if not actuals:
-        raise AllocationError("weights", "there are no children to split between")
+        raise AllocationError("weights", NO_CHILDREN)
     values = [Decimal(0) if actual is None else max(actual, Decimal(0)) for actual in actuals]
     notes = []
     negative = [str(i + 1) for i, actual in enumerate(actuals) if actual is not None and actual < 0]
@@ -222,7 +206,7 @@ def capacity(hire_dates: Sequence[Sequence[date]], period: Period) -> Weights:
     """Headcount * ramp: per child, the sum over its reps (given by their hire
     dates) of each rep's mean ramp over the calendar months the period touches."""
     if not hire_dates:
-        raise AllocationError("weights", "there are no children to split between")
+        raise AllocationError("weights", NO_CHILDREN)
     months = _months_touched(period)
     values = [sum((_mean_ramp(hired, months) for hired in reps), Decimal(0)) for reps in hire_dates]
     if not any(values):
@@ -271,7 +255,7 @@ def blend(
 
 def _non_negative(values: Sequence[Decimal], what: str) -> Weights:
     if not values:
-        raise AllocationError("weights", "there are no children to split between")
+        raise AllocationError("weights", NO_CHILDREN)
     if any(value < 0 for value in values):
         raise AllocationError("weights", f"{what} must not be negative")
     if not any(values):

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from typing import Literal
 
-from goal_service.domain.allocation import round_to_unit, split_by_weights
-from servicekit.money import round_half_up
+from servicekit.money import largest_remainder, round_half_up
 
 Policy = Literal["scale", "gap_by_weight", "max"]
 POLICIES: tuple[Policy, ...] = ("scale", "gap_by_weight", "max")
@@ -73,7 +72,7 @@ def reconcile(
     """Final targets from the top-down shares and the proposals.
 
     `target` is what the children must add up to (the parent's target * any
-    stretch), a multiple of `unit`. A child without a proposal counts its
+    stretch), rounded half-up to `unit` as allocate rounds it. A child without a proposal counts its
     top-down share as one. `scale` scales the proposals to the target;
     `gap_by_weight` gives each child its proposal plus its share (by `weights`,
     default the top-down shares) of the gap, which may be negative, never
@@ -82,6 +81,7 @@ def reconcile(
     or more. A child is flagged for negotiation when its final exceeds its
     proposal by more than `threshold` (0.2 = 20%)."""
     _check_inputs(target, top_down, proposals, policy, weights, unit, threshold)
+    target = round_half_up(target, unit)
     asked = [top if p is None else p for p, top in zip(proposals, top_down, strict=True)]
     notes: list[list[str]] = [[NO_PROPOSAL] if p is None else [] for p in proposals]
     with localcontext() as context:
@@ -89,10 +89,12 @@ def reconcile(
         if policy == "scale":
             finals = _scaled(target, asked, top_down, unit, notes)
         elif policy == "gap_by_weight":
-            finals = _gap_by_weight(target, asked, list(weights or top_down), unit)
+            finals = _gap_by_weight(
+                target, asked, list(top_down if weights is None else weights), unit
+            )
         else:
             finals = [
-                round_to_unit(max(p, top), unit) for p, top in zip(asked, top_down, strict=True)
+                round_half_up(max(p, top), unit) for p, top in zip(asked, top_down, strict=True)
             ]
     return [
         Reconciled(
@@ -116,12 +118,12 @@ def _scaled(
     notes: list[list[str]],
 ) -> list[Decimal]:
     if any(asked):
-        return split_by_weights(target, asked, unit)
+        return largest_remainder(target, asked, unit)
     if not any(top_down):
         raise ReconcileError("proposals", "the proposals and the top-down shares are all 0")
     for note in notes:
         note.append("all proposals are 0; kept the top-down share")
-    return split_by_weights(target, top_down, unit)
+    return largest_remainder(target, top_down, unit)
 
 
 def _gap_by_weight(
@@ -148,7 +150,7 @@ def _gap_by_weight(
         # gives every child a smaller share of the gap: they stay below 0 there.
         at_zero |= below
     # The exact finals add up to the target, so splitting it by them rounds each.
-    return split_by_weights(target, [exact.get(i, Decimal(0)) for i in range(len(asked))], unit)
+    return largest_remainder(target, [exact.get(i, Decimal(0)) for i in range(len(asked))], unit)
 
 
 def _check_target(target: Decimal) -> None:
@@ -170,8 +172,6 @@ def _check_inputs(
         raise ReconcileError("policy", f"policy must be one of {', '.join(POLICIES)}")
     if unit <= 0:
         raise ReconcileError("unit", f"unit must be positive, not {unit}")
-    if target % unit != 0:
-        raise ReconcileError("target", f"the target {target} is not a multiple of {unit}")
     if threshold < 0:
         raise ReconcileError("threshold", f"threshold must not be negative, not {threshold}")
     if not top_down:

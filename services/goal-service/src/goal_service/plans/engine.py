@@ -48,6 +48,7 @@ class Node:
     existing: Goal | None = None
     derived_from_id: str | None = None
     milestones: list[dict[str, str]] | None = None
+    leaf: bool = True  # the next step applies to it
 
     @property
     def key(self) -> Key:
@@ -132,7 +133,7 @@ class Planner:
                     f"step {index} ({step.kind}) produced no goals", field=f"steps.{index}"
                 )
             computed.nodes += produced
-            leaves = produced
+            leaves = [node for node in produced if node.leaf]
         seen = {node.key for node in computed.nodes}
         computed.left_alone = sum(1 for key in self._existing if key not in seen)
         return computed
@@ -218,8 +219,9 @@ class Planner:
         for node in made:
             if node.id in cumulative:
                 node.milestones = _milestones(cumulative[node.id])
-        finest = step.grains[-1]
-        return [n for n, piece in zip(made, split.slices, strict=True) if piece.grain == finest]
+        for node, piece in zip(made, split.slices, strict=True):
+            node.leaf = piece.grain == step.grains[-1]
+        return made
 
     async def _reconcile(self, leaf: Node, step: rq.ReconcileStep, notes: list[str]) -> list[Node]:
         children = await self.scopes.children(
@@ -315,6 +317,7 @@ class Planner:
             )
             made.append(node)
             if step.grains:
+                node.leaf = False
                 made += await self._time(
                     node,
                     rq.TimeStep(

@@ -1,0 +1,357 @@
+"""Decomposition across the process boundary: goal-service and tracking-service
+running on one broker, last year's deals at tracking-service as the history
+the weights come from, a yearly company goal decomposed to regions, teams,
+reps and months, and the targets found at tracking-service."""
+
+import asyncio
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+
+from attain_contracts import DeviationDetected
+from attain_devstack.testing import TEST_SECRET, bearer, migrate, publish, running
+from goal_service.main import create_app as create_goal_app
+from goal_service.settings import GoalSettings
+from servicekit.auth import Role
+from tracking_service.main import create_app as create_tracking_app
+from tracking_service.settings import TrackingSettings
+
+pytestmark = pytest.mark.integration
+
+PLANNER = bearer(Role.PLANNER, person_id="planner")
+ADMIN = bearer(Role.ADMIN, person_id="admin")
+INTEGRATION = bearer(Role.INTEGRATION)
+MONTHS = ["6", "6", "8", "8", "8", "10", "8", "8", "8", "10", "10", "10"]
+
+
+@dataclass
+class Stack:
+    goals: httpx.AsyncClient
+    tracking: httpx.AsyncClient
+    bootstrap: str
+
+
+@pytest.fixture
+async def stack(fresh_database: Callable[[], str], kafka_bootstrap: str) -> AsyncIterator[Stack]:
+    goal_db, tracking_db = fresh_database(), fresh_database()
+    await migrate("goal_service", goal_db)
+    await migrate("tracking_service", tracking_db)
+    common: dict[str, Any] = {
+        "kafka_bootstrap": kafka_bootstrap,
+        "jwt_secret": TEST_SECRET,
+        "outbox_poll_seconds": 0.2,
+    }
+    tracking_app = create_tracking_app(TrackingSettings(database_url=tracking_db, **common))
+    async with running(tracking_app) as tracking:
+        goal_app = create_goal_app(
+            GoalSettings(database_url=goal_db, **common),
+            tracking_transport=httpx.ASGITransport(app=tracking_app),
+        )
+        async with running(goal_app) as goals:
+            response = await tracking.put("/sources/crm", json={"name": "CRM"}, headers=ADMIN)
+            assert response.status_code == 200, response.text
+            yield Stack(goals, tracking, kafka_bootstrap)
+
+
+class Org:
+    """company → regions north, south → teams n1, n2 (north) and s1 (south) →
+    two reps per team, everyone in since 2024."""
+
+    def __init__(self) -> None:
+        tag = uuid4().hex[:6]
+        self.tag = tag
+        self.company = f"co-{tag}"
+        self.regions = {f"north-{tag}": [f"n1-{tag}", f"n2-{tag}"], f"south-{tag}": [f"s1-{tag}"]}
+        self.reps = {
+            team: [f"{team}-rep{i}" for i in (1, 2)]
+            for teams in self.regions.values()
+            for team in teams
+        }
+
+    def manager(self, unit: str) -> str:
+        return f"mgr-{unit}"
+
+    async def create(self, client: httpx.AsyncClient) -> None:
+        managers = [self.company, *self.regions, *self.reps]
+        # Managers first (a unit's manager must exist), parked in the company once it exists.
+        await put(client, f"/org-units/{self.company}", {"name": "Acme", "kind": "company"})
+        for unit in managers:
+            await put(
+                client,
+                f"/people/{self.manager(unit)}",
+                {"name": unit, "org_unit_id": self.company, "member_since": "2024-01-01"},
+            )
+        await put(
+            client,
+            f"/org-units/{self.company}",
+            {"name": "Acme", "kind": "company", "manager_id": self.manager(self.company)},
+        )
+        for region, teams in self.regions.items():
+            await put(
+                client,
+                f"/org-units/{region}",
+                {
+                    "name": region,
+                    "kind": "region",
+                    "parent_id": self.company,
+                    "manager_id": self.manager(region),
+                },
+            )
+            for team in teams:
+                await put(
+                    client,
+                    f"/org-units/{team}",
+                    {
+                        "name": team,
+                        "kind": "team",
+                        "parent_id": region,
+                        "manager_id": self.manager(team),
+                    },
+                )
+        for team, reps in self.reps.items():
+            for rep in reps:
+                await put(
+                    client,
+                    f"/people/{rep}",
+                    {"name": rep, "org_unit_id": team, "member_since": "2024-01-01"},
+                )
+
+
+async def put(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> None:
+    response = await client.put(url, json=body, headers=PLANNER)
+    assert response.status_code == 200, response.text
+
+
+async def until(
+    client: httpx.AsyncClient, url: str, holds: Callable[[Any], bool], seconds: float = 30
+) -> Any:
+    deadline = asyncio.get_running_loop().time() + seconds
+    last = None
+    while asyncio.get_running_loop().time() < deadline:
+        last = await client.get(url, headers=ADMIN)
+        if last.status_code == 200 and holds(last.json()):
+            return last.json()
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{url} never held; last: {last and last.text}")
+
+
+async def last_year_deals(stack: Stack, org: Org) -> dict[str, Decimal]:
+    """2025 revenue per rep: north's first team sells most, south least."""
+    amounts = {}
+    deals = []
+    for index, (team, reps) in enumerate(org.reps.items()):
+        for number, rep in enumerate(reps):
+            amount = Decimal(100_000 * (3 - index) + 10_000 * number)
+            amounts[rep] = amount
+            deals.append(
+                {
+                    "id": f"D-{uuid4().hex[:10]}",
+                    "version": 1,
+                    "stage": "won",
+                    "amount": str(amount),
+                    "currency": "CNY",
+                    "owner_id": rep,
+                    "created_on": "2025-04-01",
+                    "closed_on": "2025-06-15",
+                }
+            )
+    response = await stack.tracking.post(
+        "/sources/crm/batch", json={"deals": deals}, headers=INTEGRATION
+    )
+    assert response.status_code == 200, response.text
+    return amounts
+
+
+async def company_goal(stack: Stack, org: Org, target: str) -> dict[str, Any]:
+    response = await stack.goals.post(
+        "/goals",
+        json={
+            "metric": "revenue",
+            "org_unit_id": org.company,
+            "owner_id": org.manager(org.company),
+            "period_key": "FY2026",
+            "target": target,
+            "rationale": "grow through the north's new accounts",
+        },
+        headers=PLANNER,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["goal"]  # type: ignore[no-any-return]
+
+
+PLAN_STEPS = [
+    {"kind": "org", "method": "history"},
+    {"kind": "org", "method": "history"},
+    {"kind": "org", "method": "history"},
+    {
+        "kind": "time",
+        "grains": ["quarter", "month"],
+        "profile": {"kind": "percentages", "months": MONTHS},
+    },
+]
+
+
+async def test_a_yearly_goal_decomposes_to_reps_and_months_and_reaches_tracking(
+    stack: Stack,
+) -> None:
+    org = Org()
+    await org.create(stack.goals)
+    last_year = await last_year_deals(stack, org)
+    # tracking-service has heard of every rep and credited last year's deals to their teams.
+    every_rep = next(iter(org.regions))
+    await until(
+        stack.tracking,
+        f"/org-units/{org.company}/statistics?start=2025-01-01&end=2025-12-31",
+        lambda body: (
+            Decimal(body["totals"].get("revenue", "0")) == sum(last_year.values())
+            and every_rep in body["by_child"]
+        ),
+    )
+    root = await company_goal(stack, org, "12000000")
+
+    preview = await stack.goals.post(
+        f"/goals/{root['id']}/plans", json={"steps": PLAN_STEPS}, headers=PLANNER
+    )
+    assert preview.status_code == 200, preview.text
+    previewed = preview.json()
+    assert previewed["id"] is None and previewed["summary"]["created"] > 0
+    nothing = await stack.goals.get(f"/goals?parent_id={root['id']}", headers=PLANNER)
+    assert nothing.json()["goals"] == [], "a dry run writes nothing"
+
+    applied = await stack.goals.post(
+        f"/goals/{root['id']}/plans",
+        json={"steps": PLAN_STEPS, "dry_run": False},
+        headers=PLANNER,
+    )
+    assert applied.status_code == 200, applied.text
+    assert applied.json()["summary"] == previewed["summary"]
+    tree = (await stack.goals.get(f"/goals/{root['id']}/tree", headers=PLANNER)).json()["goals"]
+    by_id = {g["id"]: g for g in tree}
+    children: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for goal in tree[1:]:
+        children[goal["parent_id"]].append(goal)
+    # Every parent's children add up to it exactly.
+    for parent_id, kids in children.items():
+        assert sum(Decimal(k["target"]) for k in kids) == Decimal(by_id[parent_id]["target"])
+    # Reps' yearly shares follow last year's revenue within one unit.
+    rep_years = {
+        g["person_id"]: Decimal(g["target"])
+        for g in tree
+        if g["person_id"] and g["period_key"] == "FY2026"
+    }
+    assert set(rep_years) == set(last_year)
+    assert sum(rep_years.values()) == Decimal(12_000_000)
+    whole = sum(last_year.values())
+    for rep, target in rep_years.items():
+        assert abs(target - Decimal(12_000_000) * last_year[rep] / whole) <= 2
+    # Each rep's March is 8% of their year, Q1 is 20%; owners are the reps.
+    rep = org.reps[next(iter(org.reps))][0]
+    march = next(g for g in tree if g["person_id"] == rep and g["period_key"] == "2026-03")
+    q1 = next(g for g in tree if g["person_id"] == rep and g["period_key"] == "FY2026-Q1")
+    assert abs(Decimal(march["target"]) - rep_years[rep] * Decimal("0.08")) <= 1
+    assert abs(Decimal(q1["target"]) - rep_years[rep] * Decimal("0.20")) <= 1
+    assert march["owner_id"] == rep
+    region_goal = next(
+        g for g in tree if g["org_unit_id"] in org.regions and g["period_key"] == "FY2026"
+    )
+    assert region_goal["owner_id"] == org.manager(region_goal["org_unit_id"])
+
+    # tracking-service holds the rep's March target, and counts the rep's deals against it.
+    progress = await until(stack.tracking, f"/goals/{march['id']}/progress", lambda body: True)
+    assert Decimal(progress["target"]) == Decimal(march["target"])
+
+    # Applying the same plan again changes nothing.
+    again = await stack.goals.post(
+        f"/goals/{root['id']}/plans",
+        json={"steps": PLAN_STEPS, "dry_run": False, "include_changes": False},
+        headers=PLANNER,
+    )
+    assert again.status_code == 200, again.text
+    assert again.json()["summary"]["created"] == 0
+    assert again.json()["summary"]["updated"] == 0
+
+
+async def test_a_deviation_offers_a_replan_that_applies_only_when_accepted(stack: Stack) -> None:
+    org = Org()
+    await org.create(stack.goals)
+    team = next(iter(org.reps))
+    rep = org.reps[team][0]
+    response = await stack.goals.post(
+        "/goals",
+        json={
+            "metric": "revenue",
+            "org_unit_id": team,
+            "person_id": rep,
+            "owner_id": rep,
+            "period_key": "FY2026",
+            "target": "1200000",
+        },
+        headers=PLANNER,
+    )
+    year = response.json()["goal"]
+    steps = [
+        {"kind": "time", "grains": ["month"], "profile": {"kind": "percentages", "months": MONTHS}}
+    ]
+    applied = await stack.goals.post(
+        f"/goals/{year['id']}/plans", json={"steps": steps, "dry_run": False}, headers=PLANNER
+    )
+    assert applied.status_code == 200, applied.text
+    months = (await stack.goals.get(f"/goals?parent_id={year['id']}", headers=PLANNER)).json()[
+        "goals"
+    ]
+    january = next(g for g in months if g["period_key"] == "2026-01")
+    await until(stack.tracking, f"/goals/{january['id']}/progress", lambda body: True)
+
+    # January closes with nothing sold; the alert service says the year is behind.
+    await publish(
+        stack.bootstrap,
+        DeviationDetected(
+            alert_id=f"alert-{uuid4().hex[:8]}",
+            goal_id=year["id"],
+            owner_id=rep,
+            rule="pace",
+            severity="warning",
+            as_of=datetime(2026, 2, 10, tzinfo=UTC),
+            actual=Decimal(0),
+            expected_to_date=Decimal(100_000),
+            target=Decimal(1_200_000),
+            pace=Decimal(0),
+            message="behind",
+        ),
+    )
+    plans = await until(
+        stack.goals,
+        f"/goals/{year['id']}/plans?status=proposed",
+        lambda body: len(body) == 1,
+    )
+    proposal = plans[0]
+    changed = {c["goal_id"]: Decimal(c["target"]) for c in proposal["changes"]}
+    assert january["id"] not in changed, "a closed month keeps its target"
+    assert sum(changed.values()) == Decimal(1_200_000), "the 11 open months carry the whole year"
+    untouched = (await stack.goals.get(f"/goals/{january['id']}", headers=PLANNER)).json()
+    february = next(g for g in months if g["period_key"] == "2026-02")
+    before = (await stack.goals.get(f"/goals/{february['id']}", headers=PLANNER)).json()
+    assert before["version"] == 1 and untouched["version"] == 1, "nothing applied yet"
+
+    accepted = await stack.goals.post(f"/plans/{proposal['id']}/accept", headers=PLANNER)
+    assert accepted.status_code == 200, accepted.text
+    after = (await stack.goals.get(f"/goals/{february['id']}", headers=PLANNER)).json()
+    assert Decimal(after["target"]) == changed[february["id"]] > Decimal(before["target"])
+    history = (await stack.goals.get(f"/goals/{february['id']}/history", headers=PLANNER)).json()
+    last = history["versions"][-1]
+    assert (Decimal(last["previous_target"]), Decimal(last["target"])) == (
+        Decimal(before["target"]),
+        Decimal(after["target"]),
+    )
+    assert last["plan_id"] == proposal["id"] and last["changed_by"] == "planner"
+    year_now = (await stack.goals.get(f"/goals/{year['id']}", headers=PLANNER)).json()
+    assert Decimal(year_now["target"]) == Decimal(year["target"]), "the annual target stays"
+    again = await stack.goals.post(f"/plans/{proposal['id']}/accept", headers=PLANNER)
+    assert again.status_code == 409
