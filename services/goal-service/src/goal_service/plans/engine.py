@@ -122,12 +122,10 @@ class Planner:
             for leaf in leaves:
                 try:
                     produced += await steps_of[step.kind](leaf, step, computed.notes)
-                except (allocation.AllocationError, funnel.FunnelError) as error:
-                    raise InvalidInput(
-                        f"{leaf.id}: {error}", field=f"steps.{index}.{error.field}"
-                    ) from error
-                except ValueError as error:
-                    raise InvalidInput(f"{leaf.id}: {error}", field=f"steps.{index}") from error
+                except ValueError as error:  # the domain's errors name their field
+                    where = getattr(error, "field", None)
+                    field = f"steps.{index}.{where}" if where else f"steps.{index}"
+                    raise InvalidInput(f"{leaf.id}: {error}", field=field) from error
             if not produced:
                 raise InvalidInput(
                     f"step {index} ({step.kind}) produced no goals", field=f"steps.{index}"
@@ -238,7 +236,7 @@ class Planner:
         )
         proposed = await self._proposed(leaf)
         result = reconcile.reconcile(
-            leaf.target,
+            sum(top_down, Decimal(0)),  # the stretched target the shares add up to
             top_down,
             [proposed.get(c.id) for c in children],
             step.policy,
