@@ -53,7 +53,7 @@ async def test_a_signed_deal_flows_from_crm_to_progress_alert_and_earnings(stack
             )
         )
         # A 30-day goal two thirds gone: 10,000 of 100,000 is far behind a linear pace.
-        goal = await ok(
+        written = await ok(
             http.post(
                 f"{goal_url}/goals",
                 json={
@@ -67,7 +67,7 @@ async def test_a_signed_deal_flows_from_crm_to_progress_alert_and_earnings(stack
                 },
             )
         )
-        goal_id = goal["id"]
+        goal_id = written["goal"]["id"]
         secret = (await ok(http.put(f"{tracking_url}/sources/crm-{suffix}", json={"name": "CRM"})))[
             "secret"
         ]

@@ -355,3 +355,270 @@ async def test_a_deviation_offers_a_replan_that_applies_only_when_accepted(stack
     assert Decimal(year_now["target"]) == Decimal(year["target"]), "the annual target stays"
     again = await stack.goals.post(f"/plans/{proposal['id']}/accept", headers=PLANNER)
     assert again.status_code == 409
+
+
+def as_person(role: Role, person_id: str) -> dict[str, str]:
+    return bearer(role, person_id=person_id)
+
+
+async def team_goal(stack: Stack, org: Org, team: str, target: str = "1000000") -> dict[str, Any]:
+    response = await stack.goals.post(
+        "/goals",
+        json={
+            "metric": "revenue",
+            "org_unit_id": team,
+            "owner_id": org.manager(team),
+            "period_key": "FY2026",
+            "target": target,
+        },
+        headers=PLANNER,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["goal"]  # type: ignore[no-any-return]
+
+
+async def test_bottom_up_proposals_and_who_may_make_them(stack: Stack) -> None:
+    org = Org()
+    await org.create(stack.goals)
+    north_team, south_team = list(org.reps)[0], list(org.reps)[-1]
+    ann, bob = org.reps[north_team]
+    stranger = org.reps[south_team][0]
+    goal = await team_goal(stack, org, north_team)
+    url = f"/goals/{goal['id']}/proposals"
+
+    own = await stack.goals.put(
+        f"{url}/{ann}",
+        json={"value": "600000", "note": "two big renewals"},
+        headers=as_person(Role.REP, ann),
+    )
+    assert own.status_code == 200, own.text
+    for caller, scope in [
+        (as_person(Role.REP, ann), bob),
+        (as_person(Role.REP, stranger), stranger),
+    ]:
+        refused = await stack.goals.put(f"{url}/{scope}", json={"value": "1"}, headers=caller)
+        assert refused.status_code == 404, "a rep proposes only their own share of their team"
+    other_manager = as_person(Role.MANAGER, org.manager(south_team))
+    refused = await stack.goals.put(f"{url}/{bob}", json={"value": "1"}, headers=other_manager)
+    assert refused.status_code == 404
+    manager = as_person(Role.MANAGER, org.manager(north_team))
+    by_manager = await stack.goals.put(f"{url}/{bob}", json={"value": "300000"}, headers=manager)
+    assert by_manager.status_code == 200, by_manager.text
+    not_a_child = await stack.goals.put(f"{url}/{stranger}", json={"value": "1"}, headers=PLANNER)
+    assert not_a_child.status_code == 422 and not_a_child.json()["field"] == "scope"
+
+    bottom_up = (await stack.goals.get(url, headers=manager)).json()
+    assert (Decimal(bottom_up["total"]), Decimal(bottom_up["gap"])) == (
+        Decimal(900_000),
+        Decimal(100_000),
+    )
+    assert Decimal(bottom_up["coverage"]) == Decimal("0.9") and bottom_up["missing"] == []
+
+    steps = [{"kind": "reconcile", "policy": "scale", "threshold": "0.05"}]
+    preview = await stack.goals.post(
+        f"/goals/{goal['id']}/plans", json={"steps": steps}, headers=manager
+    )
+    assert preview.status_code == 200, "a manager previews plans in their subtree"
+    finals = {c["person_id"]: c for c in preview.json()["changes"]}
+    assert Decimal(finals[ann]["target"]) + Decimal(finals[bob]["target"]) == Decimal(1_000_000)
+    assert Decimal(finals[ann]["target"]) == Decimal(666_667)
+    assert "NEGOTIATE" in finals[ann]["explanation"], (
+        "11% above the proposal, over the 5% threshold"
+    )
+    applying = await stack.goals.post(
+        f"/goals/{goal['id']}/plans", json={"steps": steps, "dry_run": False}, headers=manager
+    )
+    assert applying.status_code == 404, "only planners apply"
+    applied = await stack.goals.post(
+        f"/goals/{goal['id']}/plans", json={"steps": steps, "dry_run": False}, headers=PLANNER
+    )
+    assert applied.status_code == 200, applied.text
+
+    # Reps read their own goals only; anything else does not exist for them.
+    mine = (
+        await stack.goals.get(f"/goals?parent_id={goal['id']}", headers=as_person(Role.REP, ann))
+    ).json()
+    assert [g["owner_id"] for g in mine["goals"]] == [ann]
+    assert (
+        await stack.goals.get(f"/goals/{goal['id']}", headers=as_person(Role.REP, ann))
+    ).status_code == 404
+    assert (await stack.goals.get(f"/goals/{goal['id']}", headers=manager)).status_code == 200
+    assert (await stack.goals.get(f"/goals/{goal['id']}", headers=other_manager)).status_code == 404
+    assert (
+        await stack.goals.get(f"/goals/{goal['id']}", headers=bearer(Role.INTEGRATION))
+    ).status_code == 404
+
+
+async def test_bad_plans_are_refused_naming_the_field(stack: Stack) -> None:
+    org = Org()
+    await org.create(stack.goals)
+    team = list(org.reps)[0]
+    goal = await team_goal(stack, org, team)
+    url = f"/goals/{goal['id']}/plans"
+    for steps, field in [
+        ([{"kind": "org", "floors": {"nobody": "5"}}], "steps.0.floors.nobody"),
+        (
+            [{"kind": "org", "method": "given", "weights": {org.reps[team][0]: "1"}}],
+            f"steps.0.weights.{org.reps[team][1]}",
+        ),
+        ([{"kind": "org", "caps": {rep: "100" for rep in org.reps[team]}}], "steps.0.caps"),
+        (
+            [
+                {
+                    "kind": "time",
+                    "grains": ["month"],
+                    "profile": {"kind": "percentages", "months": MONTHS[:11]},
+                }
+            ],
+            "steps.0",
+        ),
+        ([{"kind": "time", "grains": ["week", "month"]}], "steps.0"),
+        ([{"kind": "org", "method": "blend"}], "steps.0.alpha"),
+    ]:
+        response = await stack.goals.post(url, json={"steps": steps}, headers=PLANNER)
+        assert response.status_code == 422, (steps, response.text)
+        assert response.json()["field"] == field, response.text
+    unknown = await stack.goals.post(url, json={"steps": [{"kind": "guess"}]}, headers=PLANNER)
+    assert unknown.status_code == 422
+
+
+async def test_product_lines_and_growth_levers(stack: Stack) -> None:
+    org = Org()
+    await org.create(stack.goals)
+    team = list(org.reps)[0]
+    for line, maturity in ((f"core-{org.tag}", "mature"), (f"new-{org.tag}", "new")):
+        await put(stack.goals, f"/product-lines/{line}", {"name": line, "maturity": maturity})
+    goal = await team_goal(stack, org, team)
+    steps = [
+        {
+            "kind": "product_line",
+            "method": "given",
+            "lines": [f"core-{org.tag}", f"new-{org.tag}"],
+            "weights": {f"core-{org.tag}": "3", f"new-{org.tag}": "1"},
+        }
+    ]
+    split = await stack.goals.post(
+        f"/goals/{goal['id']}/plans", json={"steps": steps}, headers=PLANNER
+    )
+    assert split.status_code == 200, split.text
+    assert {c["product_line"]: Decimal(c["target"]) for c in split.json()["changes"]} == {
+        f"core-{org.tag}": Decimal(750_000),
+        f"new-{org.tag}": Decimal(250_000),
+    }
+
+    manager = org.manager(team)
+    drivers = [
+        {
+            "metric": "leads_created",
+            "baseline": "1000",
+            "target": "1200",
+            "owner_id": org.reps[team][0],
+        },
+        {"metric": "lead_conversion", "baseline": "0.25", "owner_id": org.reps[team][1]},
+        {"metric": "avg_deal_size", "baseline": "2000", "target": "2500", "owner_id": manager},
+    ]
+    levers = await stack.goals.post(
+        f"/goals/{goal['id']}/plans",
+        json={"steps": [{"kind": "levers", "mode": "solve", "drivers": drivers}], "dry_run": False},
+        headers=PLANNER,
+    )
+    assert levers.status_code == 200, levers.text
+    made = {c["metric"]: c for c in levers.json()["changes"]}
+    assert Decimal(made["lead_conversion"]["target"]) == Decimal("0.3333")
+    assert made["lead_conversion"]["owner_id"] == org.reps[team][1]
+    assert all(c["parent_id"] == goal["id"] for c in made.values())
+
+
+async def test_a_funnel_is_derived_from_history_and_borrows_the_parents_rates(stack: Stack) -> None:
+    org = Org()
+    await org.create(stack.goals)
+    teams = list(org.reps)
+    seller, newcomer = org.reps[teams[0]][0], org.reps[teams[1]][0]
+    # Last year, team n1: 10 won of 20 opportunities at 10,000, 30 days each, from 40 leads, 100 activities.
+    deals = [
+        {
+            "id": f"D-{uuid4().hex[:10]}",
+            "version": 1,
+            "stage": "won" if i < 10 else "lost",
+            "amount": "10000",
+            "currency": "CNY",
+            "owner_id": seller,
+            "created_on": "2025-03-01",
+            "closed_on": "2025-03-31",
+        }
+        for i in range(20)
+    ]
+    leads = [
+        {
+            "id": f"L-{uuid4().hex[:10]}",
+            "version": 1,
+            "owner_id": seller,
+            "created_on": "2025-02-01",
+        }
+        for _ in range(40)
+    ]
+    activities = [
+        {
+            "id": f"A-{uuid4().hex[:10]}",
+            "version": 1,
+            "owner_id": seller,
+            "occurred_on": "2025-03-10",
+        }
+        for _ in range(100)
+    ]
+    response = await stack.tracking.post(
+        "/sources/crm/batch",
+        json={"deals": deals, "leads": leads, "activities": activities},
+        headers=INTEGRATION,
+    )
+    assert response.status_code == 200, response.text
+    north = next(iter(org.regions))
+    await until(
+        stack.tracking,
+        f"/org-units/{north}/statistics?start=2025-01-01&end=2025-12-31",
+        lambda body: (
+            body["rates"]["activities_per_opportunity"]["value"] is not None
+            and Decimal(body["rates"]["activities_per_opportunity"]["value"]) == 5
+        ),
+    )
+    response = await stack.goals.post(
+        "/goals",
+        json={
+            "metric": "revenue",
+            "org_unit_id": teams[1],
+            "person_id": newcomer,
+            "owner_id": newcomer,
+            "period_key": "FY2026-Q2",
+            "target": "200000",
+        },
+        headers=PLANNER,
+    )
+    goal = response.json()["goal"]
+    steps = [
+        {
+            "kind": "funnel",
+            "min_deals": 5,
+            "process_goals": "always",
+            "grains": ["month"],
+            "reference": {"start": "2025-01-01", "end": "2025-12-31"},
+        }
+    ]
+    plan = await stack.goals.post(
+        f"/goals/{goal['id']}/plans", json={"steps": steps, "dry_run": False}, headers=PLANNER
+    )
+    assert plan.status_code == 200, plan.text
+    body = plan.json()
+    assert any(f"used {north}" in note or north in note for note in body["summary"]["notes"]), body[
+        "summary"
+    ]
+    derived = {c["metric"]: c for c in body["changes"] if c["derived_from_id"] == goal["id"]}
+    assert {m: Decimal(c["target"]) for m, c in derived.items()} == {
+        "deals_won": Decimal(20),
+        "opportunities_created": Decimal(40),
+        "leads_created": Decimal(80),
+        "activities": Decimal(200),
+    }
+    assert derived["deals_won"]["period"]["start"] == "2026-04-01"
+    assert derived["leads_created"]["period"]["start"] == "2026-03-02", "30 days earlier"
+    months = [c for c in body["changes"] if c["parent_id"] == derived["leads_created"]["goal_id"]]
+    assert sum(Decimal(c["target"]) for c in months) == Decimal(80)
