@@ -146,7 +146,7 @@ async def last_year_deals(stack: Stack, org: Org) -> dict[str, Decimal]:
     """2025 revenue per rep: north's first team sells most, south least."""
     amounts = {}
     deals = []
-    for index, (team, reps) in enumerate(org.reps.items()):
+    for index, reps in enumerate(org.reps.values()):
         for number, rep in enumerate(reps):
             amount = Decimal(100_000 * (3 - index) + 10_000 * number)
             amounts[rep] = amount
@@ -380,7 +380,7 @@ async def team_goal(stack: Stack, org: Org, team: str, target: str = "1000000") 
 async def test_bottom_up_proposals_and_who_may_make_them(stack: Stack) -> None:
     org = Org()
     await org.create(stack.goals)
-    north_team, south_team = list(org.reps)[0], list(org.reps)[-1]
+    north_team, south_team = next(iter(org.reps)), list(org.reps)[-1]
     ann, bob = org.reps[north_team]
     stranger = org.reps[south_team][0]
     goal = await team_goal(stack, org, north_team)
@@ -452,7 +452,7 @@ async def test_bottom_up_proposals_and_who_may_make_them(stack: Stack) -> None:
 async def test_bad_plans_are_refused_naming_the_field(stack: Stack) -> None:
     org = Org()
     await org.create(stack.goals)
-    team = list(org.reps)[0]
+    team = next(iter(org.reps))
     goal = await team_goal(stack, org, team)
     url = f"/goals/{goal['id']}/plans"
     for steps, field in [
@@ -485,7 +485,7 @@ async def test_bad_plans_are_refused_naming_the_field(stack: Stack) -> None:
 async def test_product_lines_and_growth_levers(stack: Stack) -> None:
     org = Org()
     await org.create(stack.goals)
-    team = list(org.reps)[0]
+    team = next(iter(org.reps))
     for line, maturity in ((f"core-{org.tag}", "mature"), (f"new-{org.tag}", "new")):
         await put(stack.goals, f"/product-lines/{line}", {"name": line, "maturity": maturity})
     goal = await team_goal(stack, org, team)
@@ -534,7 +534,8 @@ async def test_a_funnel_is_derived_from_history_and_borrows_the_parents_rates(st
     await org.create(stack.goals)
     teams = list(org.reps)
     seller, newcomer = org.reps[teams[0]][0], org.reps[teams[1]][0]
-    # Last year, team n1: 10 won of 20 opportunities at 10,000, 30 days each, from 40 leads, 100 activities.
+    # Last year, team n1: 10 won of 20 opportunities at 10,000 after 30 days;
+    # 40 leads and 100 activities.
     deals = [
         {
             "id": f"D-{uuid4().hex[:10]}",
