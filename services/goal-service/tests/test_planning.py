@@ -506,6 +506,40 @@ async def test_product_lines_and_growth_levers(stack: Stack) -> None:
         f"new-{org.tag}": Decimal(250_000),
     }
 
+    # Last year the team sold three times as much of the core line: history says 3:1 too.
+    rep = org.reps[team][0]
+    deals = [
+        {
+            "id": f"D-{uuid4().hex[:10]}",
+            "version": 1,
+            "stage": "won",
+            "amount": amount,
+            "currency": "CNY",
+            "owner_id": rep,
+            "closed_on": "2025-05-05",
+            "product_line": line,
+        }
+        for line, amount in ((f"core-{org.tag}", "30000"), (f"new-{org.tag}", "10000"))
+    ]
+    sent = await stack.tracking.post(
+        "/sources/crm/batch", json={"deals": deals}, headers=INTEGRATION
+    )
+    assert sent.status_code == 200, sent.text
+    await until(
+        stack.tracking,
+        f"/org-units/{team}/statistics?start=2025-01-01&end=2025-12-31",
+        lambda body: len(body["by_product_line"]) == 2,
+    )
+    by_history = [{**steps[0], "method": "history", "weights": None}]
+    split = await stack.goals.post(
+        f"/goals/{goal['id']}/plans", json={"steps": by_history}, headers=PLANNER
+    )
+    assert split.status_code == 200, split.text
+    assert {c["product_line"]: Decimal(c["target"]) for c in split.json()["changes"]} == {
+        f"core-{org.tag}": Decimal(750_000),
+        f"new-{org.tag}": Decimal(250_000),
+    }
+
     manager = org.manager(team)
     drivers = [
         {

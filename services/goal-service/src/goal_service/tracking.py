@@ -33,6 +33,7 @@ class Statistics:
     by_child: dict[str, Decimal]
     by_person: dict[str, Decimal]
     by_month: dict[str, Decimal]
+    by_product_line: dict[str, Decimal] = field(default_factory=dict)
     rates: dict[str, Rate] = field(default_factory=dict)
 
 
@@ -75,6 +76,7 @@ class TrackingClient:
             by_child={k: Decimal(v) for k, v in body["by_child"].items()},
             by_person={k: Decimal(v) for k, v in body["by_person"].items()},
             by_month={k: Decimal(v) for k, v in body["by_month"].items()},
+            by_product_line={k: Decimal(v) for k, v in body["by_product_line"].items()},
             rates={
                 name: Rate(None if r["value"] is None else Decimal(r["value"]), int(r["sample"]))
                 for name, r in body["rates"].items()

@@ -166,9 +166,9 @@ class Planner:
         for line_id in ids:
             if line_id not in known:
                 raise allocation.AllocationError("lines", f"no product line {line_id}")
-        if step.method not in ("equal", "given", "potential"):
+        if step.method in ("capacity", "blend"):
             raise allocation.AllocationError(
-                "method", "product lines split equally, by given weights or by potential"
+                "method", "product lines split equally, by given weights, potential or history"
             )
         lines = [
             Scope(line_id, leaf.org_unit_id, leaf.person_id, leaf.owner_id, "line")
@@ -384,10 +384,8 @@ class Planner:
         start = reference.start if reference else year_back(leaf.period.start)
         end = reference.end if reference else year_back(leaf.period.end)
         stats = await self._stats(leaf.org_unit_id, start, end, leaf.metric)
-        return [
-            (stats.by_person if child.kind == "person" else stats.by_child).get(child.id)
-            for child in children
-        ]
+        by_kind = {"person": stats.by_person, "unit": stats.by_child, "line": stats.by_product_line}
+        return [by_kind[child.kind].get(child.id) for child in children]
 
     async def _profile(self, leaf: Node, profile: rq.Profile) -> timesplit.Profile:
         if profile.kind == "working_days":

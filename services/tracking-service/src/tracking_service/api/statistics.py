@@ -36,6 +36,7 @@ class Statistics(BaseModel):
     by_child: dict[str, Decimal]
     by_person: dict[str, Decimal]
     by_month: dict[str, Decimal]
+    by_product_line: dict[str, Decimal]
     rates: dict[str, RatePublic]
 
 
@@ -70,5 +71,6 @@ async def read_statistics(
         by_child=await statistics.by_child(session, org_unit_id, depth, metric, start, end),
         by_person=await statistics.by_person(session, org_unit_id, metric, start, end),
         by_month=await statistics.by_month(session, org_unit_id, metric, start, end),
+        by_product_line=await statistics.by_product_line(session, org_unit_id, metric, start, end),
         rates={name: RatePublic(**asdict(r)) for name, r in funnel_rates(totals).items()},
     )

@@ -2,6 +2,7 @@
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,12 +50,32 @@ async def by_child(
 async def by_person(
     session: AsyncSession, org_unit_id: str, metric: str, start: date, end: date
 ) -> dict[str, Decimal]:
+    return await _sum_by(session, col(LedgerEntry.person_id), org_unit_id, metric, start, end)
+
+
+async def by_product_line(
+    session: AsyncSession, org_unit_id: str, metric: str, start: date, end: date
+) -> dict[str, Decimal]:
+    """Credits without a product line are left out."""
+    line = col(LedgerEntry.product_line)
+    sums = await _sum_by(session, line, org_unit_id, metric, start, end)
+    return {key: amount for key, amount in sums.items() if key is not None}
+
+
+async def _sum_by(
+    session: AsyncSession,
+    column: Any,
+    org_unit_id: str,
+    metric: str,
+    start: date,
+    end: date,
+) -> dict[str, Decimal]:
     rows = await session.execute(
-        select(col(LedgerEntry.person_id), func.sum(col(LedgerEntry.amount)))
+        select(column, func.sum(col(LedgerEntry.amount)))
         .where(*_in_subtree(org_unit_id, start, end), col(LedgerEntry.metric) == metric)
-        .group_by(col(LedgerEntry.person_id))
+        .group_by(column)
     )
-    return {person: Decimal(amount) for person, amount in rows.all()}
+    return {key: Decimal(amount) for key, amount in rows.all()}
 
 
 async def by_month(
