@@ -2,7 +2,8 @@
 half, quarter, month and week, shaped by a seasonality profile, each level
 adding up exactly to the level above."""
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -114,30 +115,78 @@ def split_time(
         raise ValueError(f"target {target} is negative")
     if target % unit != 0:
         raise ValueError(f"target {target} is not a multiple of the unit {unit}")
-    weights = day_weights(period, profile, calendar)
-    fell_back = isinstance(profile, LastYearShares) and not any(weights.values())
+    pieces, fell_back = _shape(period, tuple(grains), _profile_key(profile), calendar)
+    slices: list[TimeSlice] = []
+    milestones: list[tuple[date, Decimal]] = []
+    parents: list[tuple[tuple[_Piece, ...], Decimal, Period | None]] = [(pieces, target, None)]
+    for level, grain in enumerate(grains):
+        children: list[tuple[tuple[_Piece, ...], Decimal, Period | None]] = []
+        for below, parent_target, parent_slice in parents:
+            shares = largest_remainder(parent_target, [p.weight for p in below], unit)
+            if level == 0:  # one parent, the split period itself
+                milestones = _cumulative([p.period for p in below], shares)
+            for piece, share in zip(below, shares, strict=True):
+                if piece.weight and share:
+                    slices.append(TimeSlice(piece.period, grain, share, parent_slice))
+                    children.append((piece.children, share, piece.period))
+        parents = children
+    return TimeSplit(slices=slices, fell_back=fell_back, milestones=milestones)
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """A calendar period of one level with its weight and the pieces below it."""
+
+    period: Period
+    weight: Decimal
+    children: tuple["_Piece", ...]
+
+
+ProfileKey = tuple[str, tuple[tuple[int, Decimal], ...]]
+
+
+def _profile_key(profile: Profile) -> ProfileKey:
+    by_month = getattr(profile, "by_month", {})
+    return type(profile).__name__, tuple(sorted(by_month.items()))
+
+
+@functools.lru_cache(maxsize=256)
+def _shape(
+    period: Period, grains: tuple[Grain, ...], profile_key: ProfileKey, calendar: FiscalCalendar
+) -> tuple[tuple[_Piece, ...], bool]:
+    """The levels of a split and their weights, which depend on the period, not
+    on the target: a plan splits thousands of goals over the same year."""
+    weights = day_weights(period, _profile_of(profile_key), calendar)
+    fell_back = profile_key[0] == "LastYearShares" and not any(weights.values())
     if fell_back:
         weights = day_weights(period, CalendarDays(), calendar)
     if not any(weights.values()):
         raise ValueError(f"the profile gives no weight to any day of {period.start}..{period.end}")
 
-    slices: list[TimeSlice] = []
-    milestones: list[tuple[date, Decimal]] = []
-    parents: list[tuple[Period, Decimal, Period | None]] = [(period, target, None)]
-    for level, grain in enumerate(grains):
-        children: list[tuple[Period, Decimal, Period | None]] = []
-        for parent, parent_target, parent_slice in parents:
-            pieces = calendar.periods(parent, grain)
-            piece_weights = [sum((weights[d] for d in days_of(p)), Decimal(0)) for p in pieces]
-            shares = largest_remainder(parent_target, piece_weights, unit)
-            if level == 0:  # one parent, the split period itself
-                milestones = _cumulative(pieces, shares)
-            for piece, weight, share in zip(pieces, piece_weights, shares, strict=True):
-                if weight and share:
-                    slices.append(TimeSlice(piece, grain, share, parent_slice))
-                    children.append((piece, share, piece))
-        parents = children
-    return TimeSplit(slices=slices, fell_back=fell_back, milestones=milestones)
+    def pieces(parent: Period, level: int) -> tuple[_Piece, ...]:
+        if level == len(grains):
+            return ()
+        return tuple(
+            _Piece(
+                piece,
+                sum((weights[d] for d in days_of(piece)), Decimal(0)),
+                pieces(piece, level + 1),
+            )
+            for piece in calendar.periods(parent, grains[level])
+        )
+
+    return pieces(period, 0), fell_back
+
+
+def _profile_of(key: ProfileKey) -> Profile:
+    kind, by_month = key
+    profiles: dict[str, Callable[[], Profile]] = {
+        "Percentages": lambda: Percentages(dict(by_month)),
+        "LastYearShares": lambda: LastYearShares(dict(by_month)),
+        "WorkingDays": WorkingDays,
+        "CalendarDays": CalendarDays,
+    }
+    return profiles[kind]()
 
 
 def _cumulative(pieces: list[Period], shares: list[Decimal]) -> list[tuple[date, Decimal]]:
