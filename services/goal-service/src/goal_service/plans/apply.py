@@ -3,13 +3,11 @@ new versions, one `GoalUpserted` per goal created or changed, all in the
 caller's transaction, so a tree is never half applied."""
 
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 from goal_service.domain.metrics import CATALOG
 from goal_service.plans.engine import Computed, Node
 from goal_service.store import goals
-from goal_service.store.tables import Goal
 from servicekit.uow import UnitOfWork
 
 
@@ -23,9 +21,8 @@ async def apply(
     timezone: str,
 ) -> None:
     status = computed.root.existing.status if computed.root.existing else "active"
-    now = uow.clock.now()
-    fresh = [_goal(node, status, now) for node in computed.nodes if node.existing is None]
-    await goals.add(uow, fresh, actor=actor, reason=reason, timezone=timezone, plan_id=plan_id)
+    fresh = [_row(node, status) for node in computed.nodes if node.existing is None]
+    await goals.add_rows(uow, fresh, actor=actor, reason=reason, timezone=timezone, plan_id=plan_id)
     for node in [computed.root, *computed.nodes]:
         if node.existing is not None and node.changed:
             changes: dict[str, Any] = {"target": node.target}
@@ -71,28 +68,29 @@ def changes_of(computed: Computed) -> Iterable[dict[str, Any]]:
         }
 
 
-def _goal(node: Node, status: str, now: datetime) -> Goal:
-    return Goal(
-        id=node.id,
-        parent_id=node.parent_id,
-        derived_from_id=node.derived_from_id,
-        metric=node.metric,
-        direction=CATALOG[node.metric].direction,
-        org_unit_id=node.org_unit_id,
-        person_id=node.person_id,
-        product_line=node.product_line,
-        owner_id=node.owner_id,
-        contributors=[],
-        period_key=node.period.key,
-        period_start=node.period.start,
-        period_end=node.period.end,
-        target=node.target,
-        unit=node.unit,
-        currency=node.currency,
-        status=status,
-        method=node.method,
-        rationale=node.explanation,
-        milestones=node.milestones or [],
-        created_by="",
-        updated_at=now,
-    )
+def _row(node: Node, status: str) -> dict[str, Any]:
+    return {
+        "id": node.id,
+        "parent_id": node.parent_id,
+        "derived_from_id": node.derived_from_id,
+        "metric": node.metric,
+        "direction": CATALOG[node.metric].direction,
+        "org_unit_id": node.org_unit_id,
+        "person_id": node.person_id,
+        "product_line": node.product_line,
+        "owner_id": node.owner_id,
+        "contributors": [],
+        "period_key": node.period.key,
+        "period_start": node.period.start,
+        "period_end": node.period.end,
+        "target": node.target,
+        "unit": node.unit,
+        "currency": node.currency,
+        "status": status,
+        "method": node.method,
+        "rationale": node.explanation,
+        "milestones": node.milestones or [],
+        "budget": None,
+        "headcount": None,
+        "version": 1,
+    }

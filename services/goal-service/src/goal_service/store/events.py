@@ -1,6 +1,8 @@
 """The integration events that describe a row as it now is."""
 
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 from attain_contracts import (
     GoalArchived,
@@ -65,6 +67,38 @@ def goal_upserted(goal: Goal, timezone: str) -> GoalUpserted:
         version=goal.version,
         updated_at=goal.updated_at,
     )
+
+
+def goal_upserted_json(row: dict[str, Any], timezone: str) -> dict[str, Any]:
+    """What `goal_upserted(...).model_dump(mode="json")` gives, from a goal's
+    column values, without building the model: the bulk path of a plan (a test
+    holds the two equal)."""
+    return {
+        "goal_id": row["id"],
+        "parent_id": row["parent_id"],
+        "metric": row["metric"],
+        "direction": row["direction"],
+        "org_unit_id": row["org_unit_id"],
+        "person_id": row["person_id"],
+        "product_line": row["product_line"],
+        "owner_id": row["owner_id"],
+        "period": {
+            "key": row["period_key"],
+            "start": row["period_start"].isoformat(),
+            "end": row["period_end"].isoformat(),
+        },
+        "timezone": timezone,
+        "target": format(row["target"], "f"),
+        "currency": row["currency"],
+        "status": row["status"],
+        "method": row["method"],
+        "milestones": [
+            {"on": m["on"], "cumulative_target": format(Decimal(m["cumulative_target"]), "f")}
+            for m in row["milestones"]
+        ],
+        "version": row["version"],
+        "updated_at": row["updated_at"].isoformat(),
+    }
 
 
 def goal_archived(goal: Goal, reason: str | None, at: datetime) -> GoalArchived:

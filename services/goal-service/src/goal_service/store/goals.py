@@ -4,9 +4,11 @@ transaction, so the other services always hold the current tree."""
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import insert
 
+from attain_contracts import GoalUpserted
 from goal_service.store import events
 from goal_service.store.tables import Goal, GoalVersion
 from servicekit.uow import UnitOfWork
@@ -22,20 +24,55 @@ async def add(
     plan_id: str | None = None,
 ) -> None:
     """Insert new goals (parents before children) with their first version."""
-    if not goals:
+    await add_rows(
+        uow,
+        [_row(g) for g in goals],
+        actor=actor,
+        reason=reason,
+        timezone=timezone,
+        plan_id=plan_id,
+    )
+    for goal in goals:  # the caller's objects show what was written
+        goal.created_by, goal.plan_id = actor, plan_id
+
+
+async def add_rows(
+    uow: UnitOfWork,
+    rows: Sequence[dict[str, Any]],
+    *,
+    actor: str,
+    reason: str | None,
+    timezone: str,
+    plan_id: str | None = None,
+) -> None:
+    """`add` for goals given as column values: a plan writes hundreds of
+    thousands, and building an ORM object and an event model for each would
+    take most of the time."""
+    if not rows:
         return
     now = uow.clock.now()
-    goal_rows, version_rows = [], []
-    for goal in goals:
-        goal.updated_at = now
-        goal.created_by = actor
-        goal.plan_id = plan_id
-        goal_rows.append(_row(goal))
-        version_rows.append(_version(goal, None, actor, now, reason, plan_id, ["created"]))
-        uow.publish(events.goal_upserted(goal, timezone))
+    versions = []
+    for row in rows:
+        row.update(updated_at=now, created_by=actor, plan_id=plan_id)
+        versions.append(
+            {
+                "goal_id": row["id"],
+                "version": row["version"],
+                "target": row["target"],
+                "previous_target": None,
+                "status": row["status"],
+                "owner_id": row["owner_id"],
+                "changed_by": actor,
+                "changed_at": now,
+                "reason": reason,
+                "plan_id": plan_id,
+                "fields": ["created"],
+            }
+        )
+        uow.publish_json(GoalUpserted, row["id"], events.goal_upserted_json(row, timezone))
     session = uow.session
-    await session.execute(insert(Goal), goal_rows)
-    await session.execute(insert(GoalVersion), version_rows)
+    await session.execute(insert(Goal), rows)
+    await session.execute(insert(GoalVersion), versions)
 
 
 def change(
@@ -75,7 +112,7 @@ def archive(uow: UnitOfWork, goal: Goal, *, status: str, actor: str, reason: str
     uow.publish(events.goal_archived(goal, reason, now))
 
 
-def _row(goal: Goal) -> dict[str, object]:
+def _row(goal: Goal) -> dict[str, Any]:
     return {c.key: getattr(goal, c.key) for c in Goal.__table__.columns}  # type: ignore[attr-defined]
 
 
