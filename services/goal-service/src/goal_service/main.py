@@ -5,7 +5,7 @@ import httpx
 from fastapi import FastAPI
 
 from attain_contracts import DeviationDetected
-from goal_service.api import goals, org, plans, proposals
+from goal_service.api import goals, imports, org, plans, proposals
 from goal_service.handlers import deviations
 from goal_service.settings import GoalSettings
 from goal_service.store.tables import MESSAGING
@@ -24,7 +24,7 @@ def create_app(
         title="Attain goal-service",
         settings=settings,
         tables=MESSAGING,
-        routers=[org.router, goals.router, plans.router, proposals.router],
+        routers=[org.router, goals.router, plans.router, proposals.router, imports.router],
         consumers=[
             ConsumerSpec(
                 group_id="goal-service",

@@ -31,8 +31,24 @@ from goal_service.store.tables import Goal
 from servicekit.app import RuntimeDep, UnitOfWorkDep
 from servicekit.auth import CurrentPrincipal, Role, require_roles
 from servicekit.problems import Conflict, InvalidInput, NotFound
+from servicekit.uow import UnitOfWork
 
 router = APIRouter(tags=["goals"])
+
+
+class DuplicateGoal(Conflict):
+    """One target per metric, scope, period and parent: a second would split
+    what one owner answers for."""
+
+    def __init__(self, existing: Goal) -> None:
+        super().__init__(
+            f"goal {existing.id} already sets {existing.metric} for this scope and period; "
+            "change its target instead",
+            field="period_key",
+        )
+        self.existing = existing
+
+
 can_shape = require_roles(Role.ADMIN, Role.PLANNER)
 can_read = require_roles(Role.ADMIN, Role.PLANNER, Role.MANAGER, Role.REP, Role.VIEWER)
 
@@ -50,9 +66,26 @@ async def create_goal(
     principal: CurrentPrincipal,
     request: Request,
 ) -> GoalWritten:
-    session = uow.session
     settings = runtime.settings
     assert isinstance(settings, GoalSettings)
+    goal, findings = await add_goal(uow, body, request, settings, actor=principal.subject)
+    await uow.commit()
+    return _written(goal, findings)
+
+
+async def add_goal(
+    uow: UnitOfWork,
+    body: GoalCreate,
+    request: Request,
+    settings: GoalSettings,
+    *,
+    actor: str,
+) -> tuple[Goal, list[smart.Finding]]:
+    """Check one new goal (references, then SMART) and write its first version and
+    event; the caller commits. Every check comes before the first write, so a
+    refusal leaves nothing behind. Returns the goal and the SMART findings, all
+    warnings."""
+    session = uow.session
     calendar = await queries.calendar(session, settings.timezone)
     metric = CATALOG.get(body.metric)
     if metric is None:
@@ -77,6 +110,17 @@ async def create_goal(
         parent = await queries.goal(session, body.parent_id)
         if parent is None:
             raise InvalidInput(f"no goal {body.parent_id}", field="parent_id")
+    same = await queries.same_goal(
+        session,
+        metric=metric.key,
+        org_unit_id=body.org_unit_id,
+        person_id=body.person_id,
+        product_line=body.product_line,
+        period=period,
+        parent_id=body.parent_id,
+    )
+    if same is not None:
+        raise DuplicateGoal(same)
     goal = Goal(
         id=f"goal_{uuid4().hex[:16]}",
         parent_id=body.parent_id,
@@ -99,16 +143,13 @@ async def create_goal(
         budget=body.budget,
         headcount=body.headcount,
         milestones=_milestones(body, period),
-        created_by=principal.subject,
+        created_by=actor,
         updated_at=uow.clock.now(),
     )
     findings = await history.smart_findings(request, session, goal, parent, calendar, settings)
     _refuse_errors(findings)
-    await goals.add(
-        uow, [goal], actor=principal.subject, reason="created", timezone=calendar.timezone
-    )
-    await uow.commit()
-    return _written(goal, findings)
+    await goals.add(uow, [goal], actor=actor, reason="created", timezone=calendar.timezone)
+    return goal, findings
 
 
 @router.get("/goals/{goal_id}", dependencies=[can_read], response_model=GoalPublic)
@@ -304,6 +345,9 @@ def _refuse_errors(findings: list[smart.Finding]) -> None:
 
 def _written(goal: Goal, findings: list[smart.Finding]) -> GoalWritten:
     return GoalWritten(
-        goal=GoalPublic.model_validate(goal, from_attributes=True),
-        warnings=[FindingPublic(**vars(f)) for f in findings if f.severity == "warning"],
+        goal=GoalPublic.model_validate(goal, from_attributes=True), warnings=warnings(findings)
     )
+
+
+def warnings(findings: list[smart.Finding]) -> list[FindingPublic]:
+    return [FindingPublic(**vars(f)) for f in findings if f.severity == "warning"]

@@ -22,6 +22,7 @@ from goal_service.store.tables import CalendarSettings, OrgUnit, Person, Product
 from servicekit.app import RuntimeDep, UnitOfWorkDep
 from servicekit.auth import Role, require_roles
 from servicekit.problems import InvalidInput, NotFound
+from servicekit.uow import UnitOfWork
 
 router = APIRouter(tags=["org"])
 can_shape = require_roles(Role.ADMIN, Role.PLANNER)
@@ -30,6 +31,17 @@ can_read = require_roles(Role.ADMIN, Role.PLANNER, Role.MANAGER, Role.REP, Role.
 
 @router.put("/org-units/{org_unit_id}", dependencies=[can_shape], response_model=OrgUnitPublic)
 async def put_org_unit(org_unit_id: str, body: OrgUnitPut, uow: UnitOfWorkDep) -> OrgUnit:
+    unit, _ = await upsert_org_unit(uow, org_unit_id, body)
+    await uow.commit()
+    return unit
+
+
+async def upsert_org_unit(
+    uow: UnitOfWork, org_unit_id: str, body: OrgUnitPut
+) -> tuple[OrgUnit, bool]:
+    """Create or change one org unit and publish it; the caller commits. Every check
+    comes before the first write, so a refusal leaves nothing behind. The flag is
+    False when the unit already reads so: no new version, no event."""
     session = uow.session
     parent_path: list[str] = []
     if body.parent_id is not None:
@@ -42,19 +54,22 @@ async def put_org_unit(org_unit_id: str, body: OrgUnitPut, uow: UnitOfWorkDep) -
     if body.manager_id is not None and await queries.person(session, body.manager_id) is None:
         raise InvalidInput(f"no person {body.manager_id}", field="manager_id")
     now = uow.clock.now()
+    fields = body.model_dump()
+    path = [*parent_path, org_unit_id]
     unit = await queries.org_unit(session, org_unit_id)
     if unit is None:
-        unit = OrgUnit(id=org_unit_id, path=[], updated_at=now, **body.model_dump())
+        unit = OrgUnit(id=org_unit_id, path=path, updated_at=now, **fields)
         session.add(unit)
+    elif unit.path == path and all(getattr(unit, n) == v for n, v in fields.items()):
+        return unit, False
     else:
-        for name, value in body.model_dump().items():
+        for name, value in fields.items():
             setattr(unit, name, value)
+        unit.path = path
         unit.version += 1
         unit.updated_at = now
-    unit.path = [*parent_path, org_unit_id]
     uow.publish(events.org_unit_upserted(unit))
-    await uow.commit()
-    return unit
+    return unit, True
 
 
 @router.get("/org-units", dependencies=[can_read], response_model=list[OrgUnitPublic])
@@ -73,6 +88,17 @@ async def get_org_unit(org_unit_id: str, uow: UnitOfWorkDep) -> OrgUnit:
 
 @router.put("/people/{person_id}", dependencies=[can_shape], response_model=PersonPublic)
 async def put_person(person_id: str, body: PersonPut, uow: UnitOfWorkDep) -> PersonPublic:
+    person, _ = await upsert_person(uow, person_id, body)
+    await uow.commit()
+    return person
+
+
+async def upsert_person(
+    uow: UnitOfWork, person_id: str, body: PersonPut
+) -> tuple[PersonPublic, bool]:
+    """Create or change one person and their membership, and publish them; the caller
+    commits. Every check comes before the first write. The flag is False when the
+    person already reads so and is a member of that unit: no new version, no event."""
     session = uow.session
     if await queries.org_unit(session, body.org_unit_id) is None:
         raise InvalidInput(f"no org unit {body.org_unit_id}", field="org_unit_id")
@@ -83,6 +109,11 @@ async def put_person(person_id: str, body: PersonPut, uow: UnitOfWorkDep) -> Per
         person = Person(id=person_id, updated_at=now, **fields)
         session.add(person)
     else:
+        memberships = await queries.memberships(session, person_id)
+        if all(getattr(person, n) == v for n, v in fields.items()) and any(
+            m.valid_to is None and m.org_unit_id == body.org_unit_id for m in memberships
+        ):
+            return _person_public(person, memberships), False
         for name, value in fields.items():
             setattr(person, name, value)
         person.version += 1
@@ -94,8 +125,7 @@ async def put_person(person_id: str, body: PersonPut, uow: UnitOfWorkDep) -> Per
     await session.flush()
     memberships = await queries.memberships(session, person_id)
     uow.publish(events.person_upserted(person, memberships))
-    await uow.commit()
-    return _person_public(person, memberships)
+    return _person_public(person, memberships), True
 
 
 @router.get("/people/{person_id}", dependencies=[can_read], response_model=PersonPublic)

@@ -7,6 +7,7 @@ from sqlalchemy import func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from attain_contracts import Period
 from goal_service.domain.calendar import FiscalCalendar
 from goal_service.store.tables import (
     CalendarSettings,
@@ -55,6 +56,32 @@ async def people(session: AsyncSession, person_ids: Collection[str]) -> dict[str
 
 async def goal(session: AsyncSession, goal_id: str) -> Goal | None:
     return await session.get(Goal, goal_id)
+
+
+async def same_goal(
+    session: AsyncSession,
+    *,
+    metric: str,
+    org_unit_id: str,
+    person_id: str | None,
+    product_line: str | None,
+    period: Period,
+    parent_id: str | None,
+) -> Goal | None:
+    """The live goal with this metric, scope, period and parent, if there is one."""
+    rows = await session.execute(
+        select(Goal).where(
+            Goal.metric == metric,
+            Goal.org_unit_id == org_unit_id,
+            col(Goal.person_id).is_not_distinct_from(person_id),
+            col(Goal.product_line).is_not_distinct_from(product_line),
+            Goal.period_start == period.start,
+            Goal.period_end == period.end,
+            col(Goal.parent_id).is_not_distinct_from(parent_id),
+            col(Goal.status).in_(("draft", "active")),
+        )
+    )
+    return rows.scalars().first()
 
 
 async def goal_for_update(session: AsyncSession, goal_id: str) -> Goal | None:
