@@ -4,6 +4,7 @@ events other services learn it from, and the errors a planner sees."""
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from uuid import uuid4
 
 import httpx
@@ -191,3 +192,49 @@ async def test_ready_metrics_and_the_correlation_id_travels_with_the_event(
     )
     assert 'route="/org-units/{org_unit_id}"' in exposition
     assert "attain_outbox_backlog" in exposition
+
+
+async def test_a_target_change_is_a_version_and_an_archived_goal_stays_archived(
+    client: httpx.AsyncClient, kafka_bootstrap: str
+) -> None:
+    _, team, rep = await org_with_rep(client)
+    body = {"metric": "revenue", "org_unit_id": team, "person_id": rep, "owner_id": rep,
+            "period_key": "2026-03", "target": "100000"}  # fmt: skip
+    goal = (await client.post("/goals", json=body, headers=PLANNER)).json()["goal"]
+    url = f"/goals/{goal['id']}"
+
+    silent = await client.patch(url, json={"target": "120000"}, headers=PLANNER)
+    assert silent.status_code == 422 and silent.json()["field"] == "reason"
+    no_owner = await client.patch(url, json={"owner_id": None, "reason": "x"}, headers=PLANNER)
+    assert no_owner.status_code == 422 and no_owner.json()["field"] == "owner_id"
+    shared = await client.patch(url, json={"contributors": [rep]}, headers=PLANNER)
+    assert shared.status_code == 422 and shared.json()["field"] == "contributors.0"
+    raised = await client.patch(
+        url, json={"target": "120000", "reason": "new key account"}, headers=PLANNER
+    )
+    assert raised.status_code == 200, raised.text
+    assert raised.json()["goal"]["version"] == 2
+    versions = (await client.get(f"{url}/history", headers=PLANNER)).json()["versions"]
+    assert [(v["version"], v["fields"], v["reason"]) for v in versions] == [
+        (1, ["created"], "created"),
+        (2, ["target"], "new key account"),
+    ]
+    assert (Decimal(versions[1]["previous_target"]), Decimal(versions[1]["target"])) == (
+        100_000,
+        120_000,
+    )
+    assert versions[1]["changed_by"] == "planner"
+
+    archived = await client.post(
+        f"{url}/archive", json={"status": "cancelled", "reason": "territory sold"}, headers=PLANNER
+    )
+    assert archived.status_code == 200 and archived.json()["status"] == "cancelled"
+    later = await client.patch(url, json={"target": "1", "reason": "x"}, headers=PLANNER)
+    assert later.status_code == 409
+    seen = await events_about({goal["id"]}, kafka_bootstrap, count=3)
+    assert [e["type"].split(".")[2] for e in seen] == [
+        "GoalUpserted",
+        "GoalUpserted",
+        "GoalArchived",
+    ]
+    assert seen[-1]["data"]["reason"] == "territory sold"
