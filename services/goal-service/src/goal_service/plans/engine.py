@@ -142,16 +142,7 @@ class Planner:
         children = await self.scopes.children(
             leaf.org_unit_id, leaf.person_id, leaf.period, step.to
         )
-        weights = await self._weights(leaf, children, step)
-        targets = allocation.allocate(
-            leaf.target,
-            weights.values,
-            unit=leaf.unit,
-            stretch=step.stretch,
-            floors=_per_child(step.floors, children, "floors"),
-            caps=_per_child(step.caps, children, "caps"),
-        )
-        _note(notes, leaf, weights.note)
+        weights, targets = await self._top_down(leaf, children, step, notes)
         return self._children(leaf, children, targets, weights.values, step.method, step.stretch)
 
     async def _product_line(
@@ -174,16 +165,7 @@ class Planner:
             Scope(line_id, leaf.org_unit_id, leaf.person_id, leaf.owner_id, "line")
             for line_id in ids
         ]
-        weights = await self._weights(leaf, lines, step)
-        targets = allocation.allocate(
-            leaf.target,
-            weights.values,
-            unit=leaf.unit,
-            stretch=step.stretch,
-            floors=_per_child(step.floors, lines, "floors"),
-            caps=_per_child(step.caps, lines, "caps"),
-        )
-        _note(notes, leaf, weights.note)
+        weights, targets = await self._top_down(leaf, lines, step, notes)
         return self._children(leaf, lines, targets, weights.values, step.method, step.stretch)
 
     async def _time(self, leaf: Node, step: rq.TimeStep, notes: list[str]) -> list[Node]:
@@ -225,15 +207,7 @@ class Planner:
         children = await self.scopes.children(
             leaf.org_unit_id, leaf.person_id, leaf.period, step.to
         )
-        weights = await self._weights(leaf, children, step.top_down)
-        top_down = allocation.allocate(
-            leaf.target,
-            weights.values,
-            unit=leaf.unit,
-            stretch=step.top_down.stretch,
-            floors=_per_child(step.top_down.floors, children, "floors"),
-            caps=_per_child(step.top_down.caps, children, "caps"),
-        )
+        _, top_down = await self._top_down(leaf, children, step.top_down, notes)
         proposed = await self._proposed(leaf)
         result = reconcile.reconcile(
             sum(top_down, Decimal(0)),  # the stretched target the shares add up to
@@ -355,6 +329,21 @@ class Planner:
         ]
 
     # --- inputs ------------------------------------------------------------------------
+
+    async def _top_down(
+        self, leaf: Node, children: list[Scope], step: rq.Weighting, notes: list[str]
+    ) -> tuple[allocation.Weights, list[Decimal]]:
+        weights = await self._weights(leaf, children, step)
+        targets = allocation.allocate(
+            leaf.target,
+            weights.values,
+            unit=leaf.unit,
+            stretch=step.stretch,
+            floors=_per_child(step.floors, children, "floors"),
+            caps=_per_child(step.caps, children, "caps"),
+        )
+        _note(notes, leaf, weights.note)
+        return weights, targets
 
     async def _weights(
         self, leaf: Node, children: list[Scope], step: rq.Weighting
