@@ -2,7 +2,7 @@
 target), and every version is published as `GoalUpserted` in the same
 transaction, so the other services always hold the current tree."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -54,21 +54,7 @@ async def add_rows(
     versions = []
     for row in rows:
         row.update(updated_at=now, created_by=actor, plan_id=plan_id)
-        versions.append(
-            {
-                "goal_id": row["id"],
-                "version": row["version"],
-                "target": row["target"],
-                "previous_target": None,
-                "status": row["status"],
-                "owner_id": row["owner_id"],
-                "changed_by": actor,
-                "changed_at": now,
-                "reason": reason,
-                "plan_id": plan_id,
-                "fields": ["created"],
-            }
-        )
+        versions.append(_version(row, None, actor, now, reason, plan_id, ["created"]))
         uow.publish_json(GoalUpserted, row["id"], events.goal_upserted_json(row, timezone))
     session = uow.session
     await session.execute(insert(Goal), rows)
@@ -97,7 +83,9 @@ def change(
     goal.updated_at = now
     if plan_id is not None:
         goal.plan_id = plan_id
-    uow.session.add(_version_row(goal, previous_target, actor, now, reason, plan_id, list(changed)))
+    uow.session.add(
+        GoalVersion(**_version(_row(goal), previous_target, actor, now, reason, plan_id, changed))
+    )
     uow.publish(events.goal_upserted(goal, timezone))
     return True
 
@@ -108,7 +96,9 @@ def archive(uow: UnitOfWork, goal: Goal, *, status: str, actor: str, reason: str
     goal.status = status
     goal.version += 1
     goal.updated_at = now
-    uow.session.add(_version_row(goal, previous_target, actor, now, reason, None, ["status"]))
+    uow.session.add(
+        GoalVersion(**_version(_row(goal), previous_target, actor, now, reason, None, ["status"]))
+    )
     uow.publish(events.goal_archived(goal, reason, now))
 
 
@@ -117,36 +107,25 @@ def _row(goal: Goal) -> dict[str, Any]:
 
 
 def _version(
-    goal: Goal,
+    goal: Mapping[str, Any],
     previous_target: object,
     actor: str,
     at: datetime,
     reason: str | None,
     plan_id: str | None,
-    fields: Sequence[str],
-) -> dict[str, object]:
+    fields: Iterable[str],
+) -> dict[str, Any]:
+    """A version row from a goal's column values as they now are."""
     return {
-        "goal_id": goal.id,
-        "version": goal.version,
-        "target": goal.target,
+        "goal_id": goal["id"],
+        "version": goal["version"],
+        "target": goal["target"],
         "previous_target": previous_target,
-        "status": goal.status,
-        "owner_id": goal.owner_id,
+        "status": goal["status"],
+        "owner_id": goal["owner_id"],
         "changed_by": actor,
         "changed_at": at,
         "reason": reason,
         "plan_id": plan_id,
         "fields": list(fields),
     }
-
-
-def _version_row(
-    goal: Goal,
-    previous_target: object,
-    actor: str,
-    at: datetime,
-    reason: str | None,
-    plan_id: str | None,
-    fields: Sequence[str],
-) -> GoalVersion:
-    return GoalVersion(**_version(goal, previous_target, actor, at, reason, plan_id, fields))  # type: ignore[arg-type]
