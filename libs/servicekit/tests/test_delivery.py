@@ -284,3 +284,26 @@ async def test_consumers_joining_and_leaving_mid_stream_apply_every_event_once(
     rows = await store.tally_rows()
     assert len(rows) == count, "an event was applied twice"
     assert {probe_id for probe_id, _, _ in rows} == {str(n) for n in range(count)}
+
+
+async def test_a_large_unit_of_work_is_copied_and_published_in_order(
+    store: Store, producer: AIOKafkaProducer, kafka_bootstrap: str
+) -> None:
+    """Past the COPY threshold the outbox is written by COPY: same rows, same order."""
+    probe = probe_event_type(unique("bulk"))
+    await create_topic(kafka_bootstrap, probe.topic)
+    count = 1_500
+    async with store.unit_of_work() as uow:
+        uow.publish(probe(probe_id="first", key_="k", amount=Decimal(1)))
+        for number in range(count - 1):
+            data = {"probe_id": str(number), "key_": "k", "amount": str(number)}
+            uow.publish_json(probe, "k", data)
+        await uow.commit()
+    assert await store.count(store.tables.outbox) == count
+    relay = OutboxRelay(store.engine, store.tables, producer, service="test")
+    while await relay.publish_pending():
+        pass
+    records = await read_topic(kafka_bootstrap, probe.topic, count)
+    data = [json.loads(r.value)["data"] for r in records]
+    assert [d["probe_id"] for d in data] == ["first", *(str(n) for n in range(count - 1))]
+    assert probe.model_validate(data[-1]).amount == Decimal(count - 2)  # type: ignore[attr-defined]

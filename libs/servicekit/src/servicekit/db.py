@@ -1,7 +1,10 @@
 """The service's database: engine, sessions, and the outbox and inbox tables
 that live in the service's own schema."""
 
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -16,6 +19,7 @@ from sqlalchemy import (
     Text,
     Uuid,
     func,
+    insert,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -87,3 +91,29 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 def instant_column(nullable: bool = False) -> Column:
     """A timezone-aware instant: every time a service stores is one."""
     return Column(DateTime(timezone=True), nullable=nullable)
+
+
+# Below this many rows an INSERT is as fast and simpler to follow in logs.
+COPY_THRESHOLD = 1_000
+
+
+async def write_rows(
+    session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Insert `rows` (all with the same keys) into `table` in the session's
+    transaction; many rows go by COPY, a fraction of INSERT's cost (a plan
+    writes a company's goals at once)."""
+    if not rows:
+        return
+    if len(rows) < COPY_THRESHOLD:
+        await session.execute(insert(table), list(rows))
+        return
+    columns = list(rows[0])
+    as_json = {c.name for c in table.columns if isinstance(c.type, JSONB)}
+    records = [
+        tuple(json.dumps(row[c]) if c in as_json else row[c] for c in columns) for row in rows
+    ]
+    connection = await (await session.connection()).get_raw_connection()
+    await connection.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+        table.name, schema_name=table.schema, columns=columns, records=records
+    )

@@ -5,12 +5,12 @@ from types import TracebackType
 from typing import Self
 from uuid import uuid4
 
-from sqlalchemy import insert, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from attain_contracts import Envelope, Event
 from servicekit.clock import Clock
-from servicekit.db import MessagingTables
+from servicekit.db import MessagingTables, write_rows
 from servicekit.logs import current_correlation_id
 
 
@@ -92,7 +92,7 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         if self._pending:
-            await self.session.execute(insert(self._tables.outbox), self._pending)
+            await write_rows(self.session, self._tables.outbox, self._pending)
             # Delivered by PostgreSQL only when the transaction commits.
             await self.session.execute(
                 text("SELECT pg_notify(:channel, '')"), {"channel": self._tables.notify_channel}

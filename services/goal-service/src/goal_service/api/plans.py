@@ -2,6 +2,9 @@
 (`dry_run`); applying one is one transaction with one event per goal created
 or changed. A re-plan is a proposal until a planner accepts it."""
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -64,50 +67,51 @@ async def plan_goal(
     session = uow.session
     settings = _settings(runtime.settings)
     root = await _plannable(session, principal, goal_id, applying=not body.dry_run)
-    calendar = await queries.calendar(session, settings.timezone)
-    tracking = tracking_client(request, settings)
-    try:
-        planner = Planner(
-            session,
-            calendar,
-            tracking,
-            base_currency=settings.base_currency,
-            min_deals=settings.funnel_min_deals,
+    with collector_paused():
+        calendar = await queries.calendar(session, settings.timezone)
+        tracking = tracking_client(request, settings)
+        try:
+            planner = Planner(
+                session,
+                calendar,
+                tracking,
+                base_currency=settings.base_currency,
+                min_deals=settings.funnel_min_deals,
+            )
+            computed = await planner.compute(root, body.steps)
+        finally:
+            await tracking.close()
+        if len(computed.nodes) > settings.max_plan_goals:
+            raise InvalidInput(
+                f"the plan makes {len(computed.nodes)} goals, more than {settings.max_plan_goals}",
+                field="steps",
+            )
+        plan = Plan(
+            id=f"plan_{uuid4().hex[:16]}",
+            goal_id=root.id,
+            kind="decomposition",
+            status="preview" if body.dry_run else "applied",
+            request=body.model_dump(mode="json"),
+            changes=[],
+            summary=_summary(computed),
+            created_by=principal.subject,
+            created_at=uow.clock.now(),
         )
-        computed = await planner.compute(root, body.steps)
-    finally:
-        await tracking.close()
-    if len(computed.nodes) > settings.max_plan_goals:
-        raise InvalidInput(
-            f"the plan makes {len(computed.nodes)} goals, more than {settings.max_plan_goals}",
-            field="steps",
+        changes = list(apply.changes_of(computed)) if body.include_changes else None
+        if body.dry_run:
+            return _public(plan, changes, preview=True)
+        session.add(plan)
+        await session.flush()
+        await apply.apply(
+            uow,
+            computed,
+            actor=principal.subject,
+            reason=body.reason or f"decomposed by {plan.id}",
+            plan_id=plan.id,
+            timezone=calendar.timezone,
         )
-    plan = Plan(
-        id=f"plan_{uuid4().hex[:16]}",
-        goal_id=root.id,
-        kind="decomposition",
-        status="preview" if body.dry_run else "applied",
-        request=body.model_dump(mode="json"),
-        changes=[],
-        summary=_summary(computed),
-        created_by=principal.subject,
-        created_at=uow.clock.now(),
-    )
-    changes = list(apply.changes_of(computed)) if body.include_changes else None
-    if body.dry_run:
-        return _public(plan, changes, preview=True)
-    session.add(plan)
-    await session.flush()
-    await apply.apply(
-        uow,
-        computed,
-        actor=principal.subject,
-        reason=body.reason or f"decomposed by {plan.id}",
-        plan_id=plan.id,
-        timezone=calendar.timezone,
-    )
-    await uow.commit()
-    return _public(plan, changes)
+        await uow.commit()
+        return _public(plan, changes)
 
 
 @router.post("/goals/{goal_id}/replans", dependencies=[can_plan], response_model=PlanPublic)
@@ -281,6 +285,20 @@ def _public(
         decided_by=plan.decided_by,
         decided_at=plan.decided_at,
     )
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """A company-wide plan makes millions of small objects that all live until
+    it is written; the cyclic collector would walk them over and over (seconds
+    at W, BENCHMARKS.md). Nothing a plan makes is cyclic garbage."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _settings(settings: object) -> GoalSettings:

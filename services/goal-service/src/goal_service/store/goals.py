@@ -6,11 +6,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
-
 from attain_contracts import GoalUpserted
 from goal_service.store import events
 from goal_service.store.tables import Goal, GoalVersion
+from servicekit.db import write_rows
 from servicekit.uow import UnitOfWork
 
 
@@ -56,9 +55,8 @@ async def add_rows(
         row.update(updated_at=now, created_by=actor, plan_id=plan_id)
         versions.append(_version(row, None, actor, now, reason, plan_id, ["created"]))
         uow.publish_json(GoalUpserted, row["id"], events.goal_upserted_json(row, timezone))
-    session = uow.session
-    await session.execute(insert(Goal), rows)
-    await session.execute(insert(GoalVersion), versions)
+    await write_rows(uow.session, Goal.__table__, rows)  # type: ignore[attr-defined]
+    await write_rows(uow.session, GoalVersion.__table__, versions)  # type: ignore[attr-defined]
 
 
 def change(
