@@ -238,3 +238,15 @@ async def test_a_target_change_is_a_version_and_an_archived_goal_stays_archived(
         "GoalArchived",
     ]
     assert seen[-1]["data"]["reason"] == "territory sold"
+
+
+async def test_the_metrics_catalog_says_how_each_metric_adds_up(client: httpx.AsyncClient) -> None:
+    catalog = {m["key"]: m for m in (await client.get("/metrics", headers=PLANNER)).json()}
+    assert catalog["revenue"] == {
+        "key": "revenue",
+        "kind": "sum",
+        "money": True,
+        "direction": "higher_is_better",
+    }
+    assert catalog["sales_cycle_days"]["direction"] == "lower_is_better"
+    assert catalog["win_rate"]["kind"] == "ratio"

@@ -152,6 +152,15 @@ async def add_goal(
     return goal, findings
 
 
+@router.get("/metrics", dependencies=[can_read])
+async def metrics_catalog() -> list[dict[str, object]]:
+    """What a goal can measure (DOMAIN.md §2), how it adds up, and which way is good."""
+    return [
+        {"key": m.key, "kind": m.kind, "money": m.money, "direction": m.direction}
+        for m in CATALOG.values()
+    ]
+
+
 @router.get("/goals/{goal_id}", dependencies=[can_read], response_model=GoalPublic)
 async def get_goal(goal_id: str, uow: UnitOfWorkDep, principal: CurrentPrincipal) -> Goal:
     return await visible_goal(uow.session, principal, goal_id)
