@@ -152,7 +152,7 @@ async def add_goal(
     return goal, findings
 
 
-@router.get("/metrics", dependencies=[can_read])
+@router.get("/catalog/metrics", dependencies=[can_read])
 async def metrics_catalog() -> list[dict[str, object]]:
     """What a goal can measure (DOMAIN.md §2), how it adds up, and which way is good."""
     return [
