@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from goal_service.settings import GoalSettings
 from servicekit.auth import Role, mint_token
 from servicekit.problems import Problem
 
@@ -56,6 +57,18 @@ class TrackingClient:
         self._secret = secret
         self._audience = audience
         self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+
+    @classmethod
+    def from_settings(
+        cls, settings: GoalSettings, transport: httpx.AsyncBaseTransport | None = None
+    ) -> "TrackingClient":
+        return cls(
+            settings.tracking_url,
+            settings.jwt_secret.get_secret_value(),
+            audience=settings.jwt_audience,
+            timeout=settings.tracking_timeout_seconds,
+            transport=transport,
+        )
 
     async def close(self) -> None:
         await self._http.aclose()

@@ -4,12 +4,13 @@ Every create and change passes the SMART check; every change is a version."""
 from typing import Annotated
 from uuid import uuid4
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from attain_contracts import Period
 from goal_service.api import history
+from goal_service.api.deps import SettingsDep, TrackingDep
 from goal_service.api.models import (
     FindingPublic,
     GoalArchive,
@@ -28,7 +29,8 @@ from goal_service.domain.metrics import CATALOG
 from goal_service.settings import GoalSettings
 from goal_service.store import goals, queries
 from goal_service.store.tables import Goal
-from servicekit.app import RuntimeDep, UnitOfWorkDep
+from goal_service.tracking import TrackingClient
+from servicekit.app import UnitOfWorkDep
 from servicekit.auth import CurrentPrincipal, Role, require_roles
 from servicekit.problems import Conflict, InvalidInput, NotFound
 from servicekit.uow import UnitOfWork
@@ -62,13 +64,11 @@ can_read = require_roles(Role.ADMIN, Role.PLANNER, Role.MANAGER, Role.REP, Role.
 async def create_goal(
     body: GoalCreate,
     uow: UnitOfWorkDep,
-    runtime: RuntimeDep,
+    settings: SettingsDep,
+    tracking: TrackingDep,
     principal: CurrentPrincipal,
-    request: Request,
 ) -> GoalWritten:
-    settings = runtime.settings
-    assert isinstance(settings, GoalSettings)
-    goal, findings = await add_goal(uow, body, request, settings, actor=principal.subject)
+    goal, findings = await add_goal(uow, body, tracking, settings, actor=principal.subject)
     await uow.commit()
     return _written(goal, findings)
 
@@ -76,7 +76,7 @@ async def create_goal(
 async def add_goal(
     uow: UnitOfWork,
     body: GoalCreate,
-    request: Request,
+    tracking: TrackingClient,
     settings: GoalSettings,
     *,
     actor: str,
@@ -146,7 +146,7 @@ async def add_goal(
         created_by=actor,
         updated_at=uow.clock.now(),
     )
-    findings = await history.smart_findings(request, session, goal, parent, calendar, settings)
+    findings = await history.smart_findings(session, tracking, goal, parent)
     _refuse_errors(findings)
     await goals.add(uow, [goal], actor=actor, reason="created", timezone=calendar.timezone)
     return goal, findings
@@ -209,13 +209,11 @@ async def change_goal(
     goal_id: str,
     body: GoalChange,
     uow: UnitOfWorkDep,
-    runtime: RuntimeDep,
+    settings: SettingsDep,
+    tracking: TrackingDep,
     principal: CurrentPrincipal,
-    request: Request,
 ) -> GoalWritten:
     session = uow.session
-    settings = runtime.settings
-    assert isinstance(settings, GoalSettings)
     goal = await queries.goal_for_update(session, goal_id)
     if goal is None:
         raise NotFound(f"no goal {goal_id}")
@@ -236,7 +234,7 @@ async def change_goal(
     calendar = await queries.calendar(session, settings.timezone)
     parent = await queries.goal(session, goal.parent_id) if goal.parent_id else None
     after = goal.model_copy(update=changes)
-    findings = await history.smart_findings(request, session, after, parent, calendar, settings)
+    findings = await history.smart_findings(session, tracking, after, parent)
     _refuse_errors(findings)
     goals.change(
         uow,

@@ -3,18 +3,16 @@ month, asked of tracking-service, and last year's resources from the goal of
 the same scope a year earlier. A tracking-service that does not answer turns
 the history checks into one warning; it never blocks a planner."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
-from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from attain_contracts import Period
 from goal_service.domain import smart
-from goal_service.domain.calendar import FiscalCalendar
+from goal_service.domain.calendar import year_before
 from goal_service.domain.metrics import CATALOG
-from goal_service.settings import GoalSettings
 from goal_service.store import queries
 from goal_service.store.tables import Goal
 from goal_service.tracking import TrackingClient, TrackingUnavailable
@@ -22,23 +20,8 @@ from goal_service.tracking import TrackingClient, TrackingUnavailable
 BEST_MONTH_YEARS = 3
 
 
-def tracking_client(request: Request, settings: GoalSettings) -> TrackingClient:
-    return TrackingClient(
-        settings.tracking_url,
-        settings.jwt_secret.get_secret_value(),
-        audience=settings.jwt_audience,
-        timeout=settings.tracking_timeout_seconds,
-        transport=getattr(request.app.state, "tracking_transport", None),
-    )
-
-
 async def smart_findings(
-    request: Request,
-    session: AsyncSession,
-    goal: Goal,
-    parent: Goal | None,
-    calendar: FiscalCalendar,
-    settings: GoalSettings,
+    session: AsyncSession, tracking: TrackingClient, goal: Goal, parent: Goal | None
 ) -> list[smart.Finding]:
     metric = CATALOG.get(goal.metric)
     period = Period(key=goal.period_key, start=goal.period_start, end=goal.period_end)
@@ -59,14 +42,14 @@ async def smart_findings(
         c.target for c in await queries.children(session, goal.id) if c.metric == goal.metric
     ]
     row = await queries.calendar_settings(session)
-    ceiling = row.growth_ceiling if row else Decimal("0.5")
+    ceiling = row.growth_ceiling if row else smart.GROWTH_CEILING
     findings = smart.check(
         draft, growth_ceiling=ceiling, children_targets=children, adds_up=summable
     )
     if not summable or any(f.severity == "error" for f in findings):
         return findings
     try:
-        past = await _history(request, session, goal, period, settings)
+        past = await _history(session, tracking, goal, period)
     except TrackingUnavailable as error:
         return [*findings, smart.Finding("warning", "history_unavailable", "target", error.detail)]
     return smart.check(
@@ -75,49 +58,40 @@ async def smart_findings(
 
 
 async def _history(
-    request: Request, session: AsyncSession, goal: Goal, period: Period, settings: GoalSettings
+    session: AsyncSession, tracking: TrackingClient, goal: Goal, period: Period
 ) -> smart.History:
-    start, end = year_back(period.start), year_back(period.end)
-    client = tracking_client(request, settings)
-    try:
-        last = await client.statistics(goal.org_unit_id, start, end, goal.metric)
-        last_year = last.by_person.get(goal.person_id, Decimal(0)) if goal.person_id else last.total
-        best_month = None
-        if goal.person_id is None:  # tracking keeps months per unit, not per person
-            ever = await client.statistics(
-                goal.org_unit_id,
-                period.start - timedelta(days=365 * BEST_MONTH_YEARS),
-                period.start - timedelta(days=1),
-                goal.metric,
-            )
-            best_month = max(ever.by_month.values(), default=None)
-    finally:
-        await client.close()
+    last_period = year_before(period)
+    last = await tracking.statistics(
+        goal.org_unit_id, last_period.start, last_period.end, goal.metric
+    )
+    last_year = last.by_person.get(goal.person_id, Decimal(0)) if goal.person_id else last.total
+    best_month = None
+    if goal.person_id is None:  # tracking keeps months per unit, not per person
+        ever = await tracking.statistics(
+            goal.org_unit_id,
+            period.start - timedelta(days=365 * BEST_MONTH_YEARS),
+            period.start - timedelta(days=1),
+            goal.metric,
+        )
+        best_month = max(ever.by_month.values(), default=None)
     return smart.History(
         last_year=last_year or None,
         best_month=best_month or None,
-        last_year_resources=await _resources_a_year_earlier(session, goal, start, end),
+        last_year_resources=await _resources_a_year_earlier(session, goal, last_period),
     )
 
 
 async def _resources_a_year_earlier(
-    session: AsyncSession, goal: Goal, start: date, end: date
+    session: AsyncSession, goal: Goal, last_period: Period
 ) -> smart.Resources | None:
     rows = await session.execute(
         select(Goal).where(
             Goal.metric == goal.metric,
             Goal.org_unit_id == goal.org_unit_id,
             col(Goal.person_id).is_not_distinct_from(goal.person_id),
-            Goal.period_start == start,
-            Goal.period_end == end,
+            Goal.period_start == last_period.start,
+            Goal.period_end == last_period.end,
         )
     )
     earlier = rows.scalars().first()
     return smart.Resources(earlier.budget, earlier.headcount) if earlier else None
-
-
-def year_back(day: date) -> date:
-    try:
-        return day.replace(year=day.year - 1)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - 1, day=28)

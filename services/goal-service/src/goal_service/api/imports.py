@@ -22,12 +22,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from goal_service.api import goals, org
+from goal_service.api.deps import SettingsDep, TrackingDep
 from goal_service.api.models import FindingPublic, GoalCreate, OrgUnitPut, PersonPut
 from goal_service.settings import GoalSettings
 from goal_service.store import goals as store_goals
 from goal_service.store import queries
 from goal_service.store.tables import Goal
-from servicekit.app import RuntimeDep, UnitOfWorkDep
+from goal_service.tracking import TrackingClient
+from servicekit.app import UnitOfWorkDep
 from servicekit.auth import CurrentPrincipal, Role, require_roles
 from servicekit.problems import InvalidInput, Problem
 from servicekit.uow import UnitOfWork
@@ -132,17 +134,19 @@ async def import_org(request: Request, uow: UnitOfWorkDep) -> JSONResponse:
     openapi_extra=FILE_BODY,
 )
 async def import_goals(
-    request: Request, uow: UnitOfWorkDep, runtime: RuntimeDep, principal: CurrentPrincipal
+    request: Request,
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+    tracking: TrackingDep,
+    principal: CurrentPrincipal,
 ) -> JSONResponse:
     """New goals, one a row, with the fields of `POST /goals` that fit in a cell
     (`metric, org_unit_id, person_id, owner_id, period_key` or `period_start` and
     `period_end`, `target, unit, product_line, parent_id, rationale`, ...). A row may
     name itself with `ref` and sit under another row of the file with `parent_ref`;
     parents are applied first. Each row gets its SMART warnings."""
-    settings = runtime.settings
-    assert isinstance(settings, GoalSettings)
     rows = await _rows(request, GOAL_COLUMNS, required=("metric", "org_unit_id", "target"))
-    reports = await _apply_goals(uow, rows, request, settings, actor=principal.subject)
+    reports = await _apply_goals(uow, rows, tracking, settings, actor=principal.subject)
     _refuse_when_none_applies(reports)
     report = GoalImportReport(**_counts(reports), rows=reports)
     await uow.commit()
@@ -235,7 +239,12 @@ async def _apply_org(uow: UnitOfWork, rows: list[Row]) -> list[RowReport]:
 
 
 async def _apply_goals(
-    uow: UnitOfWork, rows: list[Row], request: Request, settings: GoalSettings, *, actor: str
+    uow: UnitOfWork,
+    rows: list[Row],
+    tracking: TrackingClient,
+    settings: GoalSettings,
+    *,
+    actor: str,
 ) -> list[GoalRowReport]:
     reports: dict[int, GoalRowReport] = {}
     refs: dict[str, int] = {}
@@ -283,7 +292,7 @@ async def _apply_goals(
                 reject(line, ref, "parent_ref", reason)
                 continue
             body = body.model_copy(update={"parent_id": goal_ids[parent_line]})
-        added = await _in_savepoint(goals.add_goal, uow, body, request, settings, actor=actor)
+        added = await _in_savepoint(goals.add_goal, uow, body, tracking, settings, actor=actor)
         if isinstance(added, goals.DuplicateGoal):  # imported before: the file's target wins
             existing = added.existing
             changed = await _in_savepoint(

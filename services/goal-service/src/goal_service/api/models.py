@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from goal_service.domain.smart import GROWTH_CEILING
+
 
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -202,7 +204,7 @@ class CalendarPut(Input):
     fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
     holidays: list[date] = []
     growth_ceiling: Decimal = Field(
-        default=Decimal("0.5"), ge=0, description="SMART warns above this growth over last year"
+        default=GROWTH_CEILING, ge=0, description="SMART warns above this growth over last year"
     )
 
 

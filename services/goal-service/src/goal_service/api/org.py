@@ -1,7 +1,6 @@
 """Org units and people. Each change publishes the event other services keep
 their copy of the org tree from."""
 
-from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter
@@ -17,6 +16,7 @@ from goal_service.api.models import (
     ProductLinePublic,
     ProductLinePut,
 )
+from goal_service.domain.smart import GROWTH_CEILING
 from goal_service.store import events, queries
 from goal_service.store.tables import CalendarSettings, OrgUnit, Person, ProductLine
 from servicekit.app import RuntimeDep, UnitOfWorkDep
@@ -209,7 +209,7 @@ async def get_calendar(uow: UnitOfWorkDep, runtime: RuntimeDep) -> CalendarPubli
             timezone=runtime.settings.timezone,
             fiscal_year_start_month=1,
             holidays=[],
-            growth_ceiling=Decimal("0.5"),
+            growth_ceiling=GROWTH_CEILING,
             version=0,
         )
     return CalendarPublic.model_validate(row, from_attributes=True)

@@ -10,16 +10,15 @@ from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from goal_service.api.history import tracking_client
+from goal_service.api.deps import SettingsDep, TrackingDep
 from goal_service.api.visibility import visibility, visible_goal
 from goal_service.plans import apply, replanning
-from goal_service.plans.engine import Computed, Planner
+from goal_service.plans.engine import Planner
 from goal_service.plans.requests import PlanRequest, ReplanRequest
-from goal_service.settings import GoalSettings
 from goal_service.store import goals, queries
 from goal_service.store.tables import Goal, Plan
 from servicekit.app import RuntimeDep, UnitOfWorkDep
@@ -59,28 +58,23 @@ async def plan_goal(
     goal_id: str,
     body: PlanRequest,
     uow: UnitOfWorkDep,
-    runtime: RuntimeDep,
+    settings: SettingsDep,
+    tracking: TrackingDep,
     principal: CurrentPrincipal,
-    request: Request,
 ) -> PlanPublic:
     """Decompose the goal by `steps` (a preview unless `dry_run` is false)."""
     session = uow.session
-    settings = _settings(runtime.settings)
     root = await _plannable(session, principal, goal_id, applying=not body.dry_run)
     with collector_paused():
         calendar = await queries.calendar(session, settings.timezone)
-        tracking = tracking_client(request, settings)
-        try:
-            planner = Planner(
-                session,
-                calendar,
-                tracking,
-                base_currency=settings.base_currency,
-                min_deals=settings.funnel_min_deals,
-            )
-            computed = await planner.compute(root, body.steps)
-        finally:
-            await tracking.close()
+        planner = Planner(
+            session,
+            calendar,
+            tracking,
+            base_currency=settings.base_currency,
+            min_deals=settings.funnel_min_deals,
+        )
+        computed = await planner.compute(root, body.steps)
         if len(computed.nodes) > settings.max_plan_goals:
             raise InvalidInput(
                 f"the plan makes {len(computed.nodes)} goals, more than {settings.max_plan_goals}",
@@ -93,7 +87,7 @@ async def plan_goal(
             status="preview" if body.dry_run else "applied",
             request=body.model_dump(mode="json"),
             changes=[],
-            summary=_summary(computed),
+            summary=apply.summary_of(computed),
             created_by=principal.subject,
             created_at=uow.clock.now(),
         )
@@ -119,22 +113,16 @@ async def replan_goal(
     goal_id: str,
     body: ReplanRequest,
     uow: UnitOfWorkDep,
-    runtime: RuntimeDep,
+    tracking: TrackingDep,
     principal: CurrentPrincipal,
-    request: Request,
 ) -> PlanPublic:
     """Spread what is left over the open child periods: a preview, or (with
     `dry_run` false) a proposal a planner accepts or rejects."""
     session = uow.session
-    settings = _settings(runtime.settings)
     goal = await _plannable(session, principal, goal_id, applying=False)
     as_of = body.as_of or uow.clock.now().date()
-    tracking = tracking_client(request, settings)
-    try:
-        computed, _ = await replanning.compute(session, tracking, goal, as_of)
-    finally:
-        await tracking.close()
-    plan = await propose(
+    computed = await replanning.compute(session, tracking, goal, as_of)
+    plan = await replanning.propose(
         session,
         goal,
         computed,
@@ -203,37 +191,6 @@ async def reject_plan(plan_id: str, uow: UnitOfWorkDep, principal: CurrentPrinci
     return _public(plan, plan.changes)
 
 
-async def propose(
-    session: AsyncSession,
-    goal: Goal,
-    computed: Computed,
-    *,
-    actor: str,
-    at: datetime,
-    trigger: str | None,
-    as_of: object,
-    store: bool = True,
-) -> Plan:
-    """A re-plan proposal; it supersedes the goal's earlier open proposals."""
-    plan = Plan(
-        id=f"plan_{uuid4().hex[:16]}",
-        goal_id=goal.id,
-        kind="replan",
-        status="proposed" if store else "preview",
-        request={"as_of": str(as_of)},
-        changes=list(apply.changes_of(computed)),
-        summary=_summary(computed),
-        trigger=trigger,
-        created_by=actor,
-        created_at=at,
-    )
-    if store:
-        for earlier in await queries.plans(session, goal.id, "proposed"):
-            earlier.status = "superseded"
-        session.add(plan)
-    return plan
-
-
 async def _plannable(
     session: AsyncSession, principal: Principal, goal_id: str, *, applying: bool
 ) -> Goal:
@@ -256,17 +213,6 @@ async def _proposed(session: AsyncSession, plan_id: str) -> Plan:
 
 def _decide(plan: Plan, status: str, principal: Principal, at: datetime) -> None:
     plan.status, plan.decided_by, plan.decided_at = status, principal.subject, at
-
-
-def _summary(computed: Computed) -> dict[str, Any]:
-    nodes = computed.nodes
-    return {
-        "created": sum(1 for n in nodes if n.existing is None),
-        "updated": sum(1 for n in [computed.root, *nodes] if n.existing is not None and n.changed),
-        "kept": sum(1 for n in nodes if n.existing is not None and not n.changed),
-        "left_alone": computed.left_alone,
-        "notes": computed.notes,
-    }
 
 
 def _public(
@@ -299,8 +245,3 @@ def collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def _settings(settings: object) -> GoalSettings:
-    assert isinstance(settings, GoalSettings)
-    return settings

@@ -149,6 +149,18 @@ def within(inner: Period, outer: Period) -> bool:
     return outer.start <= inner.start and inner.end <= outer.end
 
 
+def year_before(period: Period) -> Period:
+    """The same dates a year earlier (29 February becomes the 28th)."""
+    return Period(start=_year_back(period.start), end=_year_back(period.end))
+
+
+def _year_back(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
+
+
 def period_from_key(key: str) -> Period:
     """`key` in a calendar whose fiscal year starts in January: for callers that
     do not have the organisation's calendar at hand."""

@@ -9,6 +9,9 @@ from typing import Literal
 from attain_contracts import Period
 from goal_service.domain.calendar import within
 
+# Warn above this growth over the same period last year, unless the calendar
+# settings say otherwise.
+GROWTH_CEILING = Decimal("0.5")
 # Growth above this share is "big" enough to need resources behind it.
 GROWTH_NEEDING_RESOURCES = Decimal("0.2")
 

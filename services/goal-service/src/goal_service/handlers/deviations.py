@@ -9,7 +9,6 @@ import httpx
 import structlog
 
 from attain_contracts import DeviationDetected
-from goal_service.api.plans import propose
 from goal_service.plans import replanning
 from goal_service.settings import GoalSettings
 from goal_service.store import queries
@@ -30,13 +29,7 @@ async def on_deviations(
 ) -> None:
     session = uow.session
     calendar = await queries.calendar(session, settings.timezone)
-    tracking = TrackingClient(
-        settings.tracking_url,
-        settings.jwt_secret.get_secret_value(),
-        audience=settings.jwt_audience,
-        timeout=settings.tracking_timeout_seconds,
-        transport=transport,
-    )
+    tracking = TrackingClient.from_settings(settings, transport)
     try:
         for event in events:
             goal = await queries.goal(session, event.goal_id)
@@ -48,11 +41,11 @@ async def on_deviations(
                 continue  # already offered for this alert
             as_of = event.as_of.astimezone(ZoneInfo(calendar.timezone)).date()
             try:
-                computed, _ = await replanning.compute(session, tracking, target, as_of)
+                computed = await replanning.compute(session, tracking, target, as_of)
             except InvalidInput as error:  # nothing left to re-plan
                 log.info("replan.not_offered", goal_id=target.id, reason=str(error))
                 continue
-            await propose(
+            await replanning.propose(
                 session,
                 target,
                 computed,

@@ -68,6 +68,17 @@ def changes_of(computed: Computed) -> Iterable[dict[str, Any]]:
         }
 
 
+def summary_of(computed: Computed) -> dict[str, Any]:
+    nodes = computed.nodes
+    return {
+        "created": sum(1 for n in nodes if n.existing is None),
+        "updated": sum(1 for n in [computed.root, *nodes] if n.existing is not None and n.changed),
+        "kept": sum(1 for n in nodes if n.existing is not None and not n.changed),
+        "left_alone": computed.left_alone,
+        "notes": computed.notes,
+    }
+
+
 def _row(node: Node, status: str) -> dict[str, Any]:
     return {
         "id": node.id,

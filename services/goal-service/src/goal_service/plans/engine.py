@@ -14,9 +14,8 @@ from uuid import uuid4
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attain_contracts import Period
-from goal_service.api.history import year_back
 from goal_service.domain import allocation, funnel, levers, reconcile, timesplit
-from goal_service.domain.calendar import FiscalCalendar
+from goal_service.domain.calendar import FiscalCalendar, year_before
 from goal_service.domain.metrics import CATALOG
 from goal_service.plans import requests as rq
 from goal_service.plans.scopes import Scope, Scopes
@@ -235,9 +234,7 @@ class Planner:
     async def _funnel(self, leaf: Node, step: rq.FunnelStep, notes: list[str]) -> list[Node]:
         if leaf.metric != "revenue":
             raise ValueError("a funnel is derived from a revenue goal")
-        window = step.reference or rq.Window(
-            start=year_back(leaf.period.start), end=year_back(leaf.period.end)
-        )
+        window = step.reference or year_before(leaf.period)
         chain = []
         for unit_id in reversed(await self.scopes.path(leaf.org_unit_id)):
             stats = await self._stats(unit_id, window.start, window.end, "revenue")
@@ -370,9 +367,8 @@ class Planner:
     async def _history(
         self, leaf: Node, children: list[Scope], reference: rq.Window | None
     ) -> list[Decimal | None]:
-        start = reference.start if reference else year_back(leaf.period.start)
-        end = reference.end if reference else year_back(leaf.period.end)
-        stats = await self._stats(leaf.org_unit_id, start, end, leaf.metric)
+        window = reference or year_before(leaf.period)
+        stats = await self._stats(leaf.org_unit_id, window.start, window.end, leaf.metric)
         by_kind = {"person": stats.by_person, "unit": stats.by_child, "line": stats.by_product_line}
         return [by_kind[child.kind].get(child.id) for child in children]
 
@@ -388,9 +384,8 @@ class Planner:
             return timesplit.Percentages(
                 {(first - 1 + i) % 12 + 1: share for i, share in enumerate(profile.months)}
             )
-        stats = await self._stats(
-            leaf.org_unit_id, year_back(leaf.period.start), year_back(leaf.period.end), leaf.metric
-        )
+        last_year = year_before(leaf.period)
+        stats = await self._stats(leaf.org_unit_id, last_year.start, last_year.end, leaf.metric)
         by_month: dict[int, Decimal] = {}
         for month, amount in stats.by_month.items():
             number = int(month[5:7])

@@ -3,15 +3,18 @@ over its child periods not yet over, each changed child's own open periods
 following it. Offered as a proposal when a goal falls behind; written only
 when a planner accepts it. The goal's own target never changes here."""
 
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
+from uuid import uuid4
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attain_contracts import Period
 from goal_service.domain import replan
+from goal_service.plans import apply
 from goal_service.plans.engine import Computed, node_of
 from goal_service.store import queries
-from goal_service.store.tables import Goal
+from goal_service.store.tables import Goal, Plan
 from goal_service.tracking import TrackingClient
 from servicekit.problems import InvalidInput
 
@@ -41,7 +44,7 @@ async def replan_target(session: AsyncSession, goal: Goal) -> Goal | None:
 
 async def compute(
     session: AsyncSession, tracking: TrackingClient, goal: Goal, as_of: date
-) -> tuple[Computed, replan.Replan]:
+) -> Computed:
     root = node_of(goal)
     computed = Computed(root=root, nodes=[])
     try:
@@ -50,14 +53,14 @@ async def compute(
         raise InvalidInput(f"{goal.id}: {error}", field="as_of") from error
     if result is None:
         raise InvalidInput(f"goal {goal.id} has no child periods to re-plan", field="goal_id")
-    return computed, result
+    return computed
 
 
 async def _spread(
     session: AsyncSession,
     tracking: TrackingClient,
     goal: Goal,
-    target: object,
+    target: Decimal,
     as_of: date,
     computed: Computed,
 ) -> replan.Replan | None:
@@ -72,10 +75,10 @@ async def _spread(
             replan.ChildPlan(
                 period=Period(start=child.period_start, end=child.period_end),
                 target=child.target,
-                actual=progress.actual if progress else 0,  # type: ignore[arg-type]
+                actual=progress.actual if progress else Decimal(0),
             )
         )
-    result = replan.replan(target, plans, as_of, goal.unit)  # type: ignore[arg-type]
+    result = replan.replan(target, plans, as_of, goal.unit)
     for child, new_target in zip(children, result.targets, strict=True):
         if new_target == child.target:
             continue
@@ -89,3 +92,34 @@ async def _spread(
         computed.nodes.append(node)
         await _spread(session, tracking, child, new_target, as_of, computed)
     return result
+
+
+async def propose(
+    session: AsyncSession,
+    goal: Goal,
+    computed: Computed,
+    *,
+    actor: str,
+    at: datetime,
+    trigger: str | None,
+    as_of: date,
+    store: bool = True,
+) -> Plan:
+    """A re-plan proposal; it supersedes the goal's earlier open proposals."""
+    plan = Plan(
+        id=f"plan_{uuid4().hex[:16]}",
+        goal_id=goal.id,
+        kind="replan",
+        status="proposed" if store else "preview",
+        request={"as_of": as_of.isoformat()},
+        changes=list(apply.changes_of(computed)),
+        summary=apply.summary_of(computed),
+        trigger=trigger,
+        created_by=actor,
+        created_at=at,
+    )
+    if store:
+        for earlier in await queries.plans(session, goal.id, "proposed"):
+            earlier.status = "superseded"
+        session.add(plan)
+    return plan

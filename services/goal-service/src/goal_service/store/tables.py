@@ -7,6 +7,7 @@ from sqlalchemy import Column, Date, Index, Integer, Numeric, Text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
+from goal_service.domain.smart import GROWTH_CEILING
 from servicekit.db import instant_column, messaging_tables
 from servicekit.migrations import NAMING_CONVENTION
 
@@ -78,7 +79,7 @@ class CalendarSettings(SQLModel, table=True):
         default_factory=list, sa_column=Column(ARRAY(Date), nullable=False)
     )
     growth_ceiling: Decimal = Field(
-        default=Decimal("0.5"), sa_column=Column(Numeric(10, 4), nullable=False)
+        default=GROWTH_CEILING, sa_column=Column(Numeric(10, 4), nullable=False)
     )
     version: int = 1
     updated_at: datetime = Field(sa_column=instant_column())
