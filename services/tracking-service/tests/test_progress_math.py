@@ -8,16 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tracking_service.domain.progress import (
+from attain_contracts.progress import (
     Calendar,
     ChildTarget,
     GoalTerms,
     Milestone,
-    Pipeline,
-    contributions,
     expected_to_date,
-    progress_at,
 )
+from tracking_service.domain.progress import Pipeline, contributions, progress_at
 from tracking_service.domain.statistics import funnel_rates
 
 pytestmark = pytest.mark.unit

@@ -10,15 +10,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attain_contracts import GoalProgressUpdated, Period
+from attain_contracts.progress import ChildTarget, GoalTerms, Milestone
 from servicekit.uow import UnitOfWork
-from tracking_service.domain.progress import (
-    ChildTarget,
-    GoalTerms,
-    Milestone,
-    Pipeline,
-    Progress,
-    progress_at,
-)
+from tracking_service.domain.progress import Pipeline, Progress, progress_at
 from tracking_service.store import queries
 from tracking_service.store.tables import Goal
 

@@ -4,7 +4,7 @@ with the sample behind it, so a planner can tell a rate from an accident."""
 from dataclasses import dataclass
 from decimal import Decimal
 
-from tracking_service.domain.progress import PLACES
+from attain_contracts.progress import PLACES
 
 
 @dataclass(frozen=True)

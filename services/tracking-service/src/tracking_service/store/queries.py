@@ -10,7 +10,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from tracking_service.domain.progress import ChildTarget, formula
+from attain_contracts.progress import ChildTarget, formula
 from tracking_service.store.tables import (
     CrmRecord,
     Goal,
