@@ -1,15 +1,29 @@
-"""alert-service: evaluates goals' progress against their rules and carries
-deviation alerts from open to resolved."""
+"""alert-service: evaluates goals against their deviation rules, carries alerts
+from open to resolved, escalates them, and notifies the people concerned."""
 
 from functools import partial
 
 from fastapi import FastAPI
 
-from alert_service.api import admin, alerts
+from alert_service.api import admin, alerts, rules, subscriptions
+from alert_service.deliveries import run_deliveries
+from alert_service.handlers.directory import (
+    on_goals,
+    on_goals_archived,
+    on_org_units,
+    on_people,
+)
 from alert_service.handlers.progress import on_goal_progress
+from alert_service.schedule import run_sweeps
 from alert_service.settings import AlertSettings
 from alert_service.store.tables import MESSAGING
-from attain_contracts import GoalProgressUpdated
+from attain_contracts import (
+    GoalArchived,
+    GoalProgressUpdated,
+    GoalUpserted,
+    OrgUnitUpserted,
+    PersonUpserted,
+)
 from servicekit.app import ConsumerSpec, create_service_app
 from servicekit.clock import Clock
 
@@ -20,12 +34,19 @@ def create_app(settings: AlertSettings | None = None, clock: Clock | None = None
         title="Attain alert-service",
         settings=settings,
         tables=MESSAGING,
-        routers=[alerts.router, admin.router],
+        routers=[alerts.router, rules.router, subscriptions.router, admin.router],
         consumers=[
             ConsumerSpec(
                 group_id="alert-service",
-                handlers={GoalProgressUpdated: partial(on_goal_progress, settings=settings)},
+                handlers={
+                    OrgUnitUpserted: on_org_units,
+                    PersonUpserted: on_people,
+                    GoalUpserted: partial(on_goals, settings=settings),
+                    GoalArchived: partial(on_goals_archived, settings=settings),
+                    GoalProgressUpdated: partial(on_goal_progress, settings=settings),
+                },
             )
         ],
+        workers={"sweeps": run_sweeps, "deliveries": run_deliveries},
         clock=clock,
     )

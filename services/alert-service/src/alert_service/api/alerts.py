@@ -1,48 +1,124 @@
-"""Alerts, as their owners and the people who plan and manage see them."""
+"""Alerts, as their owners, their managers and the people who plan see them; and
+what owners and managers do with them."""
 
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
-from alert_service.api.models import AlertPublic, AlertsPublic
+from alert_service import alerting
+from alert_service.api.models import (
+    AcknowledgeRequest,
+    AlertDetailPublic,
+    AlertPublic,
+    AlertsPublic,
+    AttemptPublic,
+    DeliveryPublic,
+    HistoryPublic,
+    SnoozeRequest,
+)
+from alert_service.api.visibility import may_act, visibility, visible_alert
+from alert_service.domain.rules import RuleName
 from alert_service.store import queries
 from alert_service.store.tables import Alert
+from attain_contracts.types import Severity
 from servicekit.app import UnitOfWorkDep
 from servicekit.auth import CurrentPrincipal, Principal, Role, require_roles
 from servicekit.problems import NotFound
+from servicekit.uow import UnitOfWork
 
 router = APIRouter(tags=["alerts"])
-can_read = require_roles(Role.ADMIN, Role.PLANNER, Role.MANAGER, Role.REP)
-# A manager should see only the subtree they manage (ARCHITECTURE.md, Auth);
-# until alert-service keeps the org tree, managers see every alert.
-SEES_ALL = (Role.ADMIN, Role.PLANNER, Role.MANAGER)
+can_read = require_roles(Role.ADMIN, Role.PLANNER, Role.MANAGER, Role.REP, Role.VIEWER)
+can_act = require_roles(Role.ADMIN, Role.MANAGER, Role.REP)
 
 
 @router.get("/alerts", dependencies=[can_read], response_model=AlertsPublic)
 async def list_alerts(
     uow: UnitOfWorkDep,
     principal: CurrentPrincipal,
-    goal_id: str | None = None,
     owner_id: str | None = None,
-    status: Literal["open", "resolved"] | None = None,
+    org_unit_id: str | None = Query(default=None, description="the unit and its subtree"),
+    goal_id: str | None = None,
+    rule: RuleName | None = None,
+    severity: Severity | None = None,
+    status: Literal["open", "acknowledged", "resolved"] | None = None,
+    limit: int = Query(default=100, ge=1, le=1000),
+    offset: int = Query(default=0, ge=0),
 ) -> AlertsPublic:
-    if not principal.has_any(*SEES_ALL):
-        if principal.person_id is None or owner_id not in (None, principal.person_id):
-            return AlertsPublic(data=[], count=0)
-        owner_id = principal.person_id
-    alerts = await queries.alerts(uow.session, goal_id=goal_id, owner_id=owner_id, status=status)
-    return AlertsPublic(
-        data=[AlertPublic.model_validate(alert) for alert in alerts], count=len(alerts)
+    seen = await visibility(uow.session, principal)
+    if not seen.everything and seen.person_id is None:
+        return AlertsPublic(data=[], count=0)
+    alerts, total = await queries.alerts(
+        uow.session,
+        owner_id=owner_id,
+        org_unit_id=org_unit_id,
+        goal_id=goal_id,
+        rule=rule,
+        severity=severity,
+        status=status,
+        visible_to=None if seen.everything else (seen.person_id or "", sorted(seen.managed)),
+        limit=limit,
+        offset=offset,
     )
+    return AlertsPublic(data=[AlertPublic.model_validate(a) for a in alerts], count=total)
 
 
-@router.get("/alerts/{alert_id}", dependencies=[can_read], response_model=AlertPublic)
-async def get_alert(alert_id: str, uow: UnitOfWorkDep, principal: CurrentPrincipal) -> Alert:
-    alert = await queries.alert(uow.session, alert_id)
-    if alert is None or not _visible(alert, principal):
+@router.get("/alerts/{alert_id}", dependencies=[can_read], response_model=AlertDetailPublic)
+async def get_alert(
+    alert_id: str, uow: UnitOfWorkDep, principal: CurrentPrincipal
+) -> AlertDetailPublic:
+    alert, _ = await visible_alert(uow.session, principal, alert_id)
+    return await _detail(uow, alert)
+
+
+@router.post(
+    "/alerts/{alert_id}/acknowledge", dependencies=[can_act], response_model=AlertDetailPublic
+)
+async def acknowledge(
+    alert_id: str, body: AcknowledgeRequest, uow: UnitOfWorkDep, principal: CurrentPrincipal
+) -> AlertDetailPublic:
+    alert = await _actionable(uow, principal, alert_id)
+    alerting.acknowledge(uow, alert, _actor(principal), body.note, uow.clock.now())
+    await uow.commit()
+    return await _detail(uow, alert)
+
+
+@router.post("/alerts/{alert_id}/snooze", dependencies=[can_act], response_model=AlertDetailPublic)
+async def snooze(
+    alert_id: str, body: SnoozeRequest, uow: UnitOfWorkDep, principal: CurrentPrincipal
+) -> AlertDetailPublic:
+    alert = await _actionable(uow, principal, alert_id)
+    alerting.snooze(uow, alert, _actor(principal), body.until, body.note, uow.clock.now())
+    await uow.commit()
+    return await _detail(uow, alert)
+
+
+async def _actionable(uow: UnitOfWork, principal: Principal, alert_id: str) -> Alert:
+    alert, seen = await visible_alert(uow.session, principal, alert_id, for_update=True)
+    if not may_act(principal, seen, alert):
         raise NotFound(f"no alert {alert_id}")
     return alert
 
 
-def _visible(alert: Alert, principal: Principal) -> bool:
-    return principal.has_any(*SEES_ALL) or alert.owner_id == principal.person_id
+def _actor(principal: Principal) -> str:
+    return principal.person_id or principal.subject
+
+
+async def _detail(uow: UnitOfWork, alert: Alert) -> AlertDetailPublic:
+    deliveries = await queries.deliveries_of(uow.session, alert.id)
+    attempts = await queries.attempts_of(uow.session, [d.id for d in deliveries])
+    return AlertDetailPublic(
+        **AlertPublic.model_validate(alert).model_dump(),
+        history=[
+            HistoryPublic.model_validate(h) for h in await queries.history(uow.session, alert.id)
+        ],
+        deliveries=[
+            DeliveryPublic.model_validate(d).model_copy(
+                update={
+                    "log": [
+                        AttemptPublic.model_validate(a) for a in attempts if a.delivery_id == d.id
+                    ]
+                }
+            )
+            for d in deliveries
+        ],
+    )

@@ -1,10 +1,16 @@
 """Request and response models of alert-service's HTTP API."""
 
-from datetime import datetime
+from datetime import datetime, time
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from attain_contracts.types import DecimalString
+from alert_service.domain.channels import Channel
+from alert_service.domain.rules import RuleName
+from attain_contracts.types import DecimalString, Severity
+
+Scope = Literal["default", "metric", "org_unit", "goal"]
 
 
 class Input(BaseModel):
@@ -13,6 +19,18 @@ class Input(BaseModel):
 
 class EvaluateRequest(Input):
     as_of: AwareDatetime
+    goal_ids: list[str] | None = Field(
+        default=None, description="only these goals; every active goal when left out"
+    )
+
+
+class AcknowledgeRequest(Input):
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class SnoozeRequest(Input):
+    until: AwareDatetime
+    note: str | None = Field(default=None, max_length=2000)
 
 
 class AlertPublic(BaseModel):
@@ -21,18 +39,73 @@ class AlertPublic(BaseModel):
     id: str
     goal_id: str
     owner_id: str
+    org_unit_id: str
+    org_path: list[str]
     rule: str
     severity: str
     status: str
     opened_at: datetime
+    critical_since: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    snoozed_until: datetime | None
+    escalated_at: datetime | None
+    escalated_to: str | None
     resolved_at: datetime | None
+    resolution: str | None
     as_of: datetime
     # Fixed-point: asyncpg reads an unscaled numeric 100000 as Decimal('1.0E+5').
     actual: DecimalString
     expected: DecimalString
     target: DecimalString
     pace: DecimalString | None
+    detail: str
     message: str
+    figures: dict[str, Any]
+
+
+class HistoryPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    at: datetime
+    kind: str
+    severity: str
+    actor: str
+    note: str | None
+    details: dict[str, Any]
+
+
+class AttemptPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    at: datetime
+    ok: bool
+    detail: str
+    duration_ms: int
+
+
+class DeliveryPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    alert_id: str
+    event: str
+    person_id: str
+    subscription_id: str | None
+    channel: str
+    target: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_detail: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    log: list[AttemptPublic] = []
+
+
+class AlertDetailPublic(AlertPublic):
+    history: list[HistoryPublic]
+    deliveries: list[DeliveryPublic]
 
 
 class AlertsPublic(BaseModel):
@@ -56,4 +129,124 @@ class EvaluationPublic(BaseModel):
     as_of: datetime
     evaluated: int
     data: list[AlertChangePublic]
+    count: int
+
+
+class RuleSettingCreate(Input):
+    rule: RuleName
+    scope: Scope
+    scope_id: str | None = Field(
+        default=None, description="metric key, org unit id or goal id; none for `default`"
+    )
+    parameters: dict[str, Any]
+
+
+class RuleSettingUpdate(Input):
+    parameters: dict[str, Any]
+
+
+class RuleSettingPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    rule: str
+    scope: str
+    scope_id: str
+    parameters: dict[str, Any]
+    updated_by: str | None
+    updated_at: datetime
+
+
+class RuleSettingsPublic(BaseModel):
+    data: list[RuleSettingPublic]
+    count: int
+
+
+class LayerPublic(BaseModel):
+    scope: str
+    scope_id: str
+    parameters: dict[str, Any]
+
+
+class EffectiveRulePublic(BaseModel):
+    rule: str
+    parameters: dict[str, Any] | None
+    layers: list[LayerPublic]
+    problem: str | None = None
+
+
+class EffectiveRulesPublic(BaseModel):
+    goal_id: str
+    data: list[EffectiveRulePublic]
+
+
+def _zone(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}") from error
+    return value
+
+
+class SubscriptionFields(Input):
+    min_severity: Severity = "warning"
+    scope: Literal["own", "team"] = Field(
+        default="own", description="own: alerts of my goals; team: of every goal in units I manage"
+    )
+    quiet_start: time | None = None
+    quiet_end: time | None = None
+    timezone: str | None = Field(default=None, description="of the quiet hours; the org's if unset")
+    enabled: bool = True
+
+    _valid_zone = field_validator("timezone")(_zone)
+
+
+class SubscriptionCreate(SubscriptionFields):
+    person_id: str | None = Field(default=None, description="admins only; yourself if unset")
+    channel: Channel
+    target: str = Field(min_length=3, max_length=2000, description="URL, or e-mail address")
+    secret: str | None = Field(
+        default=None,
+        max_length=500,
+        description="DingTalk or Feishu signing secret; generated for webhooks",
+    )
+
+
+class SubscriptionUpdate(Input):
+    target: str | None = Field(default=None, min_length=3, max_length=2000)
+    min_severity: Severity | None = None
+    scope: Literal["own", "team"] | None = None
+    quiet_start: time | None = None
+    quiet_end: time | None = None
+    timezone: str | None = None
+    enabled: bool | None = None
+
+    _valid_zone = field_validator("timezone")(_zone)
+
+
+class SubscriptionPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    person_id: str
+    channel: str
+    target: str
+    min_severity: str
+    scope: str
+    quiet_start: time | None
+    quiet_end: time | None
+    timezone: str
+    enabled: bool
+    created_at: datetime
+
+
+class SubscriptionCreated(SubscriptionPublic):
+    secret: str | None = Field(
+        description="for a webhook: verify our signatures with it; shown only now"
+    )
+
+
+class SubscriptionsPublic(BaseModel):
+    data: list[SubscriptionPublic]
     count: int

@@ -1,13 +1,17 @@
-"""Goal progress from tracking-service: keep the newest snapshot of each goal
-and evaluate its rules at the instant the progress is as of."""
+"""Goal progress from tracking-service: keep the newest figures of each goal,
+note who recorded something, and evaluate the goal's rules (and its parent's
+`consecutive_low`, which reads the closed child periods) at the instant the
+progress is as of."""
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from alert_service.evaluation import apply_pace_rule
+from alert_service.evaluation import evaluate_goals
 from alert_service.settings import AlertSettings
 from alert_service.store import queries
+from alert_service.store.tables import GoalProgress
 from attain_contracts import GoalProgressUpdated
 from servicekit.uow import UnitOfWork
 
@@ -15,11 +19,31 @@ from servicekit.uow import UnitOfWork
 async def on_goal_progress(
     uow: UnitOfWork, events: list[GoalProgressUpdated], *, settings: AlertSettings
 ) -> None:
-    now = uow.clock.now()
-    written = await queries.keep_newer_snapshots(
-        uow.session, [snapshot_row(event, now) for event in newest_per_goal(events)]
+    newest = newest_per_goal(events)
+    stored = await queries.progress_of(uow.session, [e.goal_id for e in newest])
+    await queries.upsert_newer(
+        uow.session,
+        GoalProgress,
+        "goal_id",
+        [
+            {
+                "goal_id": e.goal_id,
+                "numerator": e.numerator if e.numerator is not None else e.actual,
+                "denominator": e.denominator,
+                "sequence": e.sequence,
+                "as_of": e.as_of,
+            }
+            for e in newest
+        ],
+        "sequence",
     )
-    await apply_pace_rule(uow, settings, [(snapshot, snapshot.as_of) for snapshot in written])
+    await queries.mark_recorded(uow.session, recorded_by_person(newest, stored))
+    targets: dict[str, datetime] = {}
+    for event in newest:
+        targets[event.goal_id] = event.as_of
+        if event.parent_id is not None:
+            targets.setdefault(event.parent_id, event.as_of)
+    await evaluate_goals(uow, settings, targets)
 
 
 def newest_per_goal(events: Iterable[GoalProgressUpdated]) -> list[GoalProgressUpdated]:
@@ -33,17 +57,23 @@ def newest_per_goal(events: Iterable[GoalProgressUpdated]) -> list[GoalProgressU
     return list(newest.values())
 
 
-def snapshot_row(event: GoalProgressUpdated, updated_at: datetime) -> dict[str, Any]:
-    return {
-        "goal_id": event.goal_id,
-        "owner_id": event.owner_id,
-        "metric": event.metric,
-        "direction": event.direction,
-        "period_start": event.period.start,
-        "period_end": event.period.end,
-        "target": event.target,
-        "actual": event.actual,
-        "sequence": event.sequence,
-        "as_of": event.as_of,
-        "updated_at": updated_at,
-    }
+def recorded_by_person(
+    events: Iterable[GoalProgressUpdated], stored: Mapping[str, Any]
+) -> dict[str, date]:
+    """The day each person last had something credited to one of their goals: a
+    person goal whose figures moved. What `silence` watches."""
+    recorded: dict[str, date] = {}
+    for event in events:
+        if event.person_id is None:
+            continue
+        before = stored.get(event.goal_id)
+        numerator = event.numerator if event.numerator is not None else event.actual
+        moved = (
+            numerator != 0
+            if before is None
+            else (numerator, event.denominator) != (before.numerator, before.denominator)
+        )
+        if moved:
+            day = event.as_of.astimezone(ZoneInfo(event.timezone or "UTC")).date()
+            recorded[event.person_id] = max(day, recorded.get(event.person_id, day))
+    return recorded

@@ -1,7 +1,7 @@
 """The integration events that tell other services about an alert as it now is."""
 
 from alert_service.store.tables import Alert
-from attain_contracts import DeviationDetected, DeviationResolved
+from attain_contracts import AlertEscalated, DeviationDetected, DeviationResolved
 
 
 def deviation_detected(alert: Alert) -> DeviationDetected:
@@ -27,4 +27,15 @@ def deviation_resolved(alert: Alert) -> DeviationResolved:
         goal_id=alert.goal_id,
         rule=alert.rule,
         resolved_at=alert.resolved_at,
+    )
+
+
+def alert_escalated(alert: Alert) -> AlertEscalated:
+    assert alert.escalated_to is not None and alert.escalated_at is not None
+    return AlertEscalated(
+        alert_id=alert.id,
+        goal_id=alert.goal_id,
+        severity=alert.severity,
+        escalated_to=alert.escalated_to,
+        escalated_at=alert.escalated_at,
     )
