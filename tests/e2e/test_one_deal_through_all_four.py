@@ -121,7 +121,9 @@ async def test_a_signed_deal_flows_from_crm_to_progress_alert_and_earnings(stack
             lambda d: d["goal_id"] == goal_id and d.get("rule") == "pace" and "severity" in d,
         )
         assert detected["owner_id"] == rep and detected["severity"] == "critical"
-        alerts = await ok(http.get(f"{alert_url}/alerts", params={"goal_id": goal_id}))
+        alerts = await ok(
+            http.get(f"{alert_url}/alerts", params={"goal_id": goal_id, "rule": "pace"})
+        )
         assert [a["status"] for a in alerts["data"]] == ["open"]
 
         period = today.strftime("%Y-%m")

@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 
 from alert_service.domain.backoff import MAX_ATTEMPTS, next_attempt_at
 
+pytestmark = pytest.mark.unit
+
 NOW = datetime(2026, 3, 14, 9, 0, tzinfo=UTC)
 
 
@@ -49,8 +51,6 @@ def test_a_retry_needs_a_failed_attempt() -> None:
 def test_schedule_is_deterministic_bounded_and_never_shrinks(
     attempts: int, base: float, cap: float
 ) -> None:
-
-pytestmark = pytest.mark.unit
     first = next_attempt_at(attempts, NOW, base_seconds=base, cap_seconds=cap)
     again = next_attempt_at(attempts, NOW, base_seconds=base, cap_seconds=cap)
     following = next_attempt_at(attempts + 1, NOW, base_seconds=base, cap_seconds=cap)

@@ -32,6 +32,8 @@ from alert_service.domain.channels import (
     wecom_request,
 )
 
+pytestmark = pytest.mark.unit
+
 SECRET = "whsec_" + base64.b64encode(b"a-32-byte-secret-for-the-tests!!").decode()
 ROBOT_SECRET = "SEC0123456789abcdef"
 LINK = "https://attain.example/goals/g-1"
@@ -48,8 +50,6 @@ ALERT = Notification(
     data={"alert_id": "a-1", "goal_id": "g-1", "pace": "0.58"},
     created_at=datetime(2026, 3, 14, 9, 0, tzinfo=UTC),
 )
-
-pytestmark = pytest.mark.unit
 
 
 def body_of(request_body: bytes) -> Any:

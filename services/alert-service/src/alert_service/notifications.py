@@ -124,7 +124,7 @@ def _notification(
         event=event,
         severity=alert.severity,
         title=messages.notification_title(alert.severity, event, alert.rule, label),
-        text=messages.notification_text(alert.message, event, owner_name, link),
+        text=messages.notification_text(alert.message, event, owner_name),
         link=link,
         data=alert_data(alert, link),
         created_at=now,

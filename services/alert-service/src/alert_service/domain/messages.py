@@ -49,13 +49,13 @@ def notification_title(severity: str, event: str, rule: str, label: str) -> str:
     return f"[{severity}] {prefix}{label}: {RULE_TITLES.get(rule, rule)}"
 
 
-def notification_text(message: str, event: str, owner_name: str, link: str) -> str:
+def notification_text(message: str, event: str, owner_name: str) -> str:
+    """Every channel adds the link to the goal in its own way."""
     lines = [message]
     if event == "escalated":
         lines.append(f"Nobody has acknowledged this critical alert of {owner_name} yet.")
     elif event == "raised":
         lines.append("It has become more serious since it was first raised.")
-    lines.append(f"Open the goal: {link}")
     return "\n".join(lines)
 
 
