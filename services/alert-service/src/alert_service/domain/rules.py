@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated, Any, Literal, overload
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
@@ -148,30 +148,6 @@ class InvalidRuleParams(ValueError):
         self.reason = reason
 
 
-@overload
-def effective_params(rule: Literal["pace"], layers: Sequence[Mapping[str, Any]]) -> PaceParams: ...
-@overload
-def effective_params(
-    rule: Literal["consecutive_low"], layers: Sequence[Mapping[str, Any]]
-) -> ConsecutiveLowParams: ...
-@overload
-def effective_params(
-    rule: Literal["ratio_floor"], layers: Sequence[Mapping[str, Any]]
-) -> RatioFloorParams: ...
-@overload
-def effective_params(
-    rule: Literal["forecast"], layers: Sequence[Mapping[str, Any]]
-) -> ForecastParams: ...
-@overload
-def effective_params(
-    rule: Literal["silence"], layers: Sequence[Mapping[str, Any]]
-) -> SilenceParams: ...
-@overload
-def effective_params(
-    rule: Literal["ahead"], layers: Sequence[Mapping[str, Any]]
-) -> AheadParams: ...
-@overload
-def effective_params(rule: RuleName, layers: Sequence[Mapping[str, Any]]) -> BaseModel: ...
 def effective_params(rule: RuleName, layers: Sequence[Mapping[str, Any]]) -> BaseModel:
     """The rule's defaults overridden by each layer in turn, the later winning (the
     engine passes the metric's, then the org units' from root to leaf, then the
