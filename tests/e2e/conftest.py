@@ -30,7 +30,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def stack(infrastructure: Infrastructure) -> Iterator[Stack]:
+def service_environment() -> dict[str, str]:
+    """Settings of the module's own for the services, e.g. alert-service's SMTP server: a
+    module overrides this fixture."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def stack(infrastructure: Infrastructure, service_environment: dict[str, str]) -> Iterator[Stack]:
     services = [Service(s.name, s.package, _free_port()) for s in SERVICES]
     with (
         temporary_database(infrastructure.database_url) as database_url,
@@ -43,6 +50,7 @@ def stack(infrastructure: Infrastructure) -> Iterator[Stack]:
             **infrastructure.service_environment(),
             "ATTAIN_DATABASE_URL": database_url,
             "ATTAIN_OUTBOX_POLL_SECONDS": "0.2",
+            **service_environment,
         }
         processes = []
         try:
