@@ -26,12 +26,14 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import asyncpg
 import httpx
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import RecordMetadata
+from sqlalchemy.engine import make_url
 
-from attain_contracts import Event
+from attain_contracts import Event, topics
 from attain_devstack._process import dies_with_parent
 from attain_devstack.postgres import temporary_database
 from attain_devstack.run import stop
@@ -152,6 +154,9 @@ def _tail(log: Path, lines: int = 30) -> str:
 class Tracking:
     url: str
     source_secret: str  # what the source's webhooks are signed with
+    # Where the org tree's, people's and goals' events end per partition: what another service
+    # consuming them (alert-service) waits for.
+    directory: dict[TopicPartition, int] = field(default_factory=dict)
 
 
 def headers_for(role: Role) -> dict[str, str]:
@@ -178,20 +183,21 @@ def tracking_service(stack: Stack, workload: Workload) -> Iterator[Tracking]:
         )
         response.raise_for_status()
         started = time.monotonic()
-        asyncio.run(_load_directory(stack.servers.kafka_bootstrap, workload))
+        directory = asyncio.run(_load_directory(stack.servers.kafka_bootstrap, workload))
         note(
             f"loaded {len(workload.units)} org units, {len(workload.reps)} reps and "
             f"{workload.goal_count():,} goals in {time.monotonic() - started:.1f} s"
         )
-        yield Tracking(url, response.json()["secret"])
+        yield Tracking(url, response.json()["secret"], directory)
 
 
-async def _load_directory(bootstrap: str, workload: Workload) -> None:
+async def _load_directory(bootstrap: str, workload: Workload) -> dict[TopicPartition, int]:
     # Org units and people first: a deal is credited along the org path in force when it arrives.
     directory = await publish_all(bootstrap, [*workload.org_units(), *workload.people()])
     await wait_until_consumed(bootstrap, TRACKING_GROUP, directory)
     goals = await publish_all(bootstrap, workload.goals())
     await wait_until_consumed(bootstrap, TRACKING_GROUP, goals)
+    return {**directory, **goals}  # different topics: no partition in both
 
 
 async def publish_all(bootstrap: str, events: Iterable[Event]) -> dict[TopicPartition, int]:
@@ -247,6 +253,69 @@ async def wait_until_consumed(bootstrap: str, group: str, ends: dict[TopicPartit
             await asyncio.sleep(0.5)
     finally:
         await admin.close()
+
+
+# --- alert-service -------------------------------------------------------------------------
+
+ALERT_GROUP = "alert-service"  # the consumer group in alert_service.main
+# The scheduled sweep runs as the service starts and then every interval: a day apart, only what a
+# benchmark sends or asks for evaluates goals while it runs.
+SWEEP_HELD_OFF_SECONDS = 24 * 3600
+
+
+@contextmanager
+def alert_service(stack: Stack) -> Iterator[str]:
+    """alert-service migrated and running as a process of its own, its scheduled sweep held off;
+    yields its URL. It consumes the goal and progress topics from their start."""
+    upgrade("alert_service", stack.database_url)
+    environment = {
+        **os.environ,
+        **stack.servers.service_environment(),
+        "ATTAIN_DATABASE_URL": stack.database_url,
+        "ATTAIN_JWT_SECRET": JWT_SECRET,
+        "ATTAIN_ALERT_SWEEP_INTERVAL_SECONDS": str(SWEEP_HELD_OFF_SECONDS),
+    }
+    with serving("alert_service.main:create_app", environment, stack.work_dir / "alert.log") as url:
+        yield url
+
+
+# Due now: neither leased to a sender in flight nor waiting for a retry.
+DELIVERIES_DUE = """
+SELECT count(*) FROM alert.delivery WHERE status = 'pending' AND next_attempt_at <= now()
+"""
+
+
+async def until_notifications_sent(database_url: str) -> None:
+    """Until alert-service's delivery worker has no notification due: what it was sending
+    before does not compete with what is measured next."""
+    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(dsn)
+    try:
+        left, moved_at = -1, time.monotonic()
+        while now_left := int(await connection.fetchval(DELIVERIES_DUE)):
+            if now_left != left:
+                left, moved_at = now_left, time.monotonic()
+            elif time.monotonic() - moved_at > STALLED_AFTER_SECONDS:
+                raise SystemExit(f"alert-service stopped sending ({left:,} notifications due)")
+            await asyncio.sleep(0.5)
+    finally:
+        await connection.close()
+
+
+async def progress_from_now(bootstrap: str) -> AIOKafkaConsumer:
+    """A consumer of every partition of the progress topic, from its current end on (no group)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    await consumer.topics()
+    partitions = [
+        TopicPartition(topics.PROGRESS, p)
+        for p in consumer.partitions_for_topic(topics.PROGRESS) or ()
+    ]
+    consumer.assign(partitions)
+    await consumer.seek_to_end(*partitions)
+    for partition in partitions:
+        await consumer.position(partition)
+    return consumer
 
 
 # --- the batch API ---------------------------------------------------------------------------
