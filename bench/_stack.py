@@ -258,6 +258,7 @@ async def wait_until_consumed(bootstrap: str, group: str, ends: dict[TopicPartit
 # --- alert-service -------------------------------------------------------------------------
 
 ALERT_GROUP = "alert-service"  # the consumer group in alert_service.main
+ALERT_LOG = "alert.log"  # in the stack's work directory
 # The scheduled sweep runs as the service starts and then every interval: a day apart, only what a
 # benchmark sends or asks for evaluates goals while it runs.
 SWEEP_HELD_OFF_SECONDS = 24 * 3600
@@ -275,8 +276,13 @@ def alert_service(stack: Stack) -> Iterator[str]:
         "ATTAIN_JWT_SECRET": JWT_SECRET,
         "ATTAIN_ALERT_SWEEP_INTERVAL_SECONDS": str(SWEEP_HELD_OFF_SECONDS),
     }
-    with serving("alert_service.main:create_app", environment, stack.work_dir / "alert.log") as url:
+    with serving("alert_service.main:create_app", environment, stack.work_dir / ALERT_LOG) as url:
         yield url
+
+
+def asyncpg_dsn(database_url: str) -> str:
+    """The services' SQLAlchemy URL as asyncpg takes it."""
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 # Due now: neither leased to a sender in flight nor waiting for a retry.
@@ -288,8 +294,7 @@ SELECT count(*) FROM alert.delivery WHERE status = 'pending' AND next_attempt_at
 async def until_notifications_sent(database_url: str) -> None:
     """Until alert-service's delivery worker has no notification due: what it was sending
     before does not compete with what is measured next."""
-    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    connection = await asyncpg.connect(dsn)
+    connection = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         left, moved_at = -1, time.monotonic()
         while now_left := int(await connection.fetchval(DELIVERIES_DUE)):

@@ -12,17 +12,20 @@ week later (weeks closed and started, escalations due).
 """
 
 import asyncio
+import json
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
 from _stack import (
     ALERT_GROUP,
+    ALERT_LOG,
     alert_service,
     bench_stack,
     headers_for,
@@ -82,16 +85,16 @@ def main() -> None:
     progress = progress_events(workload, progress_as_of)
     note(f"{len(progress):,} progress events built in {time.monotonic() - started:.1f} s")
     with bench_stack() as stack, alert_service(stack) as url:
-        bootstrap = stack.servers.kafka_bootstrap
+        bootstrap, log = stack.servers.kafka_bootstrap, stack.work_dir / ALERT_LOG
         started = time.monotonic()
         asyncio.run(load(bootstrap, workload, progress))
         loaded_seconds = time.monotonic() - started
         asyncio.run(until_notifications_sent(stack.database_url))
         opened_by_consumer = open_alerts(url)
-        first = sweep(url, as_of)
+        first = sweep(url, as_of, log)
         asyncio.run(until_notifications_sent(stack.database_url))
-        again = sweep(url, as_of)
-        week_later = sweep(url, as_of + timedelta(days=7))
+        again = sweep(url, as_of, log)
+        week_later = sweep(url, as_of + timedelta(days=7), log)
     print_figure(
         "loaded",
         f"{len(workload.units)} org units, {len(workload.units) + len(workload.reps):,} people, "
@@ -103,18 +106,22 @@ def main() -> None:
     print_figure("same instant again", again.describe())
     print_figure("a week later", week_later.describe())
     print_figure("baseline", "none (Odoo could not recompute 200,000 goals per cron run)")
-    problem = first.failure or (
-        f"{sum(again.changes.values())} changes on the same instant again"
-        if again.changes
-        else None
-    )
+    problem = first.failure or _not_idempotent(again)
     print_headline(
         "time_sweep",
         f"{first.seconds:.2f} s for {first.evaluated or 0:,} goals"
         + (f" ({problem})" if problem else ""),
         f"< {TARGET_SECONDS:.0f} s",
-        first.failure is None and first.seconds < TARGET_SECONDS and not again.changes,
+        problem is None and first.seconds < TARGET_SECONDS,
     )
+
+
+def _not_idempotent(again: Sweep) -> str | None:
+    if again.failure is not None:
+        return f"the same instant again: {again.failure}"
+    if again.changes:
+        return f"{sum(again.changes.values())} changes on the same instant again"
+    return None
 
 
 def progress_events(workload: Workload, as_of: datetime) -> list[GoalProgressUpdated]:
@@ -208,7 +215,7 @@ def open_alerts(url: str) -> int:
     return int(response.json()["count"])
 
 
-def sweep(url: str, as_of: datetime) -> Sweep:
+def sweep(url: str, as_of: datetime, log: Path) -> Sweep:
     """`POST /admin/evaluate` at `as_of`: the scheduled sweep's code path, every active goal."""
     note(f"sweeping at {as_of.isoformat()}")
     started = time.perf_counter()
@@ -226,12 +233,25 @@ def sweep(url: str, as_of: datetime) -> Sweep:
         )
     seconds = time.perf_counter() - started
     if response.status_code != 200:
-        failure = f"answered {response.status_code}: {response.text[:300]}"
+        logged = _logged_error(log) if response.status_code == 500 else None
+        failure = f"answered {response.status_code}: " + (
+            f"alert-service logged {logged}" if logged else response.text[:300]
+        )
         return Sweep(as_of, seconds, None, Counter(), failure)
     answer: dict[str, Any] = response.json()
     changes = Counter(str(change["transition"]) for change in answer["data"])
     note(f"{answer['evaluated']:,} goals in {seconds:.2f} s, {answer['count']:,} changes")
     return Sweep(as_of, seconds, int(answer["evaluated"]), changes)
+
+
+def _logged_error(log: Path) -> str | None:
+    """The exception alert-service logged for the last request it failed, from its log."""
+    for line in reversed(log.read_text(errors="replace").splitlines()):
+        if '"http.unhandled_error"' in line:
+            exceptions = json.loads(line).get("exception") or [{}]
+            error = f"{exceptions[0].get('exc_type')}: {exceptions[0].get('exc_value')}"
+            return " ".join(error.split())[:400]
+    return None
 
 
 if __name__ == "__main__":

@@ -156,15 +156,21 @@ async def rule_settings(session: AsyncSession) -> list[RuleSetting]:
     return list((await session.execute(select(RuleSetting))).scalars())
 
 
+# Goals are locked by bucket: a sweep of W's ~18,000 goals with one lock each
+# overflows PostgreSQL's shared lock table ("out of shared memory").
+LOCK_BUCKETS = 1024  # a power of two: a bucket is the hash's low bits
+
+
 async def lock_goals(session: AsyncSession, goal_ids: Iterable[str]) -> None:
-    """One statement for all the goals: a sweep locks tens of thousands."""
+    """One statement for all the goals, buckets taken in order so that two
+    evaluations cannot deadlock."""
     await session.execute(
         text(
-            "SELECT count(pg_advisory_xact_lock(h)) FROM ("
-            " SELECT hashtextextended('alert.goal:' || k, 0) AS h"
-            " FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k) AS ordered"
+            "SELECT count(pg_advisory_xact_lock(:space, b)) FROM ("
+            " SELECT DISTINCT hashtext(k) & (:buckets - 1) AS b"
+            " FROM unnest(CAST(:keys AS text[])) AS k ORDER BY b) AS ordered"
         ),
-        {"keys": sorted(set(goal_ids))},
+        {"space": SWEEP_LOCK % 2**31, "buckets": LOCK_BUCKETS, "keys": sorted(set(goal_ids))},
     )
 
 
