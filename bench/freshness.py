@@ -25,11 +25,11 @@ from _stack import (
     print_figure,
     print_headline,
     print_workload,
+    progress_from_now,
     tracking_service,
 )
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
-from attain_contracts import topics
 from attain_devstack.workload import Deal, Workload
 from tracking_service.sign import signed_headers
 
@@ -84,7 +84,7 @@ def main() -> None:
 
 
 async def post_deals(bootstrap: str, tracking: Tracking, workload: Workload, today: date) -> Run:
-    consumer = await _progress_from_now(bootstrap)
+    consumer = await progress_from_now(bootstrap)
     updates: Updates = defaultdict(list)
     consuming = asyncio.create_task(_collect(consumer, updates))
     run = Run({}, [], updates, 0, 0.0)
@@ -115,21 +115,6 @@ async def post_deals(bootstrap: str, tracking: Tracking, workload: Workload, tod
         consuming.cancel()
         await consumer.stop()
     return run
-
-
-async def _progress_from_now(bootstrap: str) -> AIOKafkaConsumer:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    await consumer.topics()
-    partitions = [
-        TopicPartition(topics.PROGRESS, p)
-        for p in consumer.partitions_for_topic(topics.PROGRESS) or ()
-    ]
-    consumer.assign(partitions)
-    await consumer.seek_to_end(*partitions)
-    for partition in partitions:
-        await consumer.position(partition)
-    return consumer
 
 
 async def _collect(consumer: AIOKafkaConsumer, updates: Updates) -> None:

@@ -56,7 +56,7 @@ async def apply_verdicts(
     people = await queries.people(
         session, {p for v in found for p in (v.goal.owner_id, v.goal.person_id) if p}
     )
-    changes = []
+    changes, notices = [], []
     for verdict in verdicts:
         alert = open_alerts.get(verdict.goal.goal_id, {}).get(verdict.rule)
         finding = verdict.finding
@@ -77,11 +77,10 @@ async def apply_verdicts(
                 uow.publish(events.deviation_detected(alert))
                 ALERTS_RAISED.labels(alert.rule, alert.severity).inc()
                 if not _snoozed(alert, verdict.as_of):
-                    await notifications.notify(
-                        uow, settings, alert, str(transition), people.get(alert.owner_id)
-                    )
+                    notices.append((alert, str(transition)))
         if transition is not Transition.REFRESHED:
             changes.append(_change(alert, str(transition)))
+    await notifications.notify(uow, settings, notices)
     return changes
 
 
@@ -130,7 +129,6 @@ async def escalate_due(
     if not due:
         return []
     units = await queries.org_units(uow.session, {u for a in due for u in a.org_path})
-    owners = await queries.people(uow.session, {a.owner_id for a in due})
     changes = []
     for alert in due:
         manager = manager_above(alert.org_path, alert.owner_id, units)
@@ -142,8 +140,10 @@ async def escalate_due(
         _history(uow, alert, "escalated", as_of, details={"to": manager})
         uow.publish(events.alert_escalated(alert))
         ALERTS_ESCALATED.labels(alert.rule).inc()
-        await notifications.notify(uow, settings, alert, "escalated", owners.get(alert.owner_id))
         changes.append(_change(alert, "escalated"))
+    await notifications.notify(
+        uow, settings, [(a, "escalated") for a in due if a.escalated_to is not None]
+    )
     return changes
 
 

@@ -250,7 +250,7 @@ async def _closed_series(
         session,
         first - timedelta(days=400),
         last,
-        None if len(watched) > 1000 else {live[g].org_unit_id for g in watched},
+        {live[g].org_unit_id for g in watched},
     )
     by_series: dict[SeriesKey, list[Any]] = defaultdict(list)
     for row in rows:

@@ -7,6 +7,8 @@ Opened and raised alerts go to the owner's `own` subscriptions and to the
 with no subscription at all is e-mailed (DOMAIN.md §6: the owner is notified by
 default). Escalations go to the manager's subscriptions, or their e-mail."""
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -21,7 +23,7 @@ from alert_service.domain.lifecycle import SEVERITY_RANK
 from alert_service.domain.quiet_hours import deliverable_at
 from alert_service.settings import AlertSettings
 from alert_service.store import queries
-from alert_service.store.tables import Alert, Delivery, Person, Subscription
+from alert_service.store.tables import Alert, Delivery, OrgUnit, Person, Subscription
 from servicekit.uow import UnitOfWork
 
 log = structlog.get_logger()
@@ -29,84 +31,145 @@ WAKE_CHANNEL = "alert_delivery"
 
 
 async def notify(
-    uow: UnitOfWork, settings: AlertSettings, alert: Alert, event: str, owner: Person | None
+    uow: UnitOfWork, settings: AlertSettings, notices: Sequence[tuple[Alert, str]]
 ) -> int:
-    """Queue the alert's notifications; returns how many deliveries were queued."""
+    """Queue the notifications of each (alert, event); returns how many deliveries
+    were queued. Who to tell is read once for the whole batch: a sweep opens
+    thousands of alerts at once."""
+    if not notices:
+        return 0
     session = uow.session
-    escalated = event == "escalated"
-    recipient = alert.escalated_to if escalated else alert.owner_id
+    units = await queries.org_units(
+        session, {u for alert, event in notices if event != "escalated" for u in alert.org_path}
+    )
+    managers = {
+        alert.id: set() if event == "escalated" else _managers_above(alert, units)
+        for alert, event in notices
+    }
+    recipients = {alert.id: _recipient(alert, event) for alert, event in notices}
+    people = await queries.people(
+        session, {*recipients.values(), *(alert.owner_id for alert, _ in notices)}
+    )
+    subscriptions: dict[str, list[Subscription]] = defaultdict(list)
+    for found in await queries.subscriptions_of(
+        session, {*recipients.values(), *(m for ms in managers.values() for m in ms)}
+    ):
+        subscriptions[found.person_id].append(found)
+    now = uow.clock.now()
+    queued = 0
+    for alert, event in notices:
+        recipient, owner = recipients[alert.id], people.get(alert.owner_id)
+        targets = _targets(
+            settings,
+            alert,
+            event,
+            recipient,
+            managers[alert.id],
+            subscriptions,
+            people.get(recipient),
+        )
+        for person_id, subscription, address in targets:
+            session.add(
+                _delivery(settings, alert, event, person_id, subscription, address, owner, now)
+            )
+        queued += len(targets)
+        if not targets:
+            log.info("alert.notification.nobody", alert_id=alert.id, recipient=recipient, on=event)
+    if queued:
+        await session.execute(text(f"SELECT pg_notify('{WAKE_CHANNEL}', '')"))
+    return queued
+
+
+def _managers_above(alert: Alert, units: dict[str, OrgUnit]) -> set[str]:
+    """Managers of the units on the goal's path, who may follow their `team`."""
+    return {
+        manager
+        for u in alert.org_path
+        if u in units and (manager := units[u].manager_id) is not None and manager != alert.owner_id
+    }
+
+
+def _recipient(alert: Alert, event: str) -> str:
+    recipient = alert.escalated_to if event == "escalated" else alert.owner_id
     assert recipient is not None
-    managers = set() if escalated else await _managers_on_path(uow, alert)
-    subscriptions = await queries.subscriptions_of(session, {recipient, *managers})
-    chosen = [
-        s
-        for s in subscriptions
+    return recipient
+
+
+def _targets(
+    settings: AlertSettings,
+    alert: Alert,
+    event: str,
+    recipient: str,
+    managers: set[str],
+    subscriptions: dict[str, list[Subscription]],
+    person: Person | None,
+) -> list[tuple[str, Subscription | None, str]]:
+    """(person, subscription or None for the default e-mail, address), one per
+    channel and address."""
+    escalated = event == "escalated"
+    chosen: list[tuple[str, Subscription | None, str]] = [
+        (s.person_id, s, s.target)
+        for person_id in (recipient, *sorted(managers))
+        for s in subscriptions.get(person_id, ())
         if _at_least(alert.severity, s.min_severity)
         and (
-            (s.person_id == recipient and (escalated or s.scope == "own"))
-            or (s.person_id in managers and s.scope == "team")
+            (person_id == recipient and (escalated or s.scope == "own"))
+            or (person_id != recipient and s.scope == "team")
         )
     ]
-    has_own = any(s.person_id == recipient for s in subscriptions)
-    person = (await queries.people(session, {recipient})).get(recipient)
-    targets: list[tuple[str, Subscription | None]] = [(s.person_id, s) for s in chosen]
     if (
-        not has_own
+        not subscriptions.get(recipient)
         and person is not None
         and person.email
         and _at_least(alert.severity, settings.default_min_severity)
     ):
-        targets.append((recipient, None))
-    now = uow.clock.now()
-    owner_name = owner.name if owner is not None else alert.owner_id
-    queued, seen = 0, set()
-    for person_id, subscription in targets:
+        chosen.append((recipient, None, person.email))
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for person_id, subscription, address in chosen:
         channel = subscription.channel if subscription else "email"
-        address = subscription.target if subscription else (person.email if person else None)
-        if address is None:
-            continue
-        if (channel, address) in seen:
-            continue
-        seen.add((channel, address))
-        delivery_id = f"dlv_{uuid4().hex[:16]}"
-        notification = _notification(settings, alert, event, owner_name, delivery_id, now)
-        session.add(
-            Delivery(
-                id=delivery_id,
-                alert_id=alert.id,
-                event=event,
-                person_id=person_id,
-                subscription_id=subscription.id if subscription else None,
-                channel=channel,
-                target=address,
-                secret=subscription.secret if subscription else None,
-                notification=to_json(notification),
-                status="pending",
-                next_attempt_at=(
-                    deliverable_at(
-                        now, subscription.quiet_start, subscription.quiet_end, subscription.timezone
-                    )
-                    if subscription
-                    else now
-                ),
-                created_at=now,
+        if (channel, address) not in seen:
+            seen.add((channel, address))
+            unique.append((person_id, subscription, address))
+    return unique
+
+
+def _delivery(
+    settings: AlertSettings,
+    alert: Alert,
+    event: str,
+    person_id: str,
+    subscription: Subscription | None,
+    address: str,
+    owner: Person | None,
+    now: datetime,
+) -> Delivery:
+    delivery_id = f"dlv_{uuid4().hex[:16]}"
+    owner_name = owner.name if owner is not None else alert.owner_id
+    return Delivery(
+        id=delivery_id,
+        alert_id=alert.id,
+        event=event,
+        person_id=person_id,
+        subscription_id=subscription.id if subscription else None,
+        channel=subscription.channel if subscription else "email",
+        target=address,
+        secret=subscription.secret if subscription else None,
+        notification=to_json(_notification(settings, alert, event, owner_name, delivery_id, now)),
+        status="pending",
+        next_attempt_at=(
+            deliverable_at(
+                now, subscription.quiet_start, subscription.quiet_end, subscription.timezone
             )
-        )
-        queued += 1
-    if queued:
-        await session.execute(text(f"SELECT pg_notify('{WAKE_CHANNEL}', '')"))
-    else:
-        log.info("alert.notification.nobody", alert_id=alert.id, recipient=recipient, on=event)
-    return queued
+            if subscription
+            else now
+        ),
+        created_at=now,
+    )
 
 
 def _at_least(severity: str, minimum: str) -> bool:
     return SEVERITY_RANK[severity] >= SEVERITY_RANK[minimum]  # type: ignore[index]
-
-
-async def _managers_on_path(uow: UnitOfWork, alert: Alert) -> set[str]:
-    units = await queries.org_units(uow.session, alert.org_path)
-    return {u.manager_id for u in units.values() if u.manager_id and u.manager_id != alert.owner_id}
 
 
 def _notification(

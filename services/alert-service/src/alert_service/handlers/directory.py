@@ -2,6 +2,9 @@
 (newest version only). Evaluation reads them: a goal's terms and milestones,
 who manages whom for escalation and visibility, and where to e-mail an owner."""
 
+from collections.abc import Iterable
+from typing import Any
+
 from alert_service.evaluation import evaluate_goals
 from alert_service.settings import AlertSettings
 from alert_service.store import queries
@@ -94,10 +97,10 @@ async def on_goals_archived(
     await evaluate_goals(uow, settings, {e.goal_id: e.archived_at for e in newest.values()})
 
 
-def _newest(rows: object, key: str = "id") -> list[dict[str, object]]:
+def _newest(rows: Iterable[dict[str, Any]], key: str = "id") -> list[dict[str, Any]]:
     """One row per key, the highest version: one batch may carry several."""
-    kept: dict[object, dict[str, object]] = {}
-    for row in rows:  # type: ignore[attr-defined]
+    kept: dict[str, dict[str, Any]] = {}
+    for row in rows:
         held = kept.get(row[key])
         if held is None or row["version"] > held["version"]:
             kept[row[key]] = row

@@ -104,7 +104,7 @@ async def current_goal_ids(session: AsyncSession, first_day: date, last_day: dat
 
 
 async def short_goals_ended(
-    session: AsyncSession, after: date, before: date, org_unit_ids: Iterable[str] | None
+    session: AsyncSession, after: date, before: date, org_unit_ids: Iterable[str]
 ) -> list[Any]:
     """Active goals of a month or less that ended in (after, before): the closed
     periods `consecutive_low` reads."""
@@ -113,9 +113,8 @@ async def short_goals_ended(
         GOAL.c.period_end > after,
         GOAL.c.period_end < before,
         GOAL.c.period_end - GOAL.c.period_start <= 30,
+        GOAL.c.org_unit_id.in_(list(org_unit_ids)),
     )
-    if org_unit_ids is not None:
-        query = query.where(GOAL.c.org_unit_id.in_(list(org_unit_ids)))
     return list(await session.execute(query))
 
 
@@ -308,13 +307,6 @@ async def claim_due_deliveries(session: AsyncSession, now: datetime, limit: int)
         .with_for_update(skip_locked=True)
     )
     return list(rows.scalars())
-
-
-async def next_delivery_due(session: AsyncSession) -> datetime | None:
-    rows = await session.execute(
-        sa_select(func.min(Delivery.next_attempt_at)).where(col(Delivery.status) == "pending")
-    )
-    return rows.scalar()
 
 
 async def pending_deliveries_count(session: AsyncSession) -> int:
