@@ -7,7 +7,7 @@ from hypothesis import given, reject
 from hypothesis import strategies as st
 
 from attain_contracts import Period
-from goal_service.domain.calendar import GRAINS, FiscalCalendar, Grain, days_of, within
+from attain_contracts.calendar import GRAINS, FiscalCalendar, Grain, days_of, within
 from goal_service.domain.timesplit import (
     CalendarDays,
     LastYearShares,

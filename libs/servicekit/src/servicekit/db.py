@@ -23,6 +23,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -117,3 +118,19 @@ async def write_rows(
     await connection.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
         table.name, schema_name=table.schema, columns=columns, records=records
     )
+
+
+async def upsert_newer(
+    session: AsyncSession, model: Any, key: str, rows: Sequence[dict[str, Any]], by: str
+) -> None:
+    """Insert each row, or replace the stored one where the row's `by` column
+    (a version or sequence) is newer: redelivered and reordered events change nothing."""
+    if not rows:
+        return
+    stmt = pg_insert(model).values(sorted(rows, key=lambda row: row[key]))
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[key],
+        set_={name: stmt.excluded[name] for name in rows[0] if name != key},
+        where=getattr(model, by) < getattr(stmt.excluded, by),
+    )
+    await session.execute(stmt)

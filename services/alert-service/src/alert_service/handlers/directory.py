@@ -7,14 +7,14 @@ from typing import Any
 
 from alert_service.evaluation import evaluate_goals
 from alert_service.settings import AlertSettings
-from alert_service.store import queries
 from alert_service.store.tables import Goal, OrgUnit, Person
 from attain_contracts import GoalArchived, GoalUpserted, OrgUnitUpserted, PersonUpserted
+from servicekit.db import upsert_newer
 from servicekit.uow import UnitOfWork
 
 
 async def on_org_units(uow: UnitOfWork, events: list[OrgUnitUpserted]) -> None:
-    await queries.upsert_newer(
+    await upsert_newer(
         uow.session,
         OrgUnit,
         "id",
@@ -34,7 +34,7 @@ async def on_org_units(uow: UnitOfWork, events: list[OrgUnitUpserted]) -> None:
 
 
 async def on_people(uow: UnitOfWork, events: list[PersonUpserted]) -> None:
-    await queries.upsert_newer(
+    await upsert_newer(
         uow.session,
         Person,
         "id",
@@ -49,7 +49,7 @@ async def on_people(uow: UnitOfWork, events: list[PersonUpserted]) -> None:
 async def on_goals(uow: UnitOfWork, events: list[GoalUpserted], *, settings: AlertSettings) -> None:
     """A goal whose terms changed (target, owner, milestones) is judged again at
     the instant it changed."""
-    await queries.upsert_newer(
+    await upsert_newer(
         uow.session,
         Goal,
         "goal_id",

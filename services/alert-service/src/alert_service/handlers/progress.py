@@ -13,6 +13,7 @@ from alert_service.settings import AlertSettings
 from alert_service.store import queries
 from alert_service.store.tables import GoalProgress
 from attain_contracts import GoalProgressUpdated
+from servicekit.db import upsert_newer
 from servicekit.uow import UnitOfWork
 
 
@@ -21,7 +22,7 @@ async def on_goal_progress(
 ) -> None:
     newest = newest_per_goal(events)
     stored = await queries.progress_of(uow.session, [e.goal_id for e in newest])
-    await queries.upsert_newer(
+    await upsert_newer(
         uow.session,
         GoalProgress,
         "goal_id",

@@ -5,7 +5,7 @@ thousands of them. Deciding about a goal's alerts holds the locks on its open
 alerts, and two evaluations of one goal are kept apart by a transaction-scoped
 advisory lock per goal, always taken in goal id order so they cannot deadlock."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -31,22 +31,6 @@ from alert_service.store.tables import (
 GOAL = Goal.__table__  # type: ignore[attr-defined]
 PROGRESS = GoalProgress.__table__  # type: ignore[attr-defined]
 SWEEP_LOCK = 0x41_4C_45_52_54  # "ALERT": one replica sweeps at a time
-
-
-async def upsert_newer(
-    session: AsyncSession, model: Any, key: str, rows: Sequence[dict[str, Any]], by: str
-) -> None:
-    """Insert each row, or replace the stored one where the row's `by` column
-    (a version or sequence) is newer: redelivered and reordered events change nothing."""
-    if not rows:
-        return
-    stmt = insert(model).values(sorted(rows, key=lambda row: row[key]))
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[key],
-        set_={name: stmt.excluded[name] for name in rows[0] if name != key},
-        where=getattr(model, by) < getattr(stmt.excluded, by),
-    )
-    await session.execute(stmt)
 
 
 async def mark_recorded(session: AsyncSession, recorded: dict[str, date]) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from attain_contracts import Period
+from attain_contracts.calendar import FiscalCalendar, UnknownPeriodKey
 from goal_service.api import history
 from goal_service.api.deps import SettingsDep, TrackingDep
 from goal_service.api.models import (
@@ -24,7 +25,6 @@ from goal_service.api.models import (
 )
 from goal_service.api.visibility import sees_goal, visibility, visible_goal
 from goal_service.domain import smart
-from goal_service.domain.calendar import FiscalCalendar, UnknownPeriodKey
 from goal_service.domain.metrics import CATALOG
 from goal_service.settings import GoalSettings
 from goal_service.store import goals, queries

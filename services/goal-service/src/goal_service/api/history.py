@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from attain_contracts import Period
+from attain_contracts.calendar import year_before
 from goal_service.domain import smart
-from goal_service.domain.calendar import year_before
 from goal_service.domain.metrics import CATALOG
 from goal_service.store import queries
 from goal_service.store.tables import Goal

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Literal
 
 from attain_contracts import Period
-from goal_service.domain.calendar import within
+from attain_contracts.calendar import within
 
 # Warn above this growth over the same period last year, unless the calendar
 # settings say otherwise.

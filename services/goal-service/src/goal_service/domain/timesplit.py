@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 from attain_contracts import Period
-from goal_service.domain.calendar import GRAINS, FiscalCalendar, Grain, days_in_month, days_of
+from attain_contracts.calendar import GRAINS, FiscalCalendar, Grain, days_in_month, days_of
 from servicekit.money import largest_remainder
 
 # A month's share is spread evenly over its days. Dividing by 31 would leave a

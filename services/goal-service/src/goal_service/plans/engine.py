@@ -14,8 +14,8 @@ from uuid import uuid4
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attain_contracts import Period
+from attain_contracts.calendar import FiscalCalendar, year_before
 from goal_service.domain import allocation, funnel, levers, reconcile, timesplit
-from goal_service.domain.calendar import FiscalCalendar, year_before
 from goal_service.domain.metrics import CATALOG
 from goal_service.plans import requests as rq
 from goal_service.plans.scopes import Scope, Scopes

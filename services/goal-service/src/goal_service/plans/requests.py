@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from goal_service.domain.calendar import Grain
+from attain_contracts.calendar import Grain
 
 
 class Step(BaseModel):

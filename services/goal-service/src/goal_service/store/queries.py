@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from attain_contracts import Period
-from goal_service.domain.calendar import FiscalCalendar
+from attain_contracts.calendar import FiscalCalendar
 from goal_service.store.tables import (
     CalendarSettings,
     Goal,

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from attain_contracts import Period
-from goal_service.domain.calendar import (
+from attain_contracts.calendar import (
     GRAINS,
     FiscalCalendar,
     Grain,
