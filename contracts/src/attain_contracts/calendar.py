@@ -46,7 +46,7 @@ class FiscalCalendar:
     def period(self, key: str) -> Period:
         try:
             grain, day = self._parse(key)
-            return self._containing(day, grain)
+            return self.containing(day, grain)
         except UnknownPeriodKey:
             raise
         except (ValueError, OverflowError) as error:  # year 0, week 53 of a 52-week year
@@ -70,7 +70,7 @@ class FiscalCalendar:
         pieces = []
         day = within.start
         while day <= within.end:
-            whole = self._containing(day, grain)
+            whole = self.containing(day, grain)
             start, end = max(whole.start, within.start), min(whole.end, within.end)
             clipped = (start, end) != (whole.start, whole.end)
             pieces.append(Period(key=None if clipped else whole.key, start=start, end=end))
@@ -85,7 +85,7 @@ class FiscalCalendar:
 
     def _exact(self, start: date, end: date) -> tuple[Grain, Period] | None:
         for grain in GRAINS:
-            whole = self._containing(start, grain)
+            whole = self.containing(start, grain)
             if (whole.start, whole.end) == (start, end):
                 return grain, whole
         return None
@@ -107,7 +107,7 @@ class FiscalCalendar:
             return "week", date.fromisocalendar(int(match[1]), int(match[2]), 1)
         raise UnknownPeriodKey(f"{key}: {EXPECTED_KEYS}")
 
-    def _containing(self, day: date, grain: Grain) -> Period:
+    def containing(self, day: date, grain: Grain) -> Period:
         """The whole `grain` period that `day` falls in, with its key."""
         if grain == "week":
             monday = day - timedelta(days=day.weekday())

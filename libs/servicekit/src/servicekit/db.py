@@ -2,7 +2,7 @@
 that live in the service's own schema."""
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,3 +134,13 @@ async def upsert_newer(
         where=getattr(model, by) < getattr(stmt.excluded, by),
     )
     await session.execute(stmt)
+
+
+def newest_versions(rows: Iterable[dict[str, Any]], key: str = "id") -> list[dict[str, Any]]:
+    """One row per key, the highest version: one batch may carry several."""
+    kept: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        held = kept.get(row[key])
+        if held is None or row["version"] > held["version"]:
+            kept[row[key]] = row
+    return list(kept.values())

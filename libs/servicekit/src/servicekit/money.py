@@ -14,7 +14,10 @@ def round_half_up(amount: Decimal, unit: Decimal = CENT) -> Decimal:
 
 def round_to(amount: Decimal, unit: Decimal, rounding: str) -> Decimal:
     # `quantize` rounds to a power of ten only; dividing by the unit rounds to any unit.
-    return (amount / unit).to_integral_value(rounding=rounding) * unit
+    rounded = (amount / unit).to_integral_value(rounding=rounding) * unit
+    # Keep the unit's places (5000.00, not 5.000E+3), so a figure reads as money.
+    exponent = unit.as_tuple().exponent
+    return rounded.quantize(unit) if isinstance(exponent, int) and exponent <= 0 else rounded
 
 
 def largest_remainder(

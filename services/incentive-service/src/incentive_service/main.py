@@ -1,10 +1,28 @@
-"""incentive-service: flat-rate plans, and the earnings they price from the actuals ledger."""
+"""incentive-service: plans, statements priced from the actuals ledger against
+each person's goal, payout runs and closing, leaderboards, badges and scorecards."""
+
+from functools import partial
 
 from fastapi import FastAPI
 
-from attain_contracts import ActualRecorded
-from incentive_service.api import earnings, plans
-from incentive_service.handlers import actuals
+from attain_contracts import (
+    ActualRecorded,
+    GoalArchived,
+    GoalProgressUpdated,
+    GoalUpserted,
+    OrgUnitUpserted,
+    PersonUpserted,
+)
+from incentive_service.api import periods, plans, standings, statements
+from incentive_service.handlers.actuals import record_credits
+from incentive_service.handlers.directory import (
+    on_goals,
+    on_goals_archived,
+    on_org_units,
+    on_people,
+)
+from incentive_service.handlers.progress import on_progress
+from incentive_service.repricer import run_repricer
 from incentive_service.settings import IncentiveSettings
 from incentive_service.store.tables import MESSAGING
 from servicekit.app import ConsumerSpec, create_service_app
@@ -12,16 +30,25 @@ from servicekit.clock import Clock
 
 
 def create_app(settings: IncentiveSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or IncentiveSettings()
     return create_service_app(
         title="Attain incentive-service",
-        settings=settings or IncentiveSettings(),
+        settings=settings,
         tables=MESSAGING,
-        routers=[plans.router, earnings.router],
+        routers=[plans.router, statements.router, periods.router, standings.router],
         consumers=[
             ConsumerSpec(
                 group_id="incentive-service",
-                handlers={ActualRecorded: actuals.record_earnings},
+                handlers={
+                    OrgUnitUpserted: on_org_units,
+                    PersonUpserted: on_people,
+                    GoalUpserted: partial(on_goals, settings=settings),
+                    GoalArchived: partial(on_goals_archived, settings=settings),
+                    GoalProgressUpdated: on_progress,
+                    ActualRecorded: partial(record_credits, settings=settings),
+                },
             )
         ],
+        workers={"repricer": run_repricer},
         clock=clock,
     )

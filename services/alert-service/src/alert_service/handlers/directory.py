@@ -9,7 +9,7 @@ from alert_service.evaluation import evaluate_goals
 from alert_service.settings import AlertSettings
 from alert_service.store.tables import Goal, OrgUnit, Person
 from attain_contracts import GoalArchived, GoalUpserted, OrgUnitUpserted, PersonUpserted
-from servicekit.db import upsert_newer
+from servicekit.db import newest_versions, upsert_newer
 from servicekit.uow import UnitOfWork
 
 
@@ -18,7 +18,7 @@ async def on_org_units(uow: UnitOfWork, events: list[OrgUnitUpserted]) -> None:
         uow.session,
         OrgUnit,
         "id",
-        _newest(
+        newest_versions(
             {
                 "id": e.org_unit_id,
                 "name": e.name,
@@ -38,7 +38,7 @@ async def on_people(uow: UnitOfWork, events: list[PersonUpserted]) -> None:
         uow.session,
         Person,
         "id",
-        _newest(
+        newest_versions(
             {"id": e.person_id, "name": e.name, "email": e.email, "version": e.version}
             for e in events
         ),
@@ -53,7 +53,7 @@ async def on_goals(uow: UnitOfWork, events: list[GoalUpserted], *, settings: Ale
         uow.session,
         Goal,
         "goal_id",
-        _newest(
+        newest_versions(
             (
                 {
                     "goal_id": e.goal_id,
@@ -95,13 +95,3 @@ async def on_goals_archived(
             goal.status, goal.version = event.status, event.version
     await uow.session.flush()
     await evaluate_goals(uow, settings, {e.goal_id: e.archived_at for e in newest.values()})
-
-
-def _newest(rows: Iterable[dict[str, Any]], key: str = "id") -> list[dict[str, Any]]:
-    """One row per key, the highest version: one batch may carry several."""
-    kept: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        held = kept.get(row[key])
-        if held is None or row["version"] > held["version"]:
-            kept[row[key]] = row
-    return list(kept.values())

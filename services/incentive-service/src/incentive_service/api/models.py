@@ -2,50 +2,232 @@
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from attain_contracts.types import DecimalString
+from incentive_service.domain.assignment import Role
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 
 
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class Assignment(Input):
+    """A person by id, or everyone with a role (within an org unit's subtree when given)."""
+
+    person_id: str | None = Field(default=None, min_length=1, max_length=100)
+    role: Role | None = None
+    org_unit_id: str | None = Field(default=None, min_length=1, max_length=100)
+
+    @model_validator(mode="after")
+    def _names_someone(self) -> "Assignment":
+        if (self.person_id is None) == (self.role is None):
+            raise ValueError("give either person_id or role")
+        if self.person_id is not None and self.org_unit_id is not None:
+            raise ValueError("org_unit_id narrows a role, not a person")
+        return self
+
+
 class PlanPut(Input):
     name: str = Field(min_length=1, max_length=200)
-    rate: Decimal = Field(ge=0, le=1, description="a fraction of the credited amount: 0.05 is 5%")
+    metric: Literal["revenue", "collections"] = "revenue"
+    period: Literal["month", "quarter", "year"]
     currency: str = Field(pattern="^[A-Z]{3}$")
+    assignments: list[Assignment] = Field(min_length=1)
+
+
+class PlanVersionPublic(BaseModel):
     effective_from: date
-    effective_to: date | None = Field(default=None, description="exclusive; open when omitted")
+    effective_to: date | None = Field(description="exclusive: the next version's first day")
+    revision: int
+    terms: dict[str, object]
 
 
 class PlanPublic(BaseModel):
     id: str
     name: str
     metric: str
-    rate: Decimal
+    period: str
     currency: str
-    effective_from: date
-    effective_to: date | None
-    version: int
+    assignments: list[dict[str, object]]
+    revision: int
     updated_at: datetime
+    versions: list[PlanVersionPublic]
 
 
-class EarningLine(BaseModel):
-    entry_id: str
-    deal_id: str
-    plan_id: str
-    credited_on: date
-    base_amount: Decimal
-    rate: Decimal
-    amount: Decimal
-    currency: str
+class PlanList(BaseModel):
+    data: list[PlanPublic]
+    count: int
+
+
+class LinePublic(BaseModel):
+    kind: str
+    component_id: str | None
+    source: str
+    basis: DecimalString
+    rate: DecimalString | None
+    amount: DecimalString
     formula: str
 
 
-class PeriodEarnings(BaseModel):
+class DealCredited(BaseModel):
+    deal_id: str
+    credited_on: date
+    product_line: str | None
+    amount: DecimalString = Field(description="net of every ledger row of the deal in this period")
+    entries: int
+
+
+class AdjustmentPublic(BaseModel):
+    source_period_key: str
+    target_period_key: str
+    restated: DecimalString
+    paid: DecimalString
+    amount: DecimalString
+    created_at: datetime
+
+
+class StatementSummary(BaseModel):
+    id: str
     person_id: str
     period_key: str
-    lines: list[EarningLine]
+    status: Literal["open", "closed"]
+    currency: str
+    total: DecimalString
+    attainment: DecimalString | None
+    version: int
+
+
+class StatementPublic(StatementSummary):
+    period_start: date
+    period_end: date
+    plan_id: str | None
+    plan_effective_from: date | None
+    quota_goal_id: str | None
+    quota: DecimalString | None
+    revenue: DecimalString
+    lines: list[LinePublic]
+    warnings: list[str]
+    deals: list[DealCredited]
+    carried_out: list[AdjustmentPublic] = Field(
+        description="corrections of this (closed) statement paid in later periods"
+    )
+    priced_at: datetime
+    closed_at: datetime | None
+
+
+class StatementList(BaseModel):
+    data: list[StatementSummary]
     count: int
-    total: Decimal
-    currency: str | None = Field(description="none while the period has no lines")
+
+
+class WhatIfDeal(Input):
+    deal_id: str | None = Field(default=None, min_length=1, max_length=100)
+    amount: Decimal = Field(gt=0, max_digits=18, decimal_places=4)
+    product_line: str | None = Field(default=None, min_length=1, max_length=100)
+    credited_on: date | None = Field(default=None, description="defaults to the period's last day")
+
+
+class EstimateRequest(Input):
+    period_key: str = Field(min_length=4, max_length=20)
+    deals: list[WhatIfDeal] = Field(default=[], max_length=1_000)
+
+
+class NextStepPublic(BaseModel):
+    component_id: str
+    kind: str
+    attainment: DecimalString
+    revenue_needed: DecimalString
+    description: str
+
+
+class Estimate(BaseModel):
+    person_id: str
+    period_key: str
+    plan_id: str | None
+    currency: str
+    current_total: DecimalString
+    estimated_total: DecimalString
+    difference: DecimalString
+    current_attainment: DecimalString | None
+    estimated_attainment: DecimalString | None
+    lines: list[LinePublic]
+    warnings: list[str]
+    next_steps: list[NextStepPublic] = Field(description="from the estimated position")
+
+
+class PayoutRunPublic(BaseModel):
+    period_key: str
+    statements: int
+    changed: int
+    total: DecimalString
+    digest: str
+
+
+class PeriodClosed(PayoutRunPublic):
+    closed_at: datetime
+    badges_awarded: int
+
+
+class LeaderboardRow(BaseModel):
+    rank: int | None
+    person_id: str
+    name: str
+    org_unit_id: str
+    target: DecimalString | None
+    actual: DecimalString
+    attainment: DecimalString | None
+
+
+class Leaderboard(BaseModel):
+    org_unit_id: str
+    period_key: str
+    metric: str
+    data: list[LeaderboardRow]
+    count: int
+
+
+class BadgePublic(BaseModel):
+    badge_id: str
+    badge: str
+    period_key: str
+    reason: str
+    awarded_at: datetime
+
+
+class BadgeList(BaseModel):
+    data: list[BadgePublic]
+    count: int
+
+
+class GrowthPut(Input):
+    score: Decimal = Field(ge=0, le=100, decimal_places=2)
+    note: str | None = Field(default=None, max_length=2_000)
+
+
+class WeightsPut(Input):
+    results: Decimal = Field(ge=0, le=1)
+    process: Decimal = Field(ge=0, le=1)
+    growth: Decimal = Field(ge=0, le=1)
+
+
+class ScorecardPart(BaseModel):
+    name: str
+    score: DecimalString | None
+    weight: DecimalString
+    applied_weight: DecimalString
+    explanation: str
+
+
+class ScorecardPublic(BaseModel):
+    person_id: str
+    period_key: str
+    score: DecimalString | None
+    parts: list[ScorecardPart]
+    weights_from: str | None = Field(
+        description="the org unit whose weights apply; none for the defaults"
+    )

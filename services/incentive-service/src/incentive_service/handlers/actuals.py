@@ -1,74 +1,57 @@
-"""Credits from the actuals ledger, priced under the flat-rate plan in force on
-the credit date, and the statement totals they change."""
+"""Credits from the actuals ledger. Each ledger row of a metric a plan can price
+is kept once (by its entry id) and marks the statements it changes: the
+person's month, quarter and year, and, where a plan pays a team bonus, their
+teammates' (a teammate's deal moves the team's attainment)."""
 
 from typing import Any
 
-import structlog
-
 from attain_contracts import ActualRecorded
-from incentive_service.domain.flat_rate import earning, period_key, plan_in_force
-from incentive_service.store import events, queries
+from attain_contracts.calendar import FiscalCalendar
+from incentive_service.settings import IncentiveSettings
+from incentive_service.statements import PLAN_GRAINS, PRICED_METRICS
+from incentive_service.store import queries
 from servicekit.uow import UnitOfWork
 
-log = structlog.get_logger()
 
-PRICED_METRIC = "revenue"
-
-
-async def record_earnings(uow: UnitOfWork, actuals: list[ActualRecorded]) -> None:
+async def record_credits(
+    uow: UnitOfWork, actuals: list[ActualRecorded], *, settings: IncentiveSettings
+) -> None:
     # The inbox drops a redelivered event, but the tracking-service may publish
     # the same ledger row again under a new event id; the entry id catches that.
-    by_entry: dict[str, ActualRecorded] = {}
+    rows: dict[str, dict[str, Any]] = {}
     for actual in actuals:
-        if actual.metric == PRICED_METRIC:
-            by_entry.setdefault(actual.entry_id, actual)
-    credits = list(by_entry.values())
-    if not credits:
-        return
-    session = uow.session
-    days = [credit.credited_on for credit in credits]
-    plans = await queries.plans_overlapping(session, PRICED_METRIC, min(days), max(days))
-    now = uow.clock.now()
-    rows: list[dict[str, Any]] = []
-    for credit in credits:
-        plan = plan_in_force(plans, credit.credited_on)
-        if plan is None:
-            log.warning(
-                "incentive.no_plan",
-                entry_id=credit.entry_id,
-                person_id=credit.person_id,
-                credited_on=credit.credited_on.isoformat(),
+        if actual.metric in PRICED_METRICS:
+            rows.setdefault(
+                actual.entry_id,
+                {
+                    "entry_id": actual.entry_id,
+                    "person_id": actual.person_id,
+                    "deal_id": actual.deal_id,
+                    "metric": actual.metric,
+                    "org_path": actual.org_path,
+                    "product_line": actual.product_line,
+                    "credited_on": actual.credited_on,
+                    "amount": actual.amount,
+                    "currency": actual.currency,
+                    "reason": actual.reason,
+                    "recorded_at": actual.recorded_at,
+                },
             )
-            continue
-        if credit.currency is not None and credit.currency != plan.currency:
-            log.warning(
-                "incentive.currency_mismatch",
-                entry_id=credit.entry_id,
-                plan_id=plan.id,
-                credit_currency=credit.currency,
-                plan_currency=plan.currency,
-            )
-            continue
-        rows.append(
-            {
-                "entry_id": credit.entry_id,
-                "person_id": credit.person_id,
-                "deal_id": credit.deal_id,
-                "plan_id": plan.id,
-                "credited_on": credit.credited_on,
-                "period_key": period_key(credit.credited_on),
-                "base_amount": credit.amount,
-                "rate": plan.rate,
-                "amount": earning(credit.amount, plan.rate),
-                "currency": plan.currency,
-                "recorded_at": now,
-            }
-        )
-    if not rows:
+    inserted = await queries.add_credits(uow.session, list(rows.values()))
+    if not inserted:
         return
-    await queries.lock_periods(session, [(row["person_id"], row["period_key"]) for row in rows])
-    touched = await queries.add_earnings(session, rows)
-    if not touched:
-        return
-    for total in await queries.period_totals(session, touched):
-        uow.publish(events.earnings_updated(total, now))
+    calendar = FiscalCalendar(fiscal_year_start_month=settings.fiscal_year_start_month)
+    keys: set[tuple[str, str]] = set()
+    teams: set[tuple[str, str]] = set()
+    for person_id, credited_on, org_path in inserted:
+        for grain in PLAN_GRAINS:
+            period = calendar.containing(credited_on, grain)
+            keys.add((person_id, period.key or ""))
+            if org_path:
+                teams.add((org_path[-1], period.key or ""))
+    if teams and await queries.any_team_bonus(uow.session):
+        for unit_id, period_key in sorted(teams):
+            period = calendar.period(period_key)
+            members = await queries.members_of(uow.session, [unit_id], period.end)
+            keys.update((person_id, period_key) for person_id in members.get(unit_id, []))
+    await queries.enqueue(uow.session, keys)
