@@ -1,6 +1,6 @@
 """One real path through all four services, each a process of its own: an org,
 a person and a goal → a signed deal → the ledger and the goal's progress → a
-deviation alert → the rep's earnings."""
+deviation alert → the rep's statement."""
 
 import asyncio
 import json
@@ -26,7 +26,7 @@ ADMIN = {
 }
 
 
-async def test_a_signed_deal_flows_from_crm_to_progress_alert_and_earnings(stack: Stack) -> None:
+async def test_a_signed_deal_flows_from_crm_to_progress_alert_and_statement(stack: Stack) -> None:
     goal_url, tracking_url = stack.urls["goal-service"], stack.urls["tracking-service"]
     alert_url, incentive_url = stack.urls["alert-service"], stack.urls["incentive-service"]
     suffix = uuid4().hex[:6]
@@ -76,9 +76,24 @@ async def test_a_signed_deal_flows_from_crm_to_progress_alert_and_earnings(stack
                 f"{incentive_url}/plans/flat-{suffix}",
                 json={
                     "name": "5%",
-                    "rate": "0.05",
+                    "period": "month",
                     "currency": "CNY",
-                    "effective_from": "2020-01-01",
+                    "assignments": [{"person_id": rep}],
+                },
+            )
+        )
+        await ok(
+            http.put(
+                f"{incentive_url}/plans/flat-{suffix}/versions/2020-01-01",
+                json={
+                    "components": [
+                        {
+                            "kind": "commission",
+                            "id": "base",
+                            "method": "marginal",
+                            "tiers": [{"floor": "0", "ceiling": None, "rate": "0.05"}],
+                        }
+                    ]
                 },
             )
         )
@@ -127,12 +142,12 @@ async def test_a_signed_deal_flows_from_crm_to_progress_alert_and_earnings(stack
         assert [a["status"] for a in alerts["data"]] == ["open"]
 
         period = today.strftime("%Y-%m")
-        earnings = await eventually(
-            lambda: http.get(f"{incentive_url}/people/{rep}/earnings", params={"period": period}),
-            until=lambda body: body["count"] == 1,
+        statement = await eventually(
+            lambda: http.get(f"{incentive_url}/people/{rep}/statements/{period}"),
+            until=lambda body: Decimal(body["revenue"]) == 10000,
         )
-        assert Decimal(earnings["total"]) == Decimal("500.00")
-        assert earnings["lines"][0]["deal_id"] == f"D-{suffix}"
+        assert Decimal(statement["total"]) == Decimal("500.00")
+        assert [deal["deal_id"] for deal in statement["deals"]] == [f"D-{suffix}"]
     await watcher.stop()
 
 

@@ -41,7 +41,7 @@ def create_app(settings: IncentiveSettings | None = None, clock: Clock | None = 
                 group_id="incentive-service",
                 handlers={
                     OrgUnitUpserted: on_org_units,
-                    PersonUpserted: on_people,
+                    PersonUpserted: partial(on_people, settings=settings),
                     GoalUpserted: partial(on_goals, settings=settings),
                     GoalArchived: partial(on_goals_archived, settings=settings),
                     GoalProgressUpdated: on_progress,

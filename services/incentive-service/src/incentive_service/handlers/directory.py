@@ -36,7 +36,11 @@ async def on_org_units(uow: UnitOfWork, events: list[OrgUnitUpserted]) -> None:
     )
 
 
-async def on_people(uow: UnitOfWork, events: list[PersonUpserted]) -> None:
+async def on_people(
+    uow: UnitOfWork, events: list[PersonUpserted], *, settings: IncentiveSettings
+) -> None:
+    """A person placed or moved may now fall under another plan or team: their
+    statements are priced again for every period they have credits in."""
     newest = {e.person_id: e for e in sorted(events, key=lambda e: e.version)}
     changed = await queries.upsert_people(
         uow.session,
@@ -58,6 +62,15 @@ async def on_people(uow: UnitOfWork, events: list[PersonUpserted]) -> None:
                     (m.org_unit_id, m.valid_from): m for m in newest[person_id].memberships
                 }.values()
             ],
+        )
+        calendar = FiscalCalendar(fiscal_year_start_month=settings.fiscal_year_start_month)
+        await queries.enqueue(
+            uow.session,
+            {
+                (person_id, calendar.containing(month, grain).key or "")
+                for person_id, month in await queries.credited_months(uow.session, changed)
+                for grain in PLAN_GRAINS
+            },
         )
 
 

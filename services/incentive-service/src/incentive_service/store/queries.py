@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, text, tuple_
+from sqlalchemy import Date, and_, delete, func, or_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -519,3 +519,14 @@ async def closed_periods_between(
     if last is not None:
         query = query.where(col(ClosedPeriod.period_start) < last)
     return list((await session.execute(query.order_by(col(ClosedPeriod.period_start)))).scalars())
+
+
+async def credited_months(
+    session: AsyncSession, person_ids: Collection[str]
+) -> list[tuple[str, date]]:
+    """The first day of every month in which each person has credits."""
+    month = func.date_trunc("month", col(Credit.credited_on)).cast(Date)
+    rows = await session.execute(
+        select(col(Credit.person_id), month).where(col(Credit.person_id).in_(person_ids)).distinct()
+    )
+    return [(person, day) for person, day in rows]
