@@ -970,6 +970,28 @@ def test_a_credit_and_its_reversal_change_nothing(
     assert priced == price(terms, credits, quota, team)
 
 
+@given(st.data(), plan_terms(), quotas, credit_lists(), credit_lists())
+def test_a_deal_reversed_after_its_period_closed_nets_to_zero_across_periods(
+    data: st.DataObject,
+    terms: PlanTerms,
+    quota: Quota | None,
+    closed_credits: list[Credit],
+    open_credits: list[Credit],
+) -> None:
+    """What the service does (statements.py): the closed period was paid with
+    the deal; restated without it; the difference is carried into the next open
+    period. Over both periods that is exactly as if the deal had never been."""
+    deal, _ = data.draw(reversed_pairs(closed_credits))
+
+    paid = price(terms, [*closed_credits, deal], quota).total
+    restated = price(terms, closed_credits, quota).total
+    carried = Adjustment(source_period="FY2026-Q1", restated=restated, paid=paid)
+    next_period = price(terms, open_credits, quota, adjustments=(carried,)).total
+
+    without_the_deal = restated + price(terms, open_credits, quota).total
+    assert paid + next_period == without_the_deal
+
+
 @given(
     tier_lists(),
     st.decimals(min_value="0.01", max_value=300000, places=2),

@@ -162,12 +162,18 @@ class StatementEngine:
         }
         carried = await queries.adjustments_into(self.session, keys)
         existing = await queries.statements(self.session, keys)
-        people = {person for person, _ in keys}
-        metrics = {plan.metric for found in chosen.values() if found for plan in [found[0]]}
-        first = min(period.start for period, _ in keys.values())
-        last = max(period.end for period, _ in keys.values())
-        quotas = _quotas(await queries.person_goals(self.session, people, metrics, first, last))
-        credited = _by_person(await queries.credits(self.session, people, metrics, first, last))
+        # Only statements a plan prices need the ledger: the others carry adjustments at most.
+        with_plan = [key for key, found in chosen.items() if found is not None]
+        people = {person for person, _ in with_plan}
+        metrics = {found[0].metric for found in chosen.values() if found is not None}
+        first = min((keys[key][0].start for key in with_plan), default=date.max)
+        last = max((keys[key][0].end for key in with_plan), default=date.min)
+        quotas: dict[tuple[str, str, date, date], pricing.Quota] = {}
+        credited: dict[tuple[str, str], list[Any]] = {}
+        if with_plan:
+            goals = await queries.person_goals(self.session, people, metrics, first, last)
+            quotas = _quotas(goals)
+            credited = _by_person(await queries.credits(self.session, people, metrics, first, last))
         teams = await self._teams(keys, chosen, plans, directory)
         results = []
         for key, (period, _) in sorted(keys.items()):
