@@ -90,6 +90,11 @@ async def put_version(
             errors=[{"field": p.field, "code": p.code, "reason": p.reason} for p in problems],
         )
     versions = await queries.plan_versions(session, plan_id)
+    stored = body.model_dump(mode="json")
+    held = next((v for v in versions if v.effective_from == effective_from), None)
+    if held is not None and held.terms == stored:
+        # The same terms again change no period, closed or not: a repeated PUT succeeds.
+        return await _public(uow, plan)
     following = min(
         (v.effective_from for v in versions if v.effective_from > effective_from), default=None
     )
@@ -102,8 +107,6 @@ async def put_version(
             "the last closed period",
             field="effective_from",
         )
-    stored = body.model_dump(mode="json")
-    held = next((v for v in versions if v.effective_from == effective_from), None)
     now = uow.clock.now()
     if held is None:
         session.add(
@@ -115,10 +118,8 @@ async def put_version(
                 updated_at=now,
             )
         )
-    elif held.terms != stored:
-        held.terms, held.revision, held.updated_at = stored, held.revision + 1, now
     else:
-        return await _public(uow, plan)
+        held.terms, held.revision, held.updated_at = stored, held.revision + 1, now
     plan.revision += 1
     plan.updated_at = now
     await session.flush()
