@@ -78,6 +78,7 @@ async def close_period(
             period_end=period.end,
             closed_at=now,
             closed_by=closed_by,
+            last_credit_seq=await queries.last_credit_seq(session),
         )
     )
     await session.execute(

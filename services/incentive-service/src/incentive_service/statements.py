@@ -54,6 +54,20 @@ class Pricing:
     currency: str
 
 
+@dataclass(frozen=True)
+class Cutoff:
+    """Which credits a closed period's restatement counts: all it was paid on
+    (up to the last credit when it closed), and later corrections recorded in
+    the ledger before the clawback window ended. Both are the ledger's order
+    and time, never compared with this service's clock."""
+
+    last_seq: int
+    window_end: datetime
+
+    def counts(self, seq: int, recorded_at: datetime) -> bool:
+        return seq <= self.last_seq or recorded_at < self.window_end
+
+
 @dataclass
 class Directory:
     """What a batch needs of the org: every unit, and the batch's people."""
@@ -153,7 +167,7 @@ class StatementEngine:
         keys: dict[Key, tuple[Period, Grain]],
         plans: Plans,
         directory: Directory,
-        cutoffs: dict[Key, datetime],
+        cutoffs: dict[Key, "Cutoff"],
         extra: dict[Key, list[pricing.Credit]] | None = None,
     ) -> list[Pricing]:
         chosen = {
@@ -196,7 +210,7 @@ class StatementEngine:
                 c
                 for c in credited.get((key[0], plan.metric), [])
                 if period.start <= c.credited_on <= period.end
-                and (cutoff is None or c.recorded_at < cutoff)
+                and (cutoff is None or cutoff.counts(c.seq, c.recorded_at))
             ]
             priced = pricing.price_statement(
                 terms,
@@ -326,7 +340,7 @@ class StatementEngine:
         for key, (period, _) in keys.items():
             days = _clawback_days(plans, directory, key, period, keys[key][1])
             window_end = datetime.combine(period.end + timedelta(days=1 + days), time(), UTC)
-            cutoffs[key] = max(closed[key[1]].closed_at, window_end)
+            cutoffs[key] = Cutoff(closed[key[1]].last_credit_seq, window_end)
         restated = await self._price(keys, plans, directory, cutoffs)
         carried = await queries.adjusted_since_close(self.session, keys)
         now = self.uow.clock.now()

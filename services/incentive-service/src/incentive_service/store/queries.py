@@ -207,6 +207,7 @@ async def credits(
             col(Credit.amount),
             col(Credit.product_line),
             col(Credit.recorded_at),
+            col(Credit.seq),
         ).where(
             col(Credit.person_id).in_(person_ids),
             col(Credit.metric).in_(metrics),
@@ -530,3 +531,8 @@ async def credited_months(
         select(col(Credit.person_id), month).where(col(Credit.person_id).in_(person_ids)).distinct()
     )
     return [(person, day) for person, day in rows]
+
+
+async def last_credit_seq(session: AsyncSession) -> int:
+    found = await session.execute(select(func.coalesce(func.max(col(Credit.seq)), 0)))
+    return int(found.scalar_one() or 0)

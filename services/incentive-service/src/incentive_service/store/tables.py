@@ -4,7 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, Index, Numeric, Text
+from sqlalchemy import BigInteger, Column, Identity, Index, Numeric, Text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
@@ -109,6 +109,10 @@ class Credit(SQLModel, table=True):
     )
 
     entry_id: str = Field(primary_key=True)
+    # The order rows arrived in here: a close notes the last one it priced.
+    seq: int | None = Field(
+        default=None, sa_column=Column(BigInteger, Identity(), nullable=False, unique=True)
+    )
     person_id: str
     deal_id: str
     metric: str
@@ -219,6 +223,9 @@ class ClosedPeriod(SQLModel, table=True):
     period_end: date
     closed_at: datetime = Field(sa_column=instant_column())
     closed_by: str
+    # Every credit up to this one was there when the period closed: later ones
+    # are corrections, counted only within the plan's clawback window.
+    last_credit_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class RepriceQueue(SQLModel, table=True):

@@ -52,11 +52,13 @@ def upgrade() -> None:
     sa.Column('period_end', sa.Date(), nullable=False),
     sa.Column('closed_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('closed_by', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('last_credit_seq', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('period_key', name=op.f('pk_closed_period')),
     schema='incentive'
     )
     op.create_table('credit',
     sa.Column('entry_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('seq', sa.BigInteger(), sa.Identity(always=False), nullable=False),
     sa.Column('person_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('deal_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('metric', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -68,6 +70,7 @@ def upgrade() -> None:
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('entry_id', name=op.f('pk_credit')),
+    sa.UniqueConstraint('seq', name=op.f('uq_credit_seq')),
     schema='incentive'
     )
     op.create_index('ix_credit_org_path', 'credit', ['org_path'], unique=False, schema='incentive', postgresql_using='gin')
