@@ -2,7 +2,6 @@
 (newest version only). Evaluation reads them: a goal's terms and milestones,
 who manages whom for escalation and visibility, and where to e-mail an owner."""
 
-
 from alert_service.evaluation import evaluate_goals
 from alert_service.settings import AlertSettings
 from alert_service.store.tables import Goal, OrgUnit, Person
