@@ -280,6 +280,28 @@ def alert_service(stack: Stack) -> Iterator[str]:
         yield url
 
 
+# --- incentive-service ---------------------------------------------------------------------
+
+INCENTIVE_GROUP = "incentive-service"  # the consumer group in incentive_service.main
+INCENTIVE_LOG = "incentive.log"  # in the stack's work directory
+
+
+@contextmanager
+def incentive_service(stack: Stack) -> Iterator[str]:
+    """incentive-service migrated and running as a process of its own; yields its URL. It consumes
+    the org, goal, progress and actuals topics from their start."""
+    upgrade("incentive_service", stack.database_url)
+    environment = {
+        **os.environ,
+        **stack.servers.service_environment(),
+        "ATTAIN_DATABASE_URL": stack.database_url,
+        "ATTAIN_JWT_SECRET": JWT_SECRET,
+    }
+    log = stack.work_dir / INCENTIVE_LOG
+    with serving("incentive_service.main:create_app", environment, log) as url:
+        yield url
+
+
 def asyncpg_dsn(database_url: str) -> str:
     """The services' SQLAlchemy URL as asyncpg takes it."""
     return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
