@@ -45,6 +45,7 @@ ADMIN = bearer(Role.ADMIN)
 WAIT_SECONDS = 20
 # Q1 closes on this day; corrections are recorded after it.
 NOW = datetime(2026, 4, 5, tzinfo=UTC)
+TRACKING_AHEAD = datetime(2026, 8, 1, tzinfo=UTC)
 Q1 = Period(key="FY2026-Q1", start=date(2026, 1, 1), end=date(2026, 3, 31))
 # The quarter the clock is in: open in every test of this module.
 Q2 = Period(key="FY2026-Q2", start=date(2026, 4, 1), end=date(2026, 6, 30))
@@ -346,7 +347,9 @@ async def test_the_worked_example_is_priced_closed_and_clawed_back(
     assert version.status_code == 200, version.text
     await publish(
         kafka_bootstrap,
-        team.credit(ann, "D1", "70000", date(2026, 2, 10)),
+        # Tracking's clock may run ahead of ours: D1 is stamped after the clawback
+        # window, yet it was here when Q1 closed, so restating Q1 still counts it.
+        team.credit(ann, "D1", "70000", date(2026, 2, 10), recorded_at=TRACKING_AHEAD),
         team.credit(ann, "D2", "50000", date(2026, 3, 5)),
     )
 
