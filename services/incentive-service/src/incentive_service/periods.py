@@ -110,6 +110,15 @@ async def standings(
     subtree = [unit.id for unit in units.values() if unit_id in unit.path]
     members = await queries.members_of(session, subtree, period.end)
     unit_of = {person: unit for unit, people in sorted(members.items()) for person in people}
+    return await person_standings(uow, unit_of, period, metric)
+
+
+async def person_standings(
+    uow: UnitOfWork, unit_of: dict[str, str], period: Period, metric: str = LEADERBOARD_METRIC
+) -> list[ranking.Standing]:
+    """Each person (in their unit) with their goal's target and what the ledger
+    credits them in the period."""
+    session = uow.session
     if not unit_of:
         return []
     goals = await queries.person_goals(session, unit_of, [metric], period.start, period.end)

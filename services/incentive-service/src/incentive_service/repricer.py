@@ -5,7 +5,6 @@ import asyncio
 
 from prometheus_client import Counter
 
-from attain_contracts.calendar import FiscalCalendar
 from incentive_service.settings import IncentiveSettings
 from incentive_service.statements import StatementEngine
 from incentive_service.store import queries
@@ -32,7 +31,7 @@ async def run_repricer(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
 
 async def reprice_once(runtime: ServiceRuntime, settings: IncentiveSettings) -> int:
     """Price up to a batch of queued statements; how many were taken."""
-    calendar = FiscalCalendar(fiscal_year_start_month=settings.fiscal_year_start_month)
+    calendar = settings.calendar()
     async with runtime.unit_of_work() as uow:
         keys = await queries.claim(uow.session, settings.reprice_batch_size)
         changed = await StatementEngine(uow, calendar).reprice(keys) if keys else 0

@@ -131,9 +131,6 @@ class StatementEngine:
         grain = self.calendar.grain_of(period)
         return (period, grain) if grain in PLAN_GRAINS else None
 
-    def periods_of(self, day: date) -> list[str]:
-        return [self.calendar.containing(day, grain).key or "" for grain in PLAN_GRAINS]
-
     async def reprice(self, keys: Collection[Key], *, period_held: bool = False) -> int:
         """Price the given statements; how many changed. `period_held`: the caller
         holds their period exclusively (a payout run, a close), so nobody else
@@ -374,6 +371,11 @@ class StatementEngine:
             period = self.calendar.containing(period.end + timedelta(days=1), grain)
             if period.key not in closed:
                 return period.key or ""
+
+
+def statement_periods(calendar: FiscalCalendar, day: date) -> list[Period]:
+    """The month, quarter and year `day` falls in: the statements a credit on it may change."""
+    return [calendar.containing(day, grain) for grain in PLAN_GRAINS]
 
 
 def statement_id(person_id: str, period_key: str) -> str:

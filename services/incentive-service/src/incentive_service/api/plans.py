@@ -26,7 +26,7 @@ can_read = require_roles(Role.ADMIN, Role.PLANNER, Role.MANAGER, Role.REP, Role.
 def calendar_of(request: Request) -> FiscalCalendar:
     settings = get_runtime(request).settings
     assert isinstance(settings, IncentiveSettings)
-    return FiscalCalendar(fiscal_year_start_month=settings.fiscal_year_start_month)
+    return settings.calendar()
 
 
 @router.put("/plans/{plan_id}", dependencies=[can_shape], response_model=PlanPublic)

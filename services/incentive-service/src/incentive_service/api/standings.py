@@ -1,6 +1,5 @@
 """Recognition: leaderboards by attainment, badges, and scorecards."""
 
-from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -19,7 +18,7 @@ from incentive_service.api.models import (
 from incentive_service.api.plans import calendar_of
 from incentive_service.api.visibility import manages_person, may_see_unit, require_person
 from incentive_service.domain import standings as ranking
-from incentive_service.periods import LEADERBOARD_METRIC, standings
+from incentive_service.periods import LEADERBOARD_METRIC, person_standings, standings
 from incentive_service.store import queries
 from incentive_service.store.tables import GrowthScore, ScorecardWeights
 from servicekit.app import UnitOfWorkDep
@@ -105,23 +104,7 @@ async def get_scorecard(
     if weights_from is not None:
         chosen = weights_by_unit[weights_from]
         weights = ranking.Weights(chosen.results, chosen.process, chosen.growth)
-    quota = await queries.person_goals(
-        session, [person_id], [LEADERBOARD_METRIC], period.start, period.end
-    )
-    target = next(
-        (
-            g.target
-            for g in sorted(quota, key=lambda g: g.goal_id)
-            if (g.period_start, g.period_end) == (period.start, period.end)
-        ),
-        None,
-    )
-    actual = (
-        await queries.actuals_by_person(
-            session, [person_id], LEADERBOARD_METRIC, period.start, period.end
-        )
-    ).get(person_id, Decimal(0))
-    attainment = ranking.Standing(person_id, person_id, "", target, actual).attainment
+    (standing,) = await person_standings(uow, {person_id: path[-1] if path else ""}, period)
     process = [
         ranking.ProcessGoal(
             goal_id=row.goal_id, metric=row.metric, target=row.target, actual=row.actual
@@ -132,7 +115,7 @@ async def get_scorecard(
     ]
     growth = await queries.growth_score(session, person_id, period_key)
     card = ranking.scorecard(
-        attainment=attainment,
+        attainment=standing.attainment,
         process_goals=process,
         growth=growth.score if growth else None,
         weights=weights,

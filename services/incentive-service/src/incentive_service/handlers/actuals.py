@@ -3,12 +3,12 @@ is kept once (by its entry id) and marks the statements it changes: the
 person's month, quarter and year, and, where a plan pays a team bonus, their
 teammates' (a teammate's deal moves the team's attainment)."""
 
+from collections import defaultdict
 from typing import Any
 
-from attain_contracts import ActualRecorded
-from attain_contracts.calendar import FiscalCalendar
+from attain_contracts import ActualRecorded, Period
 from incentive_service.settings import IncentiveSettings
-from incentive_service.statements import PLAN_GRAINS, PRICED_METRICS
+from incentive_service.statements import PRICED_METRICS, statement_periods
 from incentive_service.store import queries
 from servicekit.uow import UnitOfWork
 
@@ -40,18 +40,18 @@ async def record_credits(
     inserted = await queries.add_credits(uow.session, list(rows.values()))
     if not inserted:
         return
-    calendar = FiscalCalendar(fiscal_year_start_month=settings.fiscal_year_start_month)
+    calendar = settings.calendar()
     keys: set[tuple[str, str]] = set()
-    teams: set[tuple[str, str]] = set()
+    teams: dict[Period, set[str]] = defaultdict(set)
     for person_id, credited_on, org_path in inserted:
-        for grain in PLAN_GRAINS:
-            period = calendar.containing(credited_on, grain)
+        for period in statement_periods(calendar, credited_on):
             keys.add((person_id, period.key or ""))
             if org_path:
-                teams.add((org_path[-1], period.key or ""))
+                teams[period].add(org_path[-1])
     if teams and await queries.any_team_bonus(uow.session):
-        for unit_id, period_key in sorted(teams):
-            period = calendar.period(period_key)
-            members = await queries.members_of(uow.session, [unit_id], period.end)
-            keys.update((person_id, period_key) for person_id in members.get(unit_id, []))
+        for period, units in teams.items():
+            members = await queries.members_of(uow.session, units, period.end)
+            keys.update(
+                (person, period.key or "") for people in members.values() for person in people
+            )
     await queries.enqueue(uow.session, keys)

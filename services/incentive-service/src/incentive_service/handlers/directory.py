@@ -7,9 +7,8 @@ from datetime import date
 from typing import NamedTuple
 
 from attain_contracts import GoalArchived, GoalUpserted, OrgUnitUpserted, Period, PersonUpserted
-from attain_contracts.calendar import FiscalCalendar
 from incentive_service.settings import IncentiveSettings
-from incentive_service.statements import PLAN_GRAINS
+from incentive_service.statements import PLAN_GRAINS, statement_periods
 from incentive_service.store import queries
 from incentive_service.store.tables import Goal, OrgUnit
 from servicekit.db import newest_versions, upsert_newer
@@ -63,13 +62,13 @@ async def on_people(
                 }.values()
             ],
         )
-        calendar = FiscalCalendar(fiscal_year_start_month=settings.fiscal_year_start_month)
+        calendar = settings.calendar()
         await queries.enqueue(
             uow.session,
             {
-                (person_id, calendar.containing(month, grain).key or "")
+                (person_id, period.key or "")
                 for person_id, month in await queries.credited_months(uow.session, changed)
-                for grain in PLAN_GRAINS
+                for period in statement_periods(calendar, month)
             },
         )
 
@@ -131,7 +130,7 @@ async def _reprice_goals(
     uow: UnitOfWork, settings: IncentiveSettings, goals: list[GoalScope]
 ) -> None:
     """A person's goal is their quota; an org unit's is a team bonus's goal for its members."""
-    calendar = FiscalCalendar(fiscal_year_start_month=settings.fiscal_year_start_month)
+    calendar = settings.calendar()
     keys: set[tuple[str, str]] = set()
     team_goals: dict[tuple[str, str], date] = {}
     for goal in goals:
