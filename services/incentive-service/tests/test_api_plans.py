@@ -2,25 +2,19 @@
 fail to fit together is answered 422 naming the field, a change that would
 rewrite a paid period 409, and only admins and planners shape plans."""
 
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
 import httpx
 import pytest
 
-from attain_devstack.testing import TEST_SECRET, bearer, migrate, running
-from incentive_service.main import create_app
-from incentive_service.settings import IncentiveSettings
+from attain_devstack.testing import bearer
 from servicekit.auth import Role
-from servicekit.clock import FixedClock
 
 pytestmark = pytest.mark.integration
 
 ADMIN = bearer(Role.ADMIN)
 PLANNER = bearer(Role.PLANNER, person_id="planner-1")
-NOW = datetime(2026, 4, 5, tzinfo=UTC)
 COMMISSION = {
     "kind": "commission",
     "id": "base",
@@ -30,19 +24,6 @@ COMMISSION = {
         {"floor": "1.0", "ceiling": None, "rate": "0.08"},
     ],
 }
-
-
-@pytest.fixture(scope="module")
-async def client(module_database: str, kafka_bootstrap: str) -> AsyncIterator[httpx.AsyncClient]:
-    await migrate("incentive_service", module_database)
-    settings = IncentiveSettings(
-        database_url=module_database,
-        kafka_bootstrap=kafka_bootstrap,
-        jwt_secret=TEST_SECRET,
-        outbox_poll_seconds=0.2,
-    )
-    async with running(create_app(settings, clock=FixedClock(NOW))) as client:
-        yield client
 
 
 async def new_plan(

@@ -5,7 +5,7 @@ a scorecard blends results, process and the manager's growth score.
 Only the badge test closes a period (FY2026-Q1); the scorecard uses FY2026-Q2."""
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -26,36 +26,20 @@ from attain_contracts import (
     PersonUpserted,
 )
 from attain_contracts.types import Membership
-from attain_devstack.testing import TEST_SECRET, bearer, migrate, publish, running
-from incentive_service.main import create_app
-from incentive_service.settings import IncentiveSettings
+from attain_devstack.testing import bearer, publish
 from servicekit.auth import Role
-from servicekit.clock import FixedClock
 
 pytestmark = pytest.mark.integration
 
 ADMIN = bearer(Role.ADMIN)
 WAIT_SECONDS = 20
-NOW = datetime(2026, 4, 5, tzinfo=UTC)
+NOW = datetime(2026, 4, 5, tzinfo=UTC)  # the service's clock: conftest.SERVICE_NOW
 Q1 = Period(key="FY2026-Q1", start=date(2026, 1, 1), end=date(2026, 3, 31))
 Q2 = Period(key="FY2026-Q2", start=date(2026, 4, 1), end=date(2026, 6, 30))
 
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid4().hex[:8]}"
-
-
-@pytest.fixture(scope="module")
-async def client(module_database: str, kafka_bootstrap: str) -> AsyncIterator[httpx.AsyncClient]:
-    await migrate("incentive_service", module_database)
-    settings = IncentiveSettings(
-        database_url=module_database,
-        kafka_bootstrap=kafka_bootstrap,
-        jwt_secret=TEST_SECRET,
-        outbox_poll_seconds=0.2,
-    )
-    async with running(create_app(settings, clock=FixedClock(NOW))) as client:
-        yield client
 
 
 async def eventually(probe: Callable[[], Awaitable[Any]], until: Callable[[Any], bool]) -> Any:

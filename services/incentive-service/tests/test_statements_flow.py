@@ -11,7 +11,7 @@ the other tests price the open quarter FY2026-Q2 with versions from 2026-04-01."
 import asyncio
 import csv
 import io
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -33,18 +33,15 @@ from attain_contracts import (
     StatementClosed,
 )
 from attain_contracts.types import Membership
-from attain_devstack.testing import TEST_SECRET, bearer, migrate, publish, running
-from incentive_service.main import create_app
-from incentive_service.settings import IncentiveSettings
+from attain_devstack.testing import bearer, publish
 from servicekit.auth import Role
-from servicekit.clock import FixedClock
 
 pytestmark = pytest.mark.integration
 
 ADMIN = bearer(Role.ADMIN)
 WAIT_SECONDS = 20
 # Q1 closes on this day; corrections are recorded after it.
-NOW = datetime(2026, 4, 5, tzinfo=UTC)
+NOW = datetime(2026, 4, 5, tzinfo=UTC)  # the service's clock: conftest.SERVICE_NOW
 TRACKING_AHEAD = datetime(2026, 8, 1, tzinfo=UTC)
 Q1 = Period(key="FY2026-Q1", start=date(2026, 1, 1), end=date(2026, 3, 31))
 # The quarter the clock is in: open in every test of this module.
@@ -57,19 +54,6 @@ E = TypeVar("E", bound=Event)
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid4().hex[:8]}"
-
-
-@pytest.fixture(scope="module")
-async def client(module_database: str, kafka_bootstrap: str) -> AsyncIterator[httpx.AsyncClient]:
-    await migrate("incentive_service", module_database)
-    settings = IncentiveSettings(
-        database_url=module_database,
-        kafka_bootstrap=kafka_bootstrap,
-        jwt_secret=TEST_SECRET,
-        outbox_poll_seconds=0.2,
-    )
-    async with running(create_app(settings, clock=FixedClock(NOW))) as client:
-        yield client
 
 
 class Team:
