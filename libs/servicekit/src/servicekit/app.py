@@ -26,8 +26,10 @@ from servicekit.clock import Clock, SystemClock
 from servicekit.consumer import BatchHandler, EventConsumer
 from servicekit.db import MessagingTables, create_engine, create_sessionmaker
 from servicekit.kafka import create_producer
+from servicekit.limits import RequestGuard, body_limits
 from servicekit.logs import CORRELATION_HEADER, configure_logging, correlation
 from servicekit.problems import install_problem_handlers
+from servicekit.ratelimit import RateLimiter, rate_limits
 from servicekit.relay import OutboxRelay
 from servicekit.settings import ServiceSettings
 from servicekit.uow import UnitOfWork
@@ -148,6 +150,19 @@ def create_service_app(
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.settings = settings
     install_problem_handlers(app)
+    # Innermost first: the guard reads the body only for requests the limiter let through,
+    # and both answer with the correlation id the outermost binds.
+    app.add_middleware(
+        RequestGuard,
+        limits=body_limits(settings),
+        routes=[route for router in routers for route in router.routes],
+    )
+    app.add_middleware(
+        RateLimiter,
+        limits=rate_limits(settings),
+        jwt_secret=settings.jwt_secret.get_secret_value(),
+        jwt_audience=settings.jwt_audience,
+    )
     app.add_middleware(RequestMiddleware, service=settings.service_name)
     app.include_router(_health_router())
     for router in routers:
@@ -258,6 +273,9 @@ def _route_template(scope: Scope) -> str:
         return str(route.path)
     app = scope.get("app")
     for candidate in getattr(getattr(app, "router", None), "routes", []):
+        # A router included whole (FastAPI's `_IncludedRouter`) matches without a path of its own.
+        if not hasattr(candidate, "path"):
+            continue
         match, _ = candidate.matches(scope)
         if match == Match.FULL:
             return str(candidate.path)

@@ -36,6 +36,20 @@ class ServiceSettings(BaseSettings):
     consumer_batch_size: int = 500
     consumer_max_attempts: int = 5
     consumer_retry_backoff_seconds: float = 0.2
+    # Request bodies (servicekit.limits): plain JSON, the batch endpoint (10,000 records of a
+    # few hundred bytes each, with room), and file imports.
+    max_body_bytes: int = 1024 * 1024
+    max_bulk_body_bytes: int = 32 * 1024 * 1024
+    max_import_body_bytes: int = 8 * 1024 * 1024
+    max_json_depth: int = 32
+    # Rate limits (servicekit.ratelimit), per replica: generous, so a CRM's burst and a busy
+    # dashboard never meet them; failed authentications alone are held tight.
+    rate_limit_webhook_per_second: float = 2000
+    rate_limit_webhook_burst: int = 20_000
+    rate_limit_api_per_second: float = 200
+    rate_limit_api_burst: int = 2000
+    rate_limit_failed_auth_per_second: float = 1
+    rate_limit_failed_auth_burst: int = 30
     base_currency: str = "CNY"
     timezone: str = "UTC"
     log_level: str = "INFO"

@@ -5,8 +5,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
+from servicekit.inputs import InputModel
 from tracking_service.domain.fx import to_base
 from tracking_service.domain.ledger import (
     ActivityState,
@@ -23,10 +24,10 @@ Id = Annotated[str, Field(min_length=1, max_length=200)]
 Rates = dict[tuple[str, date], Decimal]
 
 
-class RecordIn(BaseModel):
+class RecordIn(InputModel):
     """What every record carries: an id and something that orders its versions."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(frozen=True)
     kind: ClassVar[RecordKind]
 
     id: Id
@@ -69,8 +70,8 @@ class RecordIn(BaseModel):
         raise NotImplementedError
 
 
-class SplitIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class SplitIn(InputModel):
+    model_config = ConfigDict(frozen=True)
 
     owner_id: Id
     percent: Decimal = Field(gt=0, le=100, max_digits=7, decimal_places=4)

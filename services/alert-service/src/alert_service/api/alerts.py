@@ -23,6 +23,7 @@ from alert_service.store.tables import Alert
 from attain_contracts.types import Severity
 from servicekit.app import UnitOfWorkDep
 from servicekit.auth import CurrentPrincipal, Principal, Role, require_roles
+from servicekit.inputs import Offset
 from servicekit.problems import NotFound
 from servicekit.uow import UnitOfWork
 
@@ -42,7 +43,7 @@ async def list_alerts(
     severity: Severity | None = None,
     status: Literal["open", "acknowledged", "resolved"] | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
-    offset: int = Query(default=0, ge=0),
+    offset: Offset = 0,
 ) -> AlertsPublic:
     seen = await visibility(uow.session, principal)
     if not seen.everything and seen.person_id is None:

@@ -1,20 +1,29 @@
 """Request and response models of alert-service's HTTP API."""
 
 from datetime import datetime, time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+)
 
 from alert_service.domain.channels import Channel
 from alert_service.domain.rules import RuleName
 from attain_contracts.types import DecimalString, Severity
+from servicekit.inputs import InputModel
 
 Scope = Literal["default", "metric", "org_unit", "goal"]
 
 
-class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Input(InputModel):
+    """Every request body of this service."""
 
 
 class EvaluateRequest(Input):
@@ -189,13 +198,34 @@ def _zone(value: str | None) -> str | None:
     return value
 
 
+def _wall_clock(value: time) -> time:
+    if value.tzinfo is not None:
+        raise ValueError("give the time of day without an offset: it is read in `timezone`")
+    return value
+
+
+# Quiet hours are a time of day on the subscriber's wall clock, in `timezone`: an offset would
+# be wrong half the year wherever clocks change, so none is taken and none is answered.
+WallClock = Annotated[
+    time,
+    AfterValidator(_wall_clock),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?$",
+            "description": "time of day in `timezone`, without an offset, e.g. 22:00:00",
+        }
+    ),
+]
+
+
 class SubscriptionFields(Input):
     min_severity: Severity = "warning"
     scope: Literal["own", "team"] = Field(
         default="own", description="own: alerts of my goals; team: of every goal in units I manage"
     )
-    quiet_start: time | None = None
-    quiet_end: time | None = None
+    quiet_start: WallClock | None = None
+    quiet_end: WallClock | None = None
     timezone: str | None = Field(default=None, description="of the quiet hours; the org's if unset")
     enabled: bool = True
 
@@ -217,8 +247,8 @@ class SubscriptionUpdate(Input):
     target: str | None = Field(default=None, min_length=3, max_length=2000)
     min_severity: Severity | None = None
     scope: Literal["own", "team"] | None = None
-    quiet_start: time | None = None
-    quiet_end: time | None = None
+    quiet_start: WallClock | None = None
+    quiet_end: WallClock | None = None
     timezone: str | None = None
     enabled: bool | None = None
 
@@ -234,8 +264,8 @@ class SubscriptionPublic(BaseModel):
     target: str
     min_severity: str
     scope: str
-    quiet_start: time | None
-    quiet_end: time | None
+    quiet_start: WallClock | None
+    quiet_end: WallClock | None
     timezone: str
     enabled: bool
     created_at: datetime

@@ -8,7 +8,6 @@ so a bad row is reported (its line as the spreadsheet numbers it, header = 1;
 the field; the reason) while the good ones apply. 200 when no row was rejected,
 207 when some were, 422 when all were or the file cannot be read."""
 
-import csv
 import io
 from collections.abc import Awaitable, Callable, Collection, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +30,8 @@ from goal_service.store.tables import Goal
 from goal_service.tracking import TrackingClient
 from servicekit.app import UnitOfWorkDep
 from servicekit.auth import CurrentPrincipal, Role, require_roles
+from servicekit.inputs import csv_rows
+from servicekit.limits import body_limit
 from servicekit.problems import InvalidInput, Problem
 from servicekit.uow import UnitOfWork
 
@@ -49,6 +50,7 @@ GOAL_COLUMNS = (
     "parent_ref",
 )
 FILE_BODY = {
+    **body_limit("import"),
     "requestBody": {
         "content": {
             "text/csv": {"schema": {"type": "string"}},
@@ -61,7 +63,7 @@ FILE_BODY = {
                 }
             },
         }
-    }
+    },
 }
 
 Status = Literal["applied", "unchanged", "rejected"]
@@ -381,7 +383,7 @@ async def _rows(
 ) -> list[Row]:
     """The file's data rows, or a 422 naming what makes the file unreadable."""
     form, raw = await _file(request)
-    lines = _xlsx_lines(raw) if form == "xlsx" else _csv_lines(raw)
+    lines = _xlsx_lines(raw) if form == "xlsx" else csv_rows(raw)
     first = next(lines, None)
     names = [name.strip().lower() for name in first[1]] if first else []
     if not any(names):
@@ -438,21 +440,6 @@ def _format(content_type: str, filename: str) -> Literal["csv", "xlsx"]:
         return "csv"
     sent = filename or media or "no content type"
     raise InvalidInput(f"send a CSV (text/csv) or an XLSX file, not {sent}", field="file")
-
-
-def _csv_lines(raw: bytes) -> Iterator[tuple[int, list[str]]]:
-    """(line, cells) per record: a quoted cell spanning lines is one spreadsheet row."""
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise InvalidInput(f"the file is not UTF-8 text: {error}", field="file") from error
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        yield from enumerate(reader, start=1)
-    except csv.Error as error:
-        raise InvalidInput(
-            f"the CSV cannot be read at line {reader.line_num}: {error}", field="file"
-        ) from error
 
 
 def _xlsx_lines(raw: bytes) -> Iterator[tuple[int, list[str]]]:

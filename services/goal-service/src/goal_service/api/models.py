@@ -2,15 +2,19 @@
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from goal_service.domain.smart import GROWTH_CEILING
+from servicekit.inputs import InputModel, fits_numeric
+
+# As the goal tables store them.
+Amount = Annotated[Decimal, fits_numeric(20, 4)]
 
 
-class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Input(InputModel):
+    """Every request body of this service."""
 
 
 class OrgUnitPut(Input):
@@ -63,7 +67,7 @@ class PersonPublic(BaseModel):
 
 class MilestoneIn(Input):
     on: date
-    cumulative_target: Decimal
+    cumulative_target: Amount
 
 
 class GoalFields(Input):
@@ -74,7 +78,7 @@ class GoalFields(Input):
         default=None, description="people who help; the owner alone answers for the goal"
     )
     rationale: str | None = Field(default=None, description="the levers and actions behind it")
-    budget: Decimal | None = Field(default=None, ge=0)
+    budget: Amount | None = Field(default=None, ge=0)
     headcount: int | None = Field(default=None, ge=0)
     milestones: list[MilestoneIn] | None = None
 
@@ -90,8 +94,8 @@ class GoalCreate(GoalFields):
     )
     period_start: date | None = None
     period_end: date | None = None
-    target: Decimal
-    unit: Decimal = Field(default=Decimal(1), gt=0, description="targets round to this")
+    target: Amount
+    unit: Amount = Field(default=Decimal(1), gt=0, description="targets round to this")
     currency: str | None = Field(default=None, pattern="^[A-Z]{3}$")
     status: Literal["draft", "active"] = "active"
 
@@ -106,7 +110,7 @@ class GoalCreate(GoalFields):
 
 
 class GoalChange(GoalFields):
-    target: Decimal | None = None
+    target: Amount | None = None
     status: Literal["draft", "active"] | None = None
     reason: str | None = Field(
         default=None, max_length=2000, description="why; required to change an active target"
@@ -203,7 +207,7 @@ class CalendarPut(Input):
     timezone: str = Field(description="IANA time zone, e.g. Asia/Shanghai")
     fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
     holidays: list[date] = []
-    growth_ceiling: Decimal = Field(
+    growth_ceiling: Annotated[Decimal, fits_numeric(10, 4)] = Field(
         default=GROWTH_CEILING, ge=0, description="SMART warns above this growth over last year"
     )
 

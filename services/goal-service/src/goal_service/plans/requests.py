@@ -6,13 +6,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from attain_contracts.calendar import Grain
+from servicekit.inputs import InputModel
 
 
-class Step(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Step(InputModel):
+    """What every step of a plan shares: it is request input."""
 
 
 class Window(Step):

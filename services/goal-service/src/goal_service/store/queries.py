@@ -134,17 +134,27 @@ async def first_membership(session: AsyncSession, person_ids: Collection[str]) -
 async def change_membership(
     session: AsyncSession, person_id: str, org_unit_id: str, since: date
 ) -> None:
-    """Close the membership in force on `since` and open one in `org_unit_id`."""
-    current = [m for m in await memberships(session, person_id) if m.valid_to is None]
-    for membership in current:
-        if membership.org_unit_id == org_unit_id:
-            return
+    """From `since` on, the person belongs to `org_unit_id`. Nothing changes when they already
+    do, open-ended; otherwise what began on or after `since` is superseded, what was in force
+    on it ends there, and a stint in that unit in force on it (or ending on it) runs on, so a
+    move back to a unit on a day they were there continues that stint."""
+    rows = await memberships(session, person_id)
+    if any(m.valid_to is None and m.org_unit_id == org_unit_id for m in rows):
+        return
+    continued = False
+    for membership in rows:
         if membership.valid_from >= since:
             await session.delete(membership)
-        else:
+        elif membership.org_unit_id == org_unit_id and (
+            membership.valid_to is None or membership.valid_to >= since
+        ):
+            membership.valid_to = None
+            continued = True
+        elif membership.valid_to is None or membership.valid_to > since:
             membership.valid_to = since
     await session.flush()
-    session.add(Membership(person_id=person_id, org_unit_id=org_unit_id, valid_from=since))
+    if not continued:
+        session.add(Membership(person_id=person_id, org_unit_id=org_unit_id, valid_from=since))
 
 
 async def product_line(session: AsyncSession, product_line_id: str) -> ProductLine | None:

@@ -4,16 +4,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from attain_contracts.types import DecimalString
 from incentive_service.domain.assignment import Role
+from servicekit.inputs import InputModel
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 
 
-class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Input(InputModel):
+    """Every request body of this service."""
 
 
 class Assignment(Input):

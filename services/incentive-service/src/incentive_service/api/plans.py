@@ -16,6 +16,7 @@ from incentive_service.store import queries
 from incentive_service.store.tables import Plan, PlanVersion
 from servicekit.app import UnitOfWorkDep, get_runtime
 from servicekit.auth import Role, require_roles
+from servicekit.inputs import Day
 from servicekit.problems import Conflict, InvalidInput, NotFound
 
 router = APIRouter(tags=["plans"])
@@ -68,7 +69,7 @@ async def put_plan(plan_id: str, body: PlanPut, uow: UnitOfWorkDep, request: Req
     response_model=PlanPublic,
 )
 async def put_version(
-    plan_id: str, effective_from: date, body: PlanTerms, uow: UnitOfWorkDep, request: Request
+    plan_id: str, effective_from: Day, body: PlanTerms, uow: UnitOfWorkDep, request: Request
 ) -> PlanPublic:
     session = uow.session
     plan = await queries.plan(session, plan_id, for_update=True)

@@ -5,10 +5,11 @@ from datetime import date
 from decimal import Decimal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from servicekit.app import RuntimeDep, UnitOfWorkDep
 from servicekit.auth import Role, require_roles
+from servicekit.inputs import Day, InputModel
 from servicekit.problems import InvalidInput
 from tracking_service.ingest import credit_parked
 from tracking_service.store import fx
@@ -18,17 +19,13 @@ writers = require_roles(Role.ADMIN, Role.INTEGRATION)
 readers = require_roles(Role.ADMIN, Role.INTEGRATION, Role.PLANNER, Role.VIEWER)
 
 
-class RateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RateIn(InputModel):
     currency: str = Field(pattern="^[A-Z]{3}$")
     on: date
     rate: Decimal = Field(gt=0, max_digits=20, decimal_places=10)
 
 
-class RatesIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RatesIn(InputModel):
     rates: list[RateIn] = Field(min_length=1, max_length=5000)
 
 
@@ -58,7 +55,7 @@ async def put_rates(body: RatesIn, uow: UnitOfWorkDep, runtime: RuntimeDep) -> R
 
 
 @router.get("/fx-rates", dependencies=[readers], response_model=list[RatePublic])
-async def get_rates(uow: UnitOfWorkDep, currency: str, start: date, end: date) -> list[RatePublic]:
+async def get_rates(uow: UnitOfWorkDep, currency: str, start: Day, end: Day) -> list[RatePublic]:
     return [
         RatePublic(currency=c, on=on, rate=rate)
         for c, on, rate in await fx.between(uow.session, currency, start, end)

@@ -2,8 +2,6 @@
 import for what planners keep in spreadsheets. Valid records are applied in one
 transaction; each rejected one is reported with its place and the field at fault."""
 
-import csv
-import io
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +11,8 @@ from pydantic import BaseModel, ValidationError
 
 from servicekit.app import RuntimeDep
 from servicekit.auth import Role, require_roles
+from servicekit.inputs import csv_rows
+from servicekit.limits import body_limit
 from servicekit.problems import InvalidInput, NotFound
 from tracking_service.api.recording import apply, field_errors, field_path, parse_json
 from tracking_service.api.webhooks import Kind, find_source, mapped
@@ -44,7 +44,48 @@ class ImportReport(BaseModel):
     errors: list[RecordError]
 
 
-@router.post("/sources/{source_id}/batch", dependencies=[integrations], response_model=ImportReport)
+BATCH_BODY = {
+    "required": True,
+    "description": f"up to {MAX_RECORDS} records by kind, each in its kind's generic shape "
+    "(see the webhooks) or in the source's own with a mapping",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "minProperties": 1,
+                "properties": {
+                    kind: {"type": "array", "items": {"type": "object"}} for kind in MODELS
+                },
+                "additionalProperties": False,
+            }
+        }
+    },
+}
+CSV_BODY = {
+    "required": True,
+    "content": {
+        "text/csv": {"schema": {"type": "string"}},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+                "required": ["file"],
+            }
+        },
+    },
+}
+PARTLY_APPLIED: dict[int | str, dict[str, Any]] = {
+    207: {"model": ImportReport, "description": "some records were rejected"}
+}
+
+
+@router.post(
+    "/sources/{source_id}/batch",
+    dependencies=[integrations],
+    response_model=ImportReport,
+    responses=PARTLY_APPLIED,
+    openapi_extra={**body_limit("bulk"), "requestBody": BATCH_BODY},
+)
 async def receive_batch(source_id: str, request: Request, runtime: RuntimeDep) -> JSONResponse:
     """Body: `{"deals": [...], "payments": [...], "leads": [...], "activities": [...]}`,
     each record in its generic shape (or the source's, with a mapping)."""
@@ -79,7 +120,8 @@ async def receive_batch(source_id: str, request: Request, runtime: RuntimeDep) -
     "/sources/{source_id}/imports/{kind}",
     dependencies=[integrations],
     response_model=ImportReport,
-    openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    responses=PARTLY_APPLIED,
+    openapi_extra={**body_limit("import"), "requestBody": CSV_BODY},
 )
 async def import_csv(
     source_id: str, kind: Kind, request: Request, runtime: RuntimeDep
@@ -90,11 +132,11 @@ async def import_csv(
     source = await find_source(runtime, source_id)
     if source is None:
         raise NotFound(f"no source {source_id}")
-    text = await _csv_text(request)
+    raw = await _csv_file(request)
     records: list[RecordIn] = []
     errors: list[RecordError] = []
     rows = 0
-    for line, data in _csv_rows(text):
+    for line, data in _csv_records(raw):
         rows += 1
         if rows > MAX_RECORDS:
             raise InvalidInput(f"at most {MAX_RECORDS} rows a file", field="file")
@@ -156,32 +198,33 @@ def _count(outcomes: list[Outcome], status: str) -> int:
     return sum(1 for outcome in outcomes if outcome.status == status)
 
 
-async def _csv_text(request: Request) -> str:
+async def _csv_file(request: Request) -> bytes:
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         form = await request.form()
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise InvalidInput("send the CSV as the form's `file` field", field="file")
-        raw = await upload.read()
-    else:
-        raw = await request.body()
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise InvalidInput(f"the file is not UTF-8: {error}", field="file") from error
+        return await upload.read()
+    return await request.body()
 
 
-def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, the row's non-empty cells), splits unpacked."""
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames:
+def _csv_records(raw: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(row, the row's non-empty cells by the header's names), splits unpacked."""
+    rows = csv_rows(raw)
+    header = next(rows, None)
+    if header is None:
         return
-    for data in reader:
-        cells: dict[str, Any] = {k: v for k, v in data.items() if k and v not in (None, "")}
+    names = header[1]
+    for line, values in rows:
+        if not values:
+            continue
+        cells: dict[str, Any] = {
+            name: value for name, value in zip(names, values, strict=False) if name and value
+        }
         if "splits" in cells:
             cells["splits"] = [
                 dict(zip(("owner_id", "percent"), part.split(":", 1), strict=False))
                 for part in cells["splits"].split(";")
                 if part
             ]
-        yield reader.line_num, cells
+        yield line, cells

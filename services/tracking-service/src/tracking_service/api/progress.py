@@ -7,10 +7,11 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 
 from servicekit.app import RuntimeDep, UnitOfWorkDep
 from servicekit.auth import CurrentPrincipal, Role
+from servicekit.inputs import AwareInstant, Day, Offset
 from servicekit.problems import NotFound
 from tracking_service.api.visibility import sees_goal, visibility
 from tracking_service.domain.progress import Progress
@@ -73,7 +74,7 @@ async def read_progress(
     uow: UnitOfWorkDep,
     runtime: RuntimeDep,
     principal: CurrentPrincipal,
-    as_of: AwareDatetime | None = None,
+    as_of: AwareInstant | None = None,
 ) -> ProgressPublic:
     """Summed from the ledger as it stood at the end of `as_of`'s day (default now),
     with the pipeline projection for revenue and deal-count goals."""
@@ -93,11 +94,11 @@ async def list_progress(
     owner_id: str | None = None,
     org_unit_id: Annotated[str | None, Query(description="the unit and its subtree")] = None,
     period_key: str | None = None,
-    on: Annotated[date | None, Query(description="goals whose period contains this day")] = None,
+    on: Annotated[Day | None, Query(description="goals whose period contains this day")] = None,
     metric: str | None = None,
-    as_of: AwareDatetime | None = None,
+    as_of: AwareInstant | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[Offset, Query()] = 0,
 ) -> ProgressList:
     """Many goals' live progress (at `as_of`, summed from the ledger, when given)."""
     seen = await visibility(uow.session, principal)

@@ -8,10 +8,11 @@ import secrets
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from servicekit.app import UnitOfWorkDep
 from servicekit.auth import Role, require_roles
+from servicekit.inputs import InputModel
 from servicekit.problems import NotFound
 from tracking_service.domain.mapping import SourceMapping
 from tracking_service.store import queries
@@ -23,9 +24,7 @@ admin_only = require_roles(Role.ADMIN)
 STANDARD_WEBHOOKS_SECRET = r"^whsec_[A-Za-z0-9+/]{24,}={0,2}$"
 
 
-class SourcePut(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SourcePut(InputModel):
     name: str = Field(min_length=1, max_length=200)
     kind: Literal["generic", "hubspot", "salesforce"] = "generic"
     secret: str | None = Field(

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from servicekit.app import RuntimeDep, UnitOfWorkDep
 from servicekit.auth import CurrentPrincipal
+from servicekit.inputs import Day
 from servicekit.problems import InvalidInput, NotFound
 from tracking_service.api.visibility import visibility
 from tracking_service.domain.statistics import funnel_rates
@@ -47,9 +48,9 @@ async def read_statistics(
     runtime: RuntimeDep,
     principal: CurrentPrincipal,
     start: Annotated[
-        date | None, Query(description="first credit date; default a year back")
+        Day | None, Query(description="first credit date; default a year back")
     ] = None,
-    end: Annotated[date | None, Query(description="last credit date; default today")] = None,
+    end: Annotated[Day | None, Query(description="last credit date; default today")] = None,
     metric: Annotated[str, Query(description="what by_child, by_person, by_month sum")] = "revenue",
 ) -> Statistics:
     paths = await queries.unit_paths(uow.session, [org_unit_id])
