@@ -8,7 +8,7 @@ RUN := $(UV) run --frozen
 ROLE ?= admin
 PERSON ?= p-admin
 
-.PHONY: install run test test-unit test-integration test-e2e lint format typecheck schemas token bench
+.PHONY: install run test test-unit test-integration test-e2e test-fuzz lint format typecheck schemas token bench
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
@@ -20,7 +20,7 @@ install: $(UV)
 run: install  ## start PostgreSQL, the broker and the four services; Ctrl-C stops all
 	$(RUN) python -m attain_devstack.run
 
-test: install  ## unit, integration and end-to-end tests against real PostgreSQL and Kafka
+test: install  ## unit, integration, end-to-end and fuzz tests against real PostgreSQL and Kafka
 	$(RUN) pytest
 
 test-unit: install
@@ -31,6 +31,9 @@ test-integration: install
 
 test-e2e: install
 	$(RUN) pytest tests/e2e
+
+test-fuzz: install  ## schemathesis on every operation of every OpenAPI document (make test runs it too)
+	$(RUN) pytest -m fuzz tests/fuzz
 
 lint: install
 	$(RUN) ruff check .

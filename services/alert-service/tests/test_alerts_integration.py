@@ -688,7 +688,40 @@ BAD_REQUESTS = [
         404,
         None,
     ),
+    (
+        "POST",
+        "/subscriptions",
+        {"channel": "email", "target": "a\x00@b.example"},
+        bearer(Role.REP, person_id="r"),
+        422,
+        "target",
+    ),
+    (
+        "POST",
+        "/subscriptions",
+        {"channel": "email", "target": "a@b.example", "quiet_start": "22:00:00+08:00"},
+        bearer(Role.REP, person_id="r"),
+        422,
+        "quiet_start",
+    ),
+    ("GET", "/alerts?owner_id=a%00", None, bearer(Role.ADMIN, person_id="a"), 422, "owner_id"),
+    ("GET", "/alerts?offset=9223372036854775808", None, bearer(Role.ADMIN), 422, "offset"),
 ]
+
+
+async def test_quiet_hours_are_answered_in_one_shape(api: httpx.AsyncClient) -> None:
+    rep = bearer(Role.REP, person_id=f"r-{uuid4().hex[:6]}")
+    body = {
+        "channel": "email",
+        "target": "a@b.example",
+        "quiet_start": "22:00",
+        "quiet_end": "07:30",
+    }
+    created = await api.post("/subscriptions", json=body, headers=rep)
+    assert created.status_code == 201, created.text
+    listed = (await api.get("/subscriptions", headers=rep)).json()["data"]
+    for answer in (created.json(), *listed):
+        assert (answer["quiet_start"], answer["quiet_end"]) == ("22:00:00", "07:30:00")
 
 
 async def test_bad_requests_are_problems(api: httpx.AsyncClient) -> None:

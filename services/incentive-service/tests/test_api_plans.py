@@ -203,3 +203,22 @@ async def test_only_admins_and_planners_shape_plans(client: httpx.AsyncClient) -
     assert versions.status_code == 404
     assert (await client.get(f"/plans/{shaped}", headers=ADMIN)).json()["versions"] == []
     assert (await client.get(f"/plans/{shaped}", headers=rep)).status_code == 200
+
+
+async def test_text_that_cannot_be_stored_is_422_naming_the_field(
+    client: httpx.AsyncClient,
+) -> None:
+    plan = f"plan-{uuid4().hex[:8]}"
+    for body, field in (
+        ({**plan_body("quarter"), "name": "Pl\x00an"}, "name"),
+        ({**plan_body("quarter", [{"role": "rep", "org_unit_id": "e\x00st"}])}, "assignments"),
+    ):
+        response = await client.put(f"/plans/{plan}", json=body, headers=ADMIN)
+        assert response.status_code == 422, response.text
+        assert response.json()["field"].startswith(field)
+    response = await client.put("/plans/a%00b", json=plan_body("quarter"), headers=ADMIN)
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "plan_id"
+    response = await client.put(f"/plans/{plan}/versions/0001-01-01", json={}, headers=ADMIN)
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "effective_from"
