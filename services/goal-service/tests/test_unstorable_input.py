@@ -64,10 +64,13 @@ async def test_a_nul_byte_anywhere_is_422_naming_the_field(
 
 
 async def test_text_past_its_maximum_length_is_422(client: httpx.AsyncClient) -> None:
+    unit = await team(client)
     response = await client.put(
-        "/org-units/x-long", json={"name": "A", "parent_id": "p" * 5000}, headers=PLANNER
+        "/people/long-mail",
+        json={"name": "Ann", "org_unit_id": unit, "email": "a" * 5000 + "@example.com"},
+        headers=PLANNER,
     )
-    assert_refused(response, 422, "parent_id")
+    assert_refused(response, 422, "email")
 
 
 async def test_a_growth_ceiling_past_its_column_is_422(client: httpx.AsyncClient) -> None:
