@@ -17,7 +17,6 @@ from servicekit.problems import InvalidInput
 
 # Long enough for a rationale or a reason; anything longer is not a field but a payload.
 TEXT_MAX_LENGTH = 2000
-NAME_MAX_LENGTH = 200
 # Business dates live here; outside it, adding a year or converting a zone can leave what
 # Python's date and PostgreSQL's can hold (`0001-01-01` minus a day).
 EARLIEST_YEAR = 1900
@@ -78,10 +77,7 @@ class InputModel(BaseModel):
         return storable(value)
 
 
-Text = Annotated[str, Field(max_length=TEXT_MAX_LENGTH), AfterValidator(refuse_nul)]
-Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX_LENGTH), AfterValidator(refuse_nul)]
 Day = Annotated[date, AfterValidator(_within_years)]
-Instant = Annotated[datetime, AfterValidator(_instant_within_years)]
 AwareInstant = Annotated[AwareDatetime, AfterValidator(_instant_within_years)]
 Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET)]
 

@@ -33,6 +33,7 @@ from attain_contracts.progress import (
     run_rate_projection,
 )
 from attain_contracts.types import Severity
+from servicekit.inputs import TEXT_MAX_LENGTH
 
 RuleName = Literal["pace", "consecutive_low", "ratio_floor", "forecast", "silence", "ahead"]
 RULES: tuple[RuleName, ...] = (
@@ -59,7 +60,9 @@ class RuleParams(BaseModel):
     force. Defaults are validated too, so that overriding one field cannot leave
     an inconsistent pair (a threshold of 0.3 against the default critical 0.25)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_default=True, str_max_length=TEXT_MAX_LENGTH
+    )
 
     enabled: bool = True
 

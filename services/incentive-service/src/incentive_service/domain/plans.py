@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from servicekit.inputs import TEXT_MAX_LENGTH
+
 ComponentId = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 NonNegative = Annotated[Decimal, Field(ge=0)]
 Fraction = Annotated[Decimal, Field(ge=0, le=1)]
@@ -20,7 +22,7 @@ PositiveMoney = Annotated[Decimal, Field(gt=0, decimal_places=2)]
 
 
 class _Terms(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=TEXT_MAX_LENGTH)
 
 
 class Tier(_Terms):
