@@ -101,6 +101,8 @@ def test_json_nested_past_the_limit_is_422_and_never_parsed() -> None:
     response = client.post("/batch", content=deep, headers={"content-type": "application/json"})
     assert response.status_code == 422
     assert response.json()["field"] == "body"
+    labelled_text = client.post("/batch", content=deep, headers={"content-type": "text/plain"})
+    assert labelled_text.status_code == 422
     shallow = json.dumps({"a": [[{"b": 1}]]})
     assert client.post("/things", content=shallow).status_code == 200
 

@@ -185,11 +185,11 @@ def _content_length(scope: Scope) -> int | None:
 
 
 def _is_json(scope: Scope, body: bytes) -> bool:
-    """JSON by its content type, or, sent without one, by its first character: webhooks are
-    read as JSON whatever their sender declares."""
+    """JSON by its content type, or by its first character whatever the sender declared:
+    webhooks are read as JSON however they are labelled."""
     for name, value in scope.get("headers", []):
-        if name == b"content-type":
-            return b"json" in value.lower()
+        if name == b"content-type" and b"json" in value.lower():
+            return True
     return body.lstrip()[:1] in (b"{", b"[")
 
 
