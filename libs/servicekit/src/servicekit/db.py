@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -144,3 +145,12 @@ def newest_versions(rows: Iterable[dict[str, Any]], key: str = "id") -> list[dic
         if held is None or row["version"] > held["version"]:
             kept[row[key]] = row
     return list(kept.values())
+
+
+def is_transient(error: BaseException) -> bool:
+    """A failure of the infrastructure (the database or the broker gone) rather than of the
+    request or event: a consumer never dead-letters for it (its batch is redelivered), and a
+    request gets a 503 to retry."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, OperationalError | InterfaceError | OSError | TimeoutError)
