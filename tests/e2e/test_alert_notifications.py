@@ -325,7 +325,9 @@ async def watching(bootstrap: str) -> AsyncIterator[Published]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     await consumer.start()
     try:
-        await consumer.topics()  # the metadata that names each topic's partitions
+        # The metadata that names each topic's partitions: `topics()` answers with the names
+        # but, on Apache Kafka, leaves the partitions unknown to `partitions_for_topic`.
+        await consumer._client.force_metadata_update()
         partitions = [
             TopicPartition(topic, partition)
             for topic in (topics.ORG, topics.ALERTS)

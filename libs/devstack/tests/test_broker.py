@@ -6,7 +6,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from attain_contracts import topics
-from attain_devstack.broker import ensure_topics
+from attain_devstack._process import run_blocking
+from servicekit.topics import ensure_topics
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +25,7 @@ async def test_every_topic_exists_with_the_default_partitions(kafka_bootstrap: s
 
 
 def test_ensuring_topics_again_changes_nothing(kafka_bootstrap: str) -> None:
-    ensure_topics(kafka_bootstrap)
+    assert run_blocking(ensure_topics(kafka_bootstrap)) == []
 
 
 async def test_a_produced_message_is_consumed(kafka_bootstrap: str) -> None:

@@ -1,4 +1,4 @@
-"""No PostgreSQL or Tansu process outlives the process that started it."""
+"""No PostgreSQL or broker process (Tansu or Apache Kafka) outlives the process that started it."""
 
 import json
 import os
@@ -62,7 +62,7 @@ def test_a_test_session_leaves_no_server_and_no_files(tmp_path: Path) -> None:
             def test_records_its_servers(database_url, kafka_bootstrap, fresh_database):
                 fresh_database()
                 me = psutil.Process()
-                broker = [child.pid for child in me.children() if "tansu" in child.name()]
+                broker = [c.pid for c in me.children() if "tansu" in c.name() or c.name() == "java"]
                 postmaster = [
                     p.pid for p in psutil.process_iter(["name", "cmdline"])
                     if p.info["name"] == "postgres"

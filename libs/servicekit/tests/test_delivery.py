@@ -4,6 +4,7 @@ real broker and database."""
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import uuid4
 
@@ -21,6 +22,7 @@ from kit_support import (
 from sqlalchemy import select, update
 
 from attain_contracts import Envelope, topics
+from servicekit import metrics
 from servicekit.consumer import EventConsumer
 from servicekit.relay import OutboxRelay
 from servicekit.settings import ServiceSettings
@@ -251,6 +253,50 @@ async def test_failing_handler_dead_letters_its_event_and_the_partition_moves_on
 
 async def _tally_at_least(store: Store, count: int) -> bool:
     return len(await store.tally_rows()) >= count
+
+
+async def test_lag_counts_the_events_that_arrived_while_a_batch_was_handled(
+    store: Store, kafka_bootstrap: str, producer: AIOKafkaProducer
+) -> None:
+    topic = unique("lag")
+    await create_topic(kafka_bootstrap, topic, partitions=1)
+    probe = probe_event_type(topic)
+    store_handler = tally_handler(store)
+    handled_first = asyncio.Event()
+    release = asyncio.Event()
+
+    async def handler(uow, events):  # type: ignore[no-untyped-def]
+        if not handled_first.is_set():
+            # Five more events reach the partition while the first batch is in hand.
+            for n in range(5):
+                await producer.send_and_wait(topic, envelope_of(probe, f"late-{n}"), key=b"k")
+            handled_first.set()
+        else:
+            await release.wait()
+        await store_handler(uow, events)
+
+    for n in range(20):
+        await producer.send_and_wait(topic, envelope_of(probe, str(n)), key=b"k")
+    consumer = consumer_for(store, kafka_bootstrap, producer, {probe: handler}, batch_size=10)
+    async with Running(consumer):
+        await eventually(lambda: _tally_at_least(store, 10))
+        lag = await eventually(lambda: _lag_of(consumer, topic))
+        release.set()
+        await eventually(lambda: _tally_at_least(store, 25))
+    assert lag == 20 + 5 - 10
+
+
+def envelope_of(probe: type, probe_id: str) -> bytes:  # type: ignore[type-arg]
+    event = probe(probe_id=probe_id, key_="k", amount=Decimal(1))
+    return Envelope.wrap(event, source="/test", time=datetime.now(UTC)).to_bytes()
+
+
+async def _lag_of(consumer: EventConsumer, topic: str) -> float | None:
+    for metric in metrics.CONSUMER_LAG.collect():
+        for sample in metric.samples:
+            if sample.labels["group"] == consumer.group_id and sample.labels["topic"] == topic:
+                return sample.value
+    return None
 
 
 async def test_consumers_joining_and_leaving_mid_stream_apply_every_event_once(

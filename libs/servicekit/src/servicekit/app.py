@@ -99,13 +99,18 @@ def create_service_app(
             clock=clock or SystemClock(),
         )
         app.state.runtime = runtime
+        # The relay's own producer: it replaces it when a broker outage breaks it for good,
+        # which it could not do to one that the consumers hold too.
+        relay_producer = create_producer(settings)
+        await relay_producer.start()
         relay = OutboxRelay(
             engine,
             tables,
-            producer,
+            relay_producer,
             service=settings.service_name,
             poll_seconds=settings.outbox_poll_seconds,
             batch_size=settings.outbox_batch_size,
+            new_producer=partial(create_producer, settings),
         )
         tasks = [asyncio.create_task(_supervised("outbox-relay", relay.run, runtime.stop))]
         for spec in consumers:
@@ -143,6 +148,7 @@ def create_service_app(
             for task in stuck:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await relay.producer.stop()
             await producer.stop()
             await engine.dispose()
             log.info("service.stopped", service=settings.service_name)

@@ -25,10 +25,10 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from attain_contracts import Envelope, Event, topics
 from servicekit import metrics
+from servicekit.db import is_transient
 from servicekit.logs import correlation
 from servicekit.uow import UnitOfWork
 
@@ -144,7 +144,7 @@ class EventConsumer:
         if deliveries:
             await self._apply_batch(deliveries)
         await self._commit_offsets(consumer, batch)
-        self._record_lag(consumer, batch)
+        await self._record_lag(consumer, batch)
 
     def _decode(self, record: ConsumerRecord[bytes, bytes]) -> Delivery | None:
         """The typed delivery, or None for an event type this consumer does not handle."""
@@ -276,25 +276,23 @@ class EventConsumer:
             metrics.CONSUMER_COMMIT_FAILURES.labels(self._service, self.group_id).inc()
             log.warning("consumer.commit_failed", group=self.group_id, error=repr(error))
 
-    def _record_lag(
+    async def _record_lag(
         self,
         consumer: AIOKafkaConsumer,
         batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]],
     ) -> None:
-        for tp, records in batch.items():
-            end = consumer.highwater(tp)
-            if end is not None and records:
-                metrics.CONSUMER_LAG.labels(
-                    self._service, self.group_id, tp.topic, str(tp.partition)
-                ).set(max(0, end - records[-1].offset - 1))
-
-
-def is_transient(error: BaseException) -> bool:
-    """A failure of the infrastructure rather than of the event: never dead-letter
-    for it. The runtime restarts the consumer and the batch is redelivered."""
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
-    return isinstance(error, OperationalError | InterfaceError | OSError | TimeoutError)
+        """Lag from the broker's end offsets now, not from the high watermark the batch was
+        fetched with: events that arrived while the batch was being handled count too."""
+        handled = {tp: records[-1].offset for tp, records in batch.items() if records}
+        try:
+            ends = await consumer.end_offsets(list(handled))
+        except KafkaError as error:
+            log.warning("consumer.lag_unknown", group=self.group_id, error=repr(error))
+            return
+        for tp, last in handled.items():
+            metrics.CONSUMER_LAG.labels(
+                self._service, self.group_id, tp.topic, str(tp.partition)
+            ).set(max(0, ends[tp] - last - 1))
 
 
 def _unique(deliveries: Sequence[Delivery]) -> list[Delivery]:

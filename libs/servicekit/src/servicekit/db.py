@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -24,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -144,3 +146,23 @@ def newest_versions(rows: Iterable[dict[str, Any]], key: str = "id") -> list[dic
         if held is None or row["version"] > held["version"]:
             kept[row[key]] = row
     return list(kept.values())
+
+
+# SQLSTATEs of a server that is going away or not back yet, as during a restart or a failover:
+# connection exceptions (class 08), admin and crash shutdown, cannot connect now (57P01-57P03).
+_SERVER_GOING_AWAY = ("08", "57P01", "57P02", "57P03")
+
+
+def is_transient(error: BaseException) -> bool:
+    """A failure of the infrastructure (the database or the broker gone) rather than of the
+    request or event: a consumer never dead-letters for it (its batch is redelivered), and a
+    request gets a 503 to retry."""
+    if isinstance(error, DBAPIError) and (
+        error.connection_invalidated
+        or (getattr(error.orig, "sqlstate", None) or "").startswith(_SERVER_GOING_AWAY)
+        # asyncpg's state machine on a connection that broke in the middle of an operation
+        # ("cannot switch to state 15; another operation is in progress").
+        or isinstance(getattr(error.orig, "__cause__", None), asyncpg.InternalClientError)
+    ):
+        return True
+    return isinstance(error, OperationalError | InterfaceError | OSError | TimeoutError)

@@ -17,6 +17,16 @@ def create_producer(settings: ServiceSettings) -> AIOKafkaProducer:
     )
 
 
+def has_failed_for_good(producer: AIOKafkaProducer) -> bool:
+    """Whether aiokafka's producer has stopped sending for good: its sender task ends at the
+    first fatal error and every later send fails. An idempotent producer gets there after a
+    broker outage: the sequence numbers of batches that expired were never written, so the
+    broker answers OutOfOrderSequenceNumber to the next ones (Java's client starts a new
+    producer epoch instead; aiokafka 0.14 does not)."""
+    sender = producer._sender
+    return sender is not None and sender.sender_task is not None and sender.sender_task.done()
+
+
 def event_headers(
     event_id: str, event_type: str, correlation_id: str | None
 ) -> list[tuple[str, bytes]]:

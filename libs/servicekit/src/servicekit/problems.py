@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from servicekit.db import is_transient
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://attain.dev/problems/"
 
@@ -128,6 +130,18 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if is_transient(exc):
+        # The database (restarting, failing over) or the broker is gone for a moment: the
+        # caller may retry, and a CRM does, so nothing it sent is lost.
+        log.warning("http.infrastructure_unavailable", path=request.url.path, error=repr(exc))
+        return problem_response(
+            503,
+            "service-unavailable",
+            "Service unavailable",
+            "A server this service depends on did not answer; try again shortly.",
+            instance=request.url.path,
+            headers={"Retry-After": "1"},
+        )
     log.exception("http.unhandled_error", path=request.url.path)
     return problem_response(
         500,

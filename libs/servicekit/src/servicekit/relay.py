@@ -4,11 +4,14 @@ committing unit of work sends and polls as a fallback, so rows left behind by a
 crash (or a missed notification) are always picked up. Rows are claimed with
 `FOR UPDATE SKIP LOCKED`, so several replicas never publish the same row at once.
 Delivery is at least once: a crash after publishing and before marking re-sends
-the row, and consumers drop the duplicate through their inbox."""
+the row, and consumers drop the duplicate through their inbox. A producer that
+has failed for good (`kafka.has_failed_for_good`) is replaced by a new one from
+`new_producer`, so the relay outlives any broker outage."""
 
 import asyncio
 import contextlib
 import json
+from collections.abc import Callable
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -17,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from servicekit import metrics
 from servicekit.db import MessagingTables
-from servicekit.kafka import event_headers
+from servicekit.kafka import event_headers, has_failed_for_good
 from servicekit.wakeup import Wakeup, listening
 
 log = structlog.get_logger()
@@ -35,6 +38,7 @@ class OutboxRelay:
         service: str,
         poll_seconds: float = 1.0,
         batch_size: int = 500,
+        new_producer: Callable[[], AIOKafkaProducer] | None = None,
     ) -> None:
         self._engine = engine
         self._outbox = tables.outbox
@@ -43,6 +47,11 @@ class OutboxRelay:
         self._service = service
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
+        self._new_producer = new_producer
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        return self._producer
 
     async def run(self, stop: asyncio.Event) -> None:
         async with listening(self._engine, self._channel) as wakeup:
@@ -60,6 +69,7 @@ class OutboxRelay:
                 metrics.OUTBOX_PUBLISH_FAILURES.labels(self._service).inc()
                 log.warning("outbox.publish_failed", error=repr(error), attempt=failures)
                 await self._record_failure(repr(error))
+                await self._renew_producer_if_failed()
                 await _sleep_or_stop(stop, min(MAX_BACKOFF_SECONDS, 0.2 * 2**failures))
                 continue
             if published < self._batch_size:
@@ -109,6 +119,15 @@ class OutboxRelay:
         for row in rows:
             metrics.EVENTS_PUBLISHED.labels(self._service, row.type).inc()
         return len(rows)
+
+    async def _renew_producer_if_failed(self) -> None:
+        if self._new_producer is None or not has_failed_for_good(self._producer):
+            return
+        log.warning("outbox.producer_renewed")
+        renewed = self._new_producer()
+        await renewed.start()
+        failed, self._producer = self._producer, renewed
+        await failed.stop()
 
     async def _record_failure(self, error: str) -> None:
         outbox = self._outbox

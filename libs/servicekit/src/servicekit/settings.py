@@ -23,14 +23,17 @@ class ServiceSettings(BaseSettings):
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/attain"
     database_pool_size: int = 10
     kafka_bootstrap: str = "127.0.0.1:9092"
-    # Tansu, the development broker, has no idempotent producer (ARCHITECTURE.md).
-    kafka_idempotent_producer: bool = False
+    # On for Apache Kafka; the devstack turns it off for Tansu, which has no idempotent producer
+    # for aiokafka (ARCHITECTURE.md). Consumers never rely on it: their inbox drops duplicates.
+    kafka_idempotent_producer: bool = True
     jwt_secret: SecretStr = SecretStr(DEVELOPMENT_SECRET)
     jwt_audience: str = "attain"
     outbox_poll_seconds: float = 1.0
     outbox_batch_size: int = 500
     # A consumer group join waits for members' sessions; shorter sessions make
-    # rebalances (and a dead replica's partitions moving on) faster.
+    # rebalances (and a dead replica's partitions moving on) faster. Apache Kafka accepts
+    # sessions between its group.min.session.timeout.ms (6 s by default) and
+    # group.max.session.timeout.ms (30 min); the heartbeat must be well under the session.
     kafka_session_timeout_ms: int = 10_000
     kafka_heartbeat_interval_ms: int = 3_000
     consumer_batch_size: int = 500
@@ -73,3 +76,16 @@ class ServiceSettings(BaseSettings):
         ):
             raise ValueError("jwt_secret must be set outside development")
         return self
+
+
+class TopicSettings(BaseSettings):
+    """How `python -m servicekit.topics` creates the Attain topics (`ATTAIN_TOPIC_…`)."""
+
+    model_config = SettingsConfigDict(env_prefix="ATTAIN_TOPIC_", extra="ignore")
+
+    # Partitions bound how many replicas of a consumer group share the work (ARCHITECTURE.md).
+    partitions: int = 6
+    replication_factor: int = 1
+    retention_ms: int = 7 * 24 * 3600 * 1000
+    # Dead letters wait for a person to look at them: longer than a holiday.
+    dead_letter_retention_ms: int = 30 * 24 * 3600 * 1000
