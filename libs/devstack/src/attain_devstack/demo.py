@@ -24,7 +24,7 @@ least skilled tenth are starved: none of their deals of the last two weeks are l
 are played, so pace, forecast and silence alerts open for them.
 
 Service URLs: `ATTAIN_DEMO_GOAL_URL`, `_TRACKING_URL`, `_ALERT_URL`, `_INCENTIVE_URL`
-(default 127.0.0.1:8001 to 8004).
+(default 127.0.0.1:8001 to 8004) and `_DASHBOARD_URL` (8000, only printed).
 """
 
 import argparse
@@ -73,6 +73,7 @@ class Urls:
     tracking: str = "http://127.0.0.1:8002"
     alert: str = "http://127.0.0.1:8003"
     incentive: str = "http://127.0.0.1:8004"
+    dashboard: str = "http://127.0.0.1:8000"
 
     @classmethod
     def from_environment(cls) -> "Urls":
@@ -80,7 +81,7 @@ class Urls:
         return cls(
             **{
                 name: os.environ.get(f"ATTAIN_DEMO_{name.upper()}_URL", getattr(default, name))
-                for name in ("goal", "tracking", "alert", "incentive")
+                for name in ("goal", "tracking", "alert", "incentive", "dashboard")
             }
         )
 
@@ -91,12 +92,14 @@ class Cast:
 
     starved: tuple[Rep, ...]
     playing: tuple[Rep, ...]
+    company: Unit
 
     @classmethod
     def of(cls, workload: Workload) -> "Cast":
         by_skill = sorted(workload.reps, key=lambda rep: (rep.output / rep.planned, rep.id))
         starved = tuple(by_skill[: max(1, round(len(by_skill) * STARVED_SHARE))])
-        return cls(starved, tuple(rep for rep in workload.reps if rep not in starved))
+        playing = tuple(rep for rep in workload.reps if rep not in starved)
+        return cls(starved, playing, workload.units[0])
 
     def sign_in_as(self) -> list[tuple[str, str, str]]:
         """(person, role, why) for the dashboard's development sign-in."""
@@ -104,7 +107,7 @@ class Cast:
         return [
             (behind.id, Role.REP, f"a rep of {behind.team.name} who is behind and gets no deals"),
             (behind.team.manager_id, Role.MANAGER, f"manages {behind.team.name}"),
-            (f"mgr-{behind.team.path[0]}", Role.MANAGER, "manages the whole company"),
+            (self.company.manager_id, Role.MANAGER, f"manages {self.company.name}"),
             (PLANNER_PERSON, Role.PLANNER, "plans the goals"),
             (ADMIN_PERSON, Role.ADMIN, "sources, plans, payout runs"),
         ]
@@ -647,9 +650,11 @@ async def play(
     seconds: float | None,
     stop: asyncio.Event,
     say: Callable[[str], None],
+    watch: Callable[[], Awaitable[str]] | None = None,
 ) -> Played:
     """Post deals at `rate` a second until `deals` are sent, `seconds` have passed or `stop` is
-    set; sends overlap (up to `CONNECTIONS`) so that a slow answer does not lower the rate."""
+    set; sends overlap (up to `CONNECTIONS`) so that a slow answer does not lower the rate.
+    Every `REPORT_EVERY_SECONDS` it says how far it got, with what `watch` sees."""
     played = Played()
     url = f"{urls.tracking}/webhooks/{SOURCE_ID}/deals"
     gate = asyncio.Semaphore(CONNECTIONS)
@@ -677,7 +682,8 @@ async def play(
             if deals is not None and n >= deals:
                 break
             due = started + n / rate
-            if seconds is not None and due - started >= seconds:
+            # Behind schedule (the services answer slower than the rate), the clock decides.
+            if seconds is not None and max(due, time.monotonic()) - started >= seconds:
                 break
             if await _stopped(stop, due - time.monotonic()):
                 break
@@ -690,7 +696,8 @@ async def play(
             task.add_done_callback(sending.discard)
             if time.monotonic() >= next_report:
                 played.seconds = time.monotonic() - started
-                say(f"played {played.describe()}; last {played.last}")
+                seen = f"; {await watch()}" if watch else ""
+                say(f"played {played.describe()}{seen}; last {played.last}")
                 next_report += REPORT_EVERY_SECONDS
         await asyncio.gather(*sending)
     played.seconds = time.monotonic() - started
@@ -705,6 +712,20 @@ def _answer(response: httpx.Response) -> str:
     if answer.get("parked"):
         flags.append(f"parked {answer['parked']}")
     return ", ".join(flags) or f"{len(answer.get('ledger_entries') or [])} ledger rows"
+
+
+async def open_alerts(urls: Urls, owner_id: str) -> str:
+    """How many alerts are open, in all and for one owner, or why that is not known."""
+    async with httpx.AsyncClient(base_url=urls.alert, headers=admin_headers(), timeout=10) as a:
+        alerts = Api(a, asyncio.Semaphore(2))
+        try:
+            every, own = await alerts.every(
+                alerts.call("GET", "/alerts", params={"status": "open", "limit": 1, **owner})
+                for owner in ({}, {"owner_id": owner_id})
+            )
+        except (DemoError, httpx.HTTPError) as error:
+            return f"open alerts unknown ({type(error).__name__})"
+    return f"open alerts {every['count']:,} ({owner_id}: {own['count']:,})"
 
 
 async def _stopped(stop: asyncio.Event, wait: float) -> bool:
@@ -736,7 +757,7 @@ async def run(args: argparse.Namespace) -> None:
         f"demo: workload {workload.scale} (seed {workload.seed}) for {today.year}, today "
         f"{today} ({calendar['timezone']}); goal-service at {urls.goal}"
     )
-    _sign_in(cast, say)
+    _sign_in(urls, cast, say)
     loaded = await load(urls, workload, today, cast, say, with_history=args.history)
     say(f"loaded in {loaded.seconds:.1f} s:")
     for line in loaded.describe():
@@ -753,7 +774,7 @@ async def run(args: argparse.Namespace) -> None:
         f"{urls.tracking}/webhooks/{SOURCE_ID}/deals (ids demo-{run_id}-…); "
         f"starved: {', '.join(rep.id for rep in cast.starved)}; Ctrl-C stops"
     )
-    _sign_in(cast, say)
+    _sign_in(urls, cast, say)
     played = await play(
         urls,
         loaded.secret,
@@ -763,12 +784,13 @@ async def run(args: argparse.Namespace) -> None:
         seconds=args.seconds,
         stop=stop,
         say=say,
+        watch=lambda: open_alerts(urls, cast.starved[0].id),
     )
-    say(f"stopped: played {played.describe()}")
+    say(f"stopped: played {played.describe()}; {await open_alerts(urls, cast.starved[0].id)}")
 
 
-def _sign_in(cast: Cast, say: Callable[[str], None]) -> None:
-    say("sign in on the dashboard (http://127.0.0.1:8000) as:")
+def _sign_in(urls: Urls, cast: Cast, say: Callable[[str], None]) -> None:
+    say(f"sign in on the dashboard ({urls.dashboard}) as:")
     for person, role, why in cast.sign_in_as():
         say(f"  {person:<16} role {role:<8} {why}")
 
