@@ -8,7 +8,7 @@ RUN := $(UV) run --frozen
 ROLE ?= admin
 PERSON ?= p-admin
 
-.PHONY: install run test test-unit test-integration test-e2e test-fuzz lint format typecheck schemas token bench
+.PHONY: install run demo test test-unit test-integration test-e2e test-fuzz lint format typecheck schemas token bench
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
@@ -19,6 +19,9 @@ install: $(UV)
 
 run: install  ## start PostgreSQL, the broker and the four services; Ctrl-C stops all
 	$(RUN) python -m attain_devstack.run
+
+demo: install  ## with make run going: load a demo org through the APIs, then play deals (Ctrl-C stops)
+	$(RUN) python -m attain_devstack.demo $(ARGS)
 
 test: install  ## unit, integration, end-to-end and fuzz tests against real PostgreSQL and Kafka
 	$(RUN) pytest

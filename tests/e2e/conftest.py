@@ -50,6 +50,10 @@ def stack(infrastructure: Infrastructure, service_environment: dict[str, str]) -
             **infrastructure.service_environment(),
             "ATTAIN_DATABASE_URL": database_url,
             "ATTAIN_OUTBOX_POLL_SECONDS": "0.2",
+            # goal-service asks tracking-service for progress: this stack's, not one on 8002.
+            "ATTAIN_GOAL_TRACKING_URL": next(
+                s.url for s in services if s.name == "tracking-service"
+            ),
             **service_environment,
         }
         processes = []
