@@ -27,7 +27,7 @@ from servicekit.consumer import BatchHandler, EventConsumer
 from servicekit.db import MessagingTables, create_engine, create_sessionmaker
 from servicekit.kafka import create_producer
 from servicekit.logs import CORRELATION_HEADER, configure_logging, correlation
-from servicekit.problems import install_problem_handlers
+from servicekit.problems import install_problem_handlers, internal_error
 from servicekit.relay import OutboxRelay
 from servicekit.settings import ServiceSettings
 from servicekit.uow import UnitOfWork
@@ -226,13 +226,14 @@ class RequestMiddleware:
         headers = dict(scope.get("headers") or [])
         incoming = headers.get(CORRELATION_HEADER.lower().encode(), b"").decode() or None
         status = 500
+        responded = False
         started = time.perf_counter()
         with correlation(incoming) as correlation_id:
 
             async def send_with_id(message: Message) -> None:
-                nonlocal status
+                nonlocal status, responded
                 if message["type"] == "http.response.start":
-                    status = message["status"]
+                    status, responded = message["status"], True
                     message.setdefault("headers", [])
                     message["headers"] = [
                         *message["headers"],
@@ -242,6 +243,19 @@ class RequestMiddleware:
 
             try:
                 await self.app(scope, receive, send_with_id)
+            except Exception:
+                # Answered here, not by Starlette's outermost error middleware, so the
+                # 500 and its log line still carry the request's correlation id.
+                log.exception(
+                    "http.unhandled_error",
+                    service=self.service,
+                    method=scope["method"],
+                    route=_route_template(scope),
+                    correlation_id=correlation_id,
+                )
+                if responded:
+                    raise
+                await internal_error(scope["path"])(scope, receive, send_with_id)
             finally:
                 route = _route_template(scope)
                 metrics.HTTP_REQUESTS.labels(

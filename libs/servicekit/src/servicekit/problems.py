@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from servicekit.logs import current_correlation_id
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://attain.dev/problems/"
 
@@ -70,6 +72,8 @@ def problem_response(
         body["field"] = field
     if errors:
         body["errors"] = errors
+    if (correlation_id := current_correlation_id()) is not None:
+        body["correlation_id"] = correlation_id
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
@@ -127,15 +131,21 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("http.unhandled_error", path=request.url.path)
+def internal_error(path: str) -> JSONResponse:
     return problem_response(
         500,
         "internal-error",
         "Internal error",
         "The server failed to handle this request; it has been logged.",
-        instance=request.url.path,
+        instance=path,
     )
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Only what fails outside servicekit's RequestMiddleware lands here (that
+    # middleware answers the rest itself, with the correlation id).
+    log.exception("http.unhandled_error", path=request.url.path)
+    return internal_error(request.url.path)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
