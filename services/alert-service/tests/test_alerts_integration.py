@@ -5,6 +5,7 @@ service and database, and topics are shared by the whole session, so every
 test builds its own org and goals and reads only the events about them."""
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -700,3 +701,41 @@ async def test_bad_requests_are_problems(api: httpx.AsyncClient) -> None:
         problem = response.json()
         assert problem["status"] == status, case
         assert problem.get("field") == field, (case, problem)
+
+
+async def test_a_delivery_target_is_shown_only_to_its_recipient_and_admins(
+    api: httpx.AsyncClient, kafka_bootstrap: str, alerts_topic: AlertsTopic
+) -> None:
+    """A chat bot's webhook URL is a credential to post into that channel: the rep
+    whose alert went to their manager's Slack read that URL in the alert's deliveries."""
+    org = await new_org(kafka_bootstrap)
+    goal_id = await new_goal(api, kafka_bootstrap, org)
+    bot_url = f"https://hooks.slack.invalid/services/T0/B0/{uuid4().hex}"
+    response = await api.post(
+        "/subscriptions",
+        json={"channel": "slack", "target": bot_url, "min_severity": "info", "scope": "team"},
+        headers=bearer(Role.MANAGER, person_id=org.lead),
+    )
+    assert response.status_code == 201, response.text
+    await publish(kafka_bootstrap, progress(goal_id, org, sequence=1, as_of=at(20), actual="0"))
+    detected = await alerts_topic.next_about(goal_id)
+    assert isinstance(detected, DeviationDetected)
+
+    async def deliveries(person: str, role: Role) -> list[dict[str, Any]]:
+        answer = await api.get(
+            f"/alerts/{detected.alert_id}", headers=bearer(role, person_id=person)
+        )
+        assert answer.status_code == 200, answer.text
+        return list(answer.json()["deliveries"])
+
+    to_lead = [d for d in await deliveries(org.rep, Role.REP) if d["person_id"] == org.lead]
+    assert to_lead and all(d["channel"] == "slack" for d in to_lead)
+    assert all(d["target"] is None for d in to_lead), "the rep reads the lead's bot URL"
+    assert all("status" in d and "attempts" in d for d in to_lead)
+    for person, role in ((org.rep, Role.REP), (org.boss, Role.MANAGER), ("viewer-1", Role.VIEWER)):
+        seen = await deliveries(person, role)
+        assert bot_url not in json.dumps(seen), person
+        assert all(d["target"] is not None for d in seen if d["person_id"] == person)
+    for person, role in ((org.lead, Role.MANAGER), ("admin-1", Role.ADMIN)):
+        seen = await deliveries(person, role)
+        assert bot_url in [d["target"] for d in seen if d["channel"] == "slack"], person

@@ -16,10 +16,10 @@ from alert_service.api.models import (
     HistoryPublic,
     SnoozeRequest,
 )
-from alert_service.api.visibility import may_act, visibility, visible_alert
+from alert_service.api.visibility import may_act, sees_target, visibility, visible_alert
 from alert_service.domain.rules import RuleName
 from alert_service.store import queries
-from alert_service.store.tables import Alert
+from alert_service.store.tables import Alert, Delivery, DeliveryAttempt
 from attain_contracts.types import Severity
 from servicekit.app import UnitOfWorkDep
 from servicekit.auth import CurrentPrincipal, Principal, Role, require_roles
@@ -67,7 +67,7 @@ async def get_alert(
     alert_id: str, uow: UnitOfWorkDep, principal: CurrentPrincipal
 ) -> AlertDetailPublic:
     alert, _ = await visible_alert(uow.session, principal, alert_id)
-    return await _detail(uow, alert)
+    return await _detail(uow, principal, alert)
 
 
 @router.post(
@@ -79,7 +79,7 @@ async def acknowledge(
     alert = await _actionable(uow, principal, alert_id)
     alerting.acknowledge(uow, alert, _actor(principal), body.note, uow.clock.now())
     await uow.commit()
-    return await _detail(uow, alert)
+    return await _detail(uow, principal, alert)
 
 
 @router.post("/alerts/{alert_id}/snooze", dependencies=[can_act], response_model=AlertDetailPublic)
@@ -89,7 +89,7 @@ async def snooze(
     alert = await _actionable(uow, principal, alert_id)
     alerting.snooze(uow, alert, _actor(principal), body.until, body.note, uow.clock.now())
     await uow.commit()
-    return await _detail(uow, alert)
+    return await _detail(uow, principal, alert)
 
 
 async def _actionable(uow: UnitOfWork, principal: Principal, alert_id: str) -> Alert:
@@ -103,7 +103,7 @@ def _actor(principal: Principal) -> str:
     return principal.person_id or principal.subject
 
 
-async def _detail(uow: UnitOfWork, alert: Alert) -> AlertDetailPublic:
+async def _detail(uow: UnitOfWork, principal: Principal, alert: Alert) -> AlertDetailPublic:
     deliveries = await queries.deliveries_of(uow.session, alert.id)
     attempts = await queries.attempts_of(uow.session, [d.id for d in deliveries])
     return AlertDetailPublic(
@@ -112,13 +112,25 @@ async def _detail(uow: UnitOfWork, alert: Alert) -> AlertDetailPublic:
             HistoryPublic.model_validate(h) for h in await queries.history(uow.session, alert.id)
         ],
         deliveries=[
-            DeliveryPublic.model_validate(d).model_copy(
-                update={
-                    "log": [
-                        AttemptPublic.model_validate(a) for a in attempts if a.delivery_id == d.id
-                    ]
-                }
-            )
+            _delivery(d, [a for a in attempts if a.delivery_id == d.id], sees_target(principal, d))
             for d in deliveries
         ],
+    )
+
+
+def _delivery(
+    delivery: Delivery, attempts: list[DeliveryAttempt], with_target: bool
+) -> DeliveryPublic:
+    """Without the target, also without what the channel answered: an error
+    message can quote the URL it failed to reach."""
+    public = DeliveryPublic.model_validate(delivery)
+    log = [AttemptPublic.model_validate(a) for a in attempts]
+    if with_target:
+        return public.model_copy(update={"log": log})
+    return public.model_copy(
+        update={
+            "target": None,
+            "last_detail": None,
+            "log": [a.model_copy(update={"detail": None}) for a in log],
+        }
     )

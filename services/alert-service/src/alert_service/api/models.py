@@ -80,7 +80,9 @@ class AttemptPublic(BaseModel):
 
     at: datetime
     ok: bool
-    detail: str
+    detail: str | None = Field(
+        description="what the channel answered; only for the recipient and admins"
+    )
     duration_ms: int
 
 
@@ -93,11 +95,13 @@ class DeliveryPublic(BaseModel):
     person_id: str
     subscription_id: str | None
     channel: str
-    target: str
+    target: str | None = Field(
+        description="the address or bot URL (a credential); only for the recipient and admins"
+    )
     status: str
     attempts: int
     next_attempt_at: datetime
-    last_detail: str | None
+    last_detail: str | None = Field(description="only for the recipient and admins")
     created_at: datetime
     sent_at: datetime | None
     log: list[AttemptPublic] = []

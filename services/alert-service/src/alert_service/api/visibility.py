@@ -2,14 +2,15 @@
 viewers see every alert; a manager sees their own and those of every goal in the
 org units they manage; a rep sees their own. Anything else is answered as if it
 did not exist. Acting (acknowledge, snooze) is for the owner, a manager above
-the goal, or an admin."""
+the goal, or an admin. A delivery's target (an address, or a chat bot's URL that
+is a credential to post into its channel) is for its recipient and admins only."""
 
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alert_service.store import queries
-from alert_service.store.tables import Alert
+from alert_service.store.tables import Alert, Delivery
 from servicekit.auth import Principal, Role
 from servicekit.problems import NotFound
 
@@ -54,3 +55,7 @@ async def visible_alert(
 
 def may_act(principal: Principal, seen: Visibility, alert: Alert) -> bool:
     return principal.has_any(Role.ADMIN) or seen.owns(alert) or seen.manages(alert)
+
+
+def sees_target(principal: Principal, delivery: Delivery) -> bool:
+    return principal.has_any(Role.ADMIN) or principal.person_id == delivery.person_id
