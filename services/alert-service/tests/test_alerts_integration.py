@@ -739,3 +739,46 @@ async def test_a_delivery_target_is_shown_only_to_its_recipient_and_admins(
     for person, role in ((org.lead, Role.MANAGER), ("admin-1", Role.ADMIN)):
         seen = await deliveries(person, role)
         assert bot_url in [d["target"] for d in seen if d["channel"] == "slack"], person
+
+
+async def test_a_goals_rules_are_read_only_by_who_sees_the_goal(
+    api: httpx.AsyncClient, kafka_bootstrap: str
+) -> None:
+    """They name the goal's org path and settings; another team's manager read them,
+    and 404 only for ids that did not exist told them which do."""
+    org, other = await new_org(kafka_bootstrap), await new_org(kafka_bootstrap)
+    goal_id = await new_goal(api, kafka_bootstrap, org)
+    for person in (org.lead, org.boss):
+        seen = await api.get(
+            f"/goals/{goal_id}/rules", headers=bearer(Role.MANAGER, person_id=person)
+        )
+        assert seen.status_code == 200, person
+    outsider = bearer(Role.MANAGER, person_id=other.lead)
+    refused = await api.get(f"/goals/{goal_id}/rules", headers=outsider)
+    missing = await api.get("/goals/goal_nothing_here/rules", headers=outsider)
+    assert (refused.status_code, missing.status_code) == (404, 404)
+    assert refused.json()["detail"].replace(goal_id, "ID") == missing.json()["detail"].replace(
+        "goal_nothing_here", "ID"
+    )
+
+
+async def test_a_setting_for_a_unit_is_read_by_the_managers_on_its_path_only(
+    api: httpx.AsyncClient, kafka_bootstrap: str
+) -> None:
+    org, other = await new_org(kafka_bootstrap), await new_org(kafka_bootstrap)
+    goal_id = await new_goal(api, kafka_bootstrap, org)
+    lead = bearer(Role.MANAGER, person_id=org.lead)
+    await until(lambda: api.get(f"/goals/{goal_id}/rules", headers=lead), 200)
+    await new_goal(api, kafka_bootstrap, other)
+    created = await api.post(
+        "/rules",
+        json={"rule": "pace", "scope": "org_unit", "scope_id": org.region, "parameters": {}},
+        headers=ADMIN,
+    )
+    assert created.status_code == 201, created.text
+    setting_id = created.json()["id"]
+    for person, status in ((org.boss, 200), (org.lead, 200), (other.boss, 404), (other.lead, 404)):
+        headers = bearer(Role.MANAGER, person_id=person)
+        assert (await api.get(f"/rules/{setting_id}", headers=headers)).status_code == status
+        listed = [s["id"] for s in (await api.get("/rules", headers=headers)).json()["data"]]
+        assert (setting_id in listed) == (status == 200), person

@@ -135,6 +135,15 @@ async def people(session: AsyncSession, ids: Iterable[str]) -> dict[str, Person]
     return {person.id: person for person in rows.scalars()}
 
 
+async def goal(session: AsyncSession, goal_id: str) -> Goal | None:
+    return await session.get(Goal, goal_id)
+
+
+async def goals_by_id(session: AsyncSession, goal_ids: Iterable[str]) -> list[Goal]:
+    rows = await session.execute(select(Goal).where(col(Goal.goal_id).in_(list(goal_ids))))
+    return list(rows.scalars())
+
+
 async def rule_settings(session: AsyncSession) -> list[RuleSetting]:
     return list((await session.execute(select(RuleSetting))).scalars())
 
