@@ -250,3 +250,47 @@ async def test_the_metrics_catalog_says_how_each_metric_adds_up(client: httpx.As
     }
     assert catalog["sales_cycle_days"]["direction"] == "lower_is_better"
     assert catalog["win_rate"]["kind"] == "ratio"
+
+
+async def test_a_reps_goal_list_pages_through_their_own_goals_only(
+    client: httpx.AsyncClient,
+) -> None:
+    """The cursor was the last id of the unfiltered page: a rep paging their list
+    was handed another rep's goal ids."""
+    _, team, ann = await org_with_rep(client)
+    bob = f"bob-{uuid4().hex[:6]}"
+    response = await client.put(
+        f"/people/{bob}", json={"name": "Bob", "org_unit_id": team}, headers=PLANNER
+    )
+    assert response.status_code == 200, response.text
+    owned: dict[str, set[str]] = {ann: set(), bob: set()}
+    for person in (ann, bob):
+        for month in ("2026-01", "2026-02", "2026-03"):
+            created = await client.post(
+                "/goals",
+                json={
+                    "metric": "revenue",
+                    "org_unit_id": team,
+                    "person_id": person,
+                    "owner_id": person,
+                    "period_key": month,
+                    "target": "1000",
+                },
+                headers=PLANNER,
+            )
+            assert created.status_code == 201, created.text
+            owned[person].add(created.json()["goal"]["id"])
+
+    seen, cursors, after = set(), set(), None
+    rep = bearer(Role.REP, person_id=ann)
+    for _ in range(10):
+        params = {"limit": "1", **({"after": after} if after else {})}
+        page = (await client.get("/goals", params=params, headers=rep)).json()
+        assert page["count"] == 3
+        seen |= {g["id"] for g in page["data"]}
+        after = page["next_after"]
+        if after is None:
+            break
+        cursors.add(after)
+    assert seen == owned[ann]
+    assert not cursors & owned[bob], "the cursor names bob's goal"

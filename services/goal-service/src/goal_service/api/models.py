@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from goal_service.domain.smart import GROWTH_CEILING
+from servicekit.paging import Page
 
 
 class Input(BaseModel):
@@ -163,9 +164,10 @@ class GoalWritten(BaseModel):
     warnings: list[FindingPublic]
 
 
-class GoalList(BaseModel):
-    goals: list[GoalPublic]
-    next_after: str | None = Field(description="pass as `after` for the next page")
+class GoalList(Page[GoalPublic]):
+    goals: list[GoalPublic] = Field(
+        deprecated=True, description="the same as `data`, from before every list had one envelope"
+    )
 
 
 class VersionPublic(BaseModel):
