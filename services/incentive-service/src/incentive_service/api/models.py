@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from attain_contracts.types import DecimalString
 from incentive_service.domain.assignment import Role
+from servicekit.paging import Page
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 
@@ -59,9 +60,8 @@ class PlanPublic(BaseModel):
     versions: list[PlanVersionPublic]
 
 
-class PlanList(BaseModel):
-    data: list[PlanPublic]
-    count: int
+class PlanList(Page[PlanPublic]):
+    """The plans the caller may see: those that may apply to them or to people they manage."""
 
 
 class LinePublic(BaseModel):
