@@ -294,3 +294,30 @@ async def test_a_reps_goal_list_pages_through_their_own_goals_only(
         cursors.add(after)
     assert seen == owned[ann]
     assert not cursors & owned[bob], "the cursor names bob's goal"
+
+
+async def test_a_persons_record_is_read_by_them_and_the_managers_above_them(
+    client: httpx.AsyncClient,
+) -> None:
+    """Every rep read every colleague's e-mail and memberships by id."""
+    company, team, ann = await org_with_rep(client)
+    lead, bob = f"lead-{uuid4().hex[:6]}", f"bob-{uuid4().hex[:6]}"
+    for person, unit in ((lead, company), (bob, team)):
+        response = await client.put(
+            f"/people/{person}", json={"name": person, "org_unit_id": unit}, headers=PLANNER
+        )
+        assert response.status_code == 200, response.text
+    response = await client.put(
+        f"/org-units/{team}",
+        json={"name": "East", "kind": "team", "parent_id": company, "manager_id": lead},
+        headers=PLANNER,
+    )
+    assert response.status_code == 200, response.text
+    for headers, status in (
+        (bearer(Role.REP, person_id=ann), 200),
+        (bearer(Role.MANAGER, person_id=lead), 200),
+        (bearer(Role.VIEWER, person_id="viewer"), 200),
+        (bearer(Role.REP, person_id=bob), 404),
+        (bearer(Role.MANAGER, person_id=bob), 404),
+    ):
+        assert (await client.get(f"/people/{ann}", headers=headers)).status_code == status

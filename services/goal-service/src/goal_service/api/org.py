@@ -16,11 +16,12 @@ from goal_service.api.models import (
     ProductLinePublic,
     ProductLinePut,
 )
+from goal_service.api.visibility import sees_person, visibility
 from goal_service.domain.smart import GROWTH_CEILING
 from goal_service.store import events, queries
 from goal_service.store.tables import CalendarSettings, OrgUnit, Person, ProductLine
 from servicekit.app import RuntimeDep, UnitOfWorkDep
-from servicekit.auth import Role, require_roles
+from servicekit.auth import CurrentPrincipal, Role, require_roles
 from servicekit.problems import InvalidInput, NotFound
 from servicekit.uow import UnitOfWork
 
@@ -129,11 +130,17 @@ async def upsert_person(
 
 
 @router.get("/people/{person_id}", dependencies=[can_read], response_model=PersonPublic)
-async def get_person(person_id: str, uow: UnitOfWorkDep) -> PersonPublic:
-    person = await queries.person(uow.session, person_id)
-    if person is None:
+async def get_person(
+    person_id: str, uow: UnitOfWorkDep, principal: CurrentPrincipal
+) -> PersonPublic:
+    session = uow.session
+    person = await queries.person(session, person_id)
+    memberships = await queries.memberships(session, person_id)
+    if person is None or not await sees_person(
+        session, await visibility(session, principal), person_id, memberships
+    ):
         raise NotFound(f"no person {person_id}")
-    return _person_public(person, await queries.memberships(uow.session, person_id))
+    return _person_public(person, memberships)
 
 
 def _person_public(person: Person, memberships: list) -> PersonPublic:

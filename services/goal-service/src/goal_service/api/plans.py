@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from goal_service.api.deps import SettingsDep, TrackingDep
-from goal_service.api.visibility import visibility, visible_goal
+from goal_service.api.visibility import sees_goal, visibility, visible_goal
 from goal_service.plans import apply, replanning
 from goal_service.plans.engine import Planner
 from goal_service.plans.requests import PlanRequest, ReplanRequest
@@ -149,9 +149,11 @@ async def list_plans(
 @router.get("/plans/{plan_id}", dependencies=[can_read], response_model=PlanPublic)
 async def get_plan(plan_id: str, uow: UnitOfWorkDep, principal: CurrentPrincipal) -> PlanPublic:
     plan = await queries.plan(uow.session, plan_id)
-    if plan is None:
+    seen = await visibility(uow.session, principal)
+    goal = await queries.goal(uow.session, plan.goal_id) if plan else None
+    # "no plan" alike for a missing one and another's: the goal's id is not told.
+    if plan is None or goal is None or not await sees_goal(uow.session, seen, goal):
         raise NotFound(f"no plan {plan_id}")
-    await visible_goal(uow.session, principal, plan.goal_id)
     return _public(plan, plan.changes or None)
 
 
