@@ -136,3 +136,20 @@ def test_the_log_line_of_a_500_names_service_route_and_correlation_id() -> None:
     assert line["route"] == "/things/{thing_id}"
     assert line["method"] == "GET"
     assert line["correlation_id"] == "corr-9"
+
+
+def test_the_bearer_scheme_is_declared_and_required_by_the_operations_that_check_it() -> None:
+    document = make_app().openapi()
+    assert document["components"]["securitySchemes"]["HTTPBearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": document["components"]["securitySchemes"]["HTTPBearer"]["description"],
+    }
+    assert document["paths"]["/secret"]["get"]["security"] == [{"HTTPBearer": []}]
+    for open_path in ("/healthz", "/readyz", "/things/{thing_id}"):
+        assert "security" not in document["paths"][open_path]["get"], open_path
+
+
+def test_a_token_of_another_scheme_is_unauthorized() -> None:
+    assert client.get("/secret", headers={"Authorization": "Basic dTpw"}).status_code == 401
