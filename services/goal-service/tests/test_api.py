@@ -241,7 +241,9 @@ async def test_a_target_change_is_a_version_and_an_archived_goal_stays_archived(
 
 
 async def test_the_metrics_catalog_says_how_each_metric_adds_up(client: httpx.AsyncClient) -> None:
-    catalog = {m["key"]: m for m in (await client.get("/catalog/metrics", headers=PLANNER)).json()}
+    catalog = {
+        m["key"]: m for m in (await client.get("/catalog/metrics", headers=PLANNER)).json()["data"]
+    }
     assert catalog["revenue"] == {
         "key": "revenue",
         "kind": "sum",

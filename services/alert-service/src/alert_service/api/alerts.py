@@ -23,6 +23,7 @@ from alert_service.store.tables import Alert, Delivery, DeliveryAttempt
 from attain_contracts.types import Severity
 from servicekit.app import UnitOfWorkDep
 from servicekit.auth import CurrentPrincipal, Principal, Role, require_roles
+from servicekit.paging import PagingDep
 from servicekit.problems import NotFound
 from servicekit.uow import UnitOfWork
 
@@ -35,19 +36,20 @@ can_act = require_roles(Role.ADMIN, Role.MANAGER, Role.REP)
 async def list_alerts(
     uow: UnitOfWorkDep,
     principal: CurrentPrincipal,
+    paging: PagingDep,
     owner_id: str | None = None,
     org_unit_id: str | None = Query(default=None, description="the unit and its subtree"),
     goal_id: str | None = None,
     rule: RuleName | None = None,
     severity: Severity | None = None,
     status: Literal["open", "acknowledged", "resolved"] | None = None,
-    limit: int = Query(default=100, ge=1, le=1000),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, deprecated=True, description="use `after`"),
 ) -> AlertsPublic:
+    """Newest first."""
     seen = await visibility(uow.session, principal)
     if not seen.everything and seen.person_id is None:
         return AlertsPublic(data=[], count=0)
-    alerts, total = await queries.alerts(
+    alerts, total, more = await queries.alerts(
         uow.session,
         owner_id=owner_id,
         org_unit_id=org_unit_id,
@@ -56,10 +58,15 @@ async def list_alerts(
         severity=severity,
         status=status,
         visible_to=None if seen.everything else (seen.person_id or "", sorted(seen.managed)),
-        limit=limit,
+        after=paging.after,
+        limit=paging.limit,
         offset=offset,
     )
-    return AlertsPublic(data=[AlertPublic.model_validate(a) for a in alerts], count=total)
+    return AlertsPublic(
+        data=[AlertPublic.model_validate(a) for a in alerts],
+        count=total,
+        next_after=alerts[-1].id if more else None,
+    )
 
 
 @router.get("/alerts/{alert_id}", dependencies=[can_read], response_model=AlertDetailPublic)

@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from alert_service.domain.channels import Channel
 from alert_service.domain.rules import RuleName
 from attain_contracts.types import DecimalString, Severity
+from servicekit.paging import Page
 
 Scope = Literal["default", "metric", "org_unit", "goal"]
 
@@ -112,9 +113,8 @@ class AlertDetailPublic(AlertPublic):
     deliveries: list[DeliveryPublic]
 
 
-class AlertsPublic(BaseModel):
-    data: list[AlertPublic]
-    count: int
+class AlertsPublic(Page[AlertPublic]):
+    """Paged by `limit` and `after`."""
 
 
 class AlertChangePublic(BaseModel):
@@ -161,9 +161,8 @@ class RuleSettingPublic(BaseModel):
     updated_at: datetime
 
 
-class RuleSettingsPublic(BaseModel):
-    data: list[RuleSettingPublic]
-    count: int
+class RuleSettingsPublic(Page[RuleSettingPublic]):
+    """Paged by `limit` and `after`."""
 
 
 class LayerPublic(BaseModel):
@@ -251,6 +250,5 @@ class SubscriptionCreated(SubscriptionPublic):
     )
 
 
-class SubscriptionsPublic(BaseModel):
-    data: list[SubscriptionPublic]
-    count: int
+class SubscriptionsPublic(Page[SubscriptionPublic]):
+    """Paged by `limit` and `after`."""

@@ -22,6 +22,7 @@ from alert_service.store import queries
 from alert_service.store.tables import RuleSetting
 from servicekit.app import UnitOfWorkDep
 from servicekit.auth import CurrentPrincipal, Role, require_roles
+from servicekit.paging import PagingDep, page_of
 from servicekit.problems import Conflict, InvalidInput, NotFound
 
 router = APIRouter(tags=["rules"])
@@ -30,13 +31,18 @@ can_write = require_roles(Role.ADMIN, Role.PLANNER)
 
 
 @router.get("/rules", dependencies=[can_read], response_model=RuleSettingsPublic)
-async def list_rule_settings(uow: UnitOfWorkDep, principal: CurrentPrincipal) -> RuleSettingsPublic:
+async def list_rule_settings(
+    uow: UnitOfWorkDep, principal: CurrentPrincipal, paging: PagingDep
+) -> RuleSettingsPublic:
     settings = sorted(
         await visible_settings(uow.session, principal, await queries.rule_settings(uow.session)),
         key=lambda s: (s.rule, s.scope, s.scope_id),
     )
+    page = page_of(settings, paging, key=lambda s: s.id)
     return RuleSettingsPublic(
-        data=[RuleSettingPublic.model_validate(s) for s in settings], count=len(settings)
+        data=[RuleSettingPublic.model_validate(s) for s in page.data],
+        count=page.count,
+        next_after=page.next_after,
     )
 
 

@@ -20,6 +20,8 @@ from goal_service.api.models import (
     GoalList,
     GoalPublic,
     GoalWritten,
+    MetricList,
+    MetricPublic,
     VersionPublic,
 )
 from goal_service.api.visibility import sees_goal, visibility, visible_goal
@@ -31,7 +33,7 @@ from goal_service.store.tables import Goal
 from goal_service.tracking import TrackingClient
 from servicekit.app import UnitOfWorkDep
 from servicekit.auth import CurrentPrincipal, Role, require_roles
-from servicekit.paging import PagingDep
+from servicekit.paging import PagingDep, page_of
 from servicekit.problems import Conflict, InvalidInput, NotFound
 from servicekit.uow import UnitOfWork
 
@@ -152,13 +154,18 @@ async def add_goal(
     return goal, findings
 
 
-@router.get("/catalog/metrics", dependencies=[can_read])
-async def metrics_catalog() -> list[dict[str, object]]:
+@router.get("/catalog/metrics", dependencies=[can_read], response_model=MetricList)
+async def metrics_catalog(paging: PagingDep) -> MetricList:
     """What a goal can measure (DOMAIN.md §2), how it adds up, and which way is good."""
-    return [
-        {"key": m.key, "kind": m.kind, "money": m.money, "direction": m.direction}
-        for m in CATALOG.values()
-    ]
+    page = page_of(list(CATALOG.values()), paging, key=lambda m: m.key)
+    return MetricList(
+        data=[
+            MetricPublic(key=m.key, kind=m.kind, money=m.money, direction=m.direction)
+            for m in page.data
+        ],
+        count=page.count,
+        next_after=page.next_after,
+    )
 
 
 @router.get("/goals/{goal_id}", dependencies=[can_read], response_model=GoalPublic)

@@ -216,3 +216,22 @@ class CalendarPublic(BaseModel):
     holidays: list[date]
     growth_ceiling: Decimal
     version: int
+
+
+class OrgUnitList(Page[OrgUnitPublic]):
+    """Root first."""
+
+
+class ProductLineList(Page[ProductLinePublic]):
+    """By id."""
+
+
+class MetricPublic(BaseModel):
+    key: str
+    kind: str
+    money: bool
+    direction: str
+
+
+class MetricList(Page[MetricPublic]):
+    """What a goal can measure (DOMAIN.md §2), how it adds up, and which way is good."""

@@ -9,10 +9,12 @@ from goal_service.api.models import (
     CalendarPublic,
     CalendarPut,
     MembershipPublic,
+    OrgUnitList,
     OrgUnitPublic,
     OrgUnitPut,
     PersonPublic,
     PersonPut,
+    ProductLineList,
     ProductLinePublic,
     ProductLinePut,
 )
@@ -22,6 +24,7 @@ from goal_service.store import events, queries
 from goal_service.store.tables import CalendarSettings, OrgUnit, Person, ProductLine
 from servicekit.app import RuntimeDep, UnitOfWorkDep
 from servicekit.auth import CurrentPrincipal, Role, require_roles
+from servicekit.paging import PagingDep, page_of
 from servicekit.problems import InvalidInput, NotFound
 from servicekit.uow import UnitOfWork
 
@@ -73,10 +76,17 @@ async def upsert_org_unit(
     return unit, True
 
 
-@router.get("/org-units", dependencies=[can_read], response_model=list[OrgUnitPublic])
-async def list_org_units(uow: UnitOfWorkDep, under: str | None = None) -> list[OrgUnit]:
+@router.get("/org-units", dependencies=[can_read], response_model=OrgUnitList)
+async def list_org_units(
+    uow: UnitOfWorkDep, paging: PagingDep, under: str | None = None
+) -> OrgUnitList:
     """The org tree, root first; `under` limits it to one unit's subtree."""
-    return await queries.org_units(uow.session, under)
+    page = page_of(await queries.org_units(uow.session, under), paging, key=lambda u: u.id)
+    return OrgUnitList(
+        data=[OrgUnitPublic.model_validate(u, from_attributes=True) for u in page.data],
+        count=page.count,
+        next_after=page.next_after,
+    )
 
 
 @router.get("/org-units/{org_unit_id}", dependencies=[can_read], response_model=OrgUnitPublic)
@@ -180,9 +190,14 @@ async def put_product_line(
     return line
 
 
-@router.get("/product-lines", dependencies=[can_read], response_model=list[ProductLinePublic])
-async def list_product_lines(uow: UnitOfWorkDep) -> list[ProductLine]:
-    return await queries.product_lines(uow.session)
+@router.get("/product-lines", dependencies=[can_read], response_model=ProductLineList)
+async def list_product_lines(uow: UnitOfWorkDep, paging: PagingDep) -> ProductLineList:
+    page = page_of(await queries.product_lines(uow.session), paging, key=lambda line: line.id)
+    return ProductLineList(
+        data=[ProductLinePublic.model_validate(x, from_attributes=True) for x in page.data],
+        count=page.count,
+        next_after=page.next_after,
+    )
 
 
 @router.put("/calendar", dependencies=[can_shape], response_model=CalendarPublic)

@@ -120,9 +120,8 @@ class StatementPublic(StatementSummary):
     closed_at: datetime | None
 
 
-class StatementList(BaseModel):
-    data: list[StatementSummary]
-    count: int
+class StatementList(Page[StatementSummary]):
+    """In the list's order; paged by `limit` and `after`."""
 
 
 class WhatIfDeal(Input):
@@ -183,12 +182,12 @@ class LeaderboardRow(BaseModel):
     attainment: DecimalString | None
 
 
-class Leaderboard(BaseModel):
+class Leaderboard(Page[LeaderboardRow]):
+    """Ranked; a page after `after` (a person id) keeps the ranks of the whole board."""
+
     org_unit_id: str
     period_key: str
     metric: str
-    data: list[LeaderboardRow]
-    count: int
 
 
 class BadgePublic(BaseModel):
@@ -199,9 +198,8 @@ class BadgePublic(BaseModel):
     awarded_at: datetime
 
 
-class BadgeList(BaseModel):
-    data: list[BadgePublic]
-    count: int
+class BadgeList(Page[BadgePublic]):
+    """In the list's order; paged by `limit` and `after`."""
 
 
 class GrowthPut(Input):
