@@ -245,8 +245,9 @@ class RequestMiddleware:
                 await self.app(scope, receive, send_with_id)
             except Exception:
                 # Answered here, not by Starlette's outermost error middleware, so the
-                # 500 and its log line still carry the request's correlation id.
-                log.exception(
+                # 500 and its log line still carry the request's correlation id. A
+                # logger fetched here follows the logging configuration of the moment.
+                structlog.get_logger().exception(
                     "http.unhandled_error",
                     service=self.service,
                     method=scope["method"],
