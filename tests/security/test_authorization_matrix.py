@@ -327,9 +327,11 @@ async def stack(module_database: str, kafka_bootstrap: str) -> AsyncIterator[Sta
     }
     for package in ("goal_service", "tracking_service", "alert_service", "incentive_service"):
         await migrate(package, module_database)
+    tracking = tracking_app(TrackingSettings(**common))
     apps = {
-        "goal": goal_app(GoalSettings(**common)),
-        "tracking": tracking_app(TrackingSettings(**common)),
+        # goal-service asks tracking-service for history when it plans a re-plan.
+        "goal": goal_app(GoalSettings(**common), tracking_transport=httpx.ASGITransport(tracking)),
+        "tracking": tracking,
         "alert": alert_app(
             AlertSettings(**common, sweep_interval_seconds=3600, delivery_poll_seconds=3600)
         ),
