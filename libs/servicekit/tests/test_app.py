@@ -2,6 +2,7 @@
 route template and correlation ids, on an app without background workers."""
 
 import pytest
+import structlog
 from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, ConfigDict
@@ -100,3 +101,55 @@ def test_correlation_id_is_echoed_and_metrics_use_route_templates() -> None:
     assert 'route="/things/{thing_id}"' in exposition
     assert 'route="/things/abc"' not in exposition
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("/things/taken", 409), ("/things/boom", 500), ("/secret", 401), ("/nowhere", 404)],
+)
+def test_every_problem_carries_the_correlation_id_in_header_and_body(
+    path: str, status: int
+) -> None:
+    """An unhandled 500 answered without the header: the one error nobody could trace."""
+    response = client.get(path, headers={CORRELATION_HEADER: "corr-7"})
+    assert response.status_code == status
+    assert response.headers[CORRELATION_HEADER] == "corr-7"
+    assert response.json()["correlation_id"] == "corr-7"
+    fresh = client.get(path)
+    assert fresh.json()["correlation_id"] == fresh.headers[CORRELATION_HEADER]
+
+
+def test_a_validation_problem_carries_the_correlation_id() -> None:
+    response = client.post("/things", json={"name": "x"}, headers={CORRELATION_HEADER: "c-8"})
+    assert response.status_code == 422
+    assert (response.headers[CORRELATION_HEADER], response.json()["correlation_id"]) == (
+        "c-8",
+        "c-8",
+    )
+
+
+def test_the_log_line_of_a_500_names_service_route_and_correlation_id() -> None:
+    with structlog.testing.capture_logs() as logs:
+        client.get("/things/boom", headers={CORRELATION_HEADER: "corr-9"})
+    [line] = [entry for entry in logs if entry["log_level"] == "error"]
+    assert line["service"] == "unit"
+    assert line["route"] == "/things/{thing_id}"
+    assert line["method"] == "GET"
+    assert line["correlation_id"] == "corr-9"
+
+
+def test_the_bearer_scheme_is_declared_and_required_by_the_operations_that_check_it() -> None:
+    document = make_app().openapi()
+    assert document["components"]["securitySchemes"]["HTTPBearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": document["components"]["securitySchemes"]["HTTPBearer"]["description"],
+    }
+    assert document["paths"]["/secret"]["get"]["security"] == [{"HTTPBearer": []}]
+    for open_path in ("/healthz", "/readyz", "/things/{thing_id}"):
+        assert "security" not in document["paths"][open_path]["get"], open_path
+
+
+def test_a_token_of_another_scheme_is_unauthorized() -> None:
+    assert client.get("/secret", headers={"Authorization": "Basic dTpw"}).status_code == 401

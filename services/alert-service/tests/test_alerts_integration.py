@@ -5,6 +5,7 @@ service and database, and topics are shared by the whole session, so every
 test builds its own org and goals and reads only the events about them."""
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -734,3 +735,84 @@ async def test_bad_requests_are_problems(api: httpx.AsyncClient) -> None:
         problem = response.json()
         assert problem["status"] == status, case
         assert problem.get("field") == field, (case, problem)
+
+
+async def test_a_delivery_target_is_shown_only_to_its_recipient_and_admins(
+    api: httpx.AsyncClient, kafka_bootstrap: str, alerts_topic: AlertsTopic
+) -> None:
+    """A chat bot's webhook URL is a credential to post into that channel: the rep
+    whose alert went to their manager's Slack read that URL in the alert's deliveries."""
+    org = await new_org(kafka_bootstrap)
+    goal_id = await new_goal(api, kafka_bootstrap, org)
+    bot_url = f"https://hooks.slack.invalid/services/T0/B0/{uuid4().hex}"
+    response = await api.post(
+        "/subscriptions",
+        json={"channel": "slack", "target": bot_url, "min_severity": "info", "scope": "team"},
+        headers=bearer(Role.MANAGER, person_id=org.lead),
+    )
+    assert response.status_code == 201, response.text
+    await publish(kafka_bootstrap, progress(goal_id, org, sequence=1, as_of=at(20), actual="0"))
+    detected = await alerts_topic.next_about(goal_id)
+    assert isinstance(detected, DeviationDetected)
+
+    async def deliveries(person: str, role: Role) -> list[dict[str, Any]]:
+        answer = await api.get(
+            f"/alerts/{detected.alert_id}", headers=bearer(role, person_id=person)
+        )
+        assert answer.status_code == 200, answer.text
+        return list(answer.json()["deliveries"])
+
+    to_lead = [d for d in await deliveries(org.rep, Role.REP) if d["person_id"] == org.lead]
+    assert to_lead and all(d["channel"] == "slack" for d in to_lead)
+    assert all(d["target"] is None for d in to_lead), "the rep reads the lead's bot URL"
+    assert all("status" in d and "attempts" in d for d in to_lead)
+    for person, role in ((org.rep, Role.REP), (org.boss, Role.MANAGER), ("viewer-1", Role.VIEWER)):
+        seen = await deliveries(person, role)
+        assert bot_url not in json.dumps(seen), person
+        assert all(d["target"] is not None for d in seen if d["person_id"] == person)
+    for person, role in ((org.lead, Role.MANAGER), ("admin-1", Role.ADMIN)):
+        seen = await deliveries(person, role)
+        assert bot_url in [d["target"] for d in seen if d["channel"] == "slack"], person
+
+
+async def test_a_goals_rules_are_read_only_by_who_sees_the_goal(
+    api: httpx.AsyncClient, kafka_bootstrap: str
+) -> None:
+    """They name the goal's org path and settings; another team's manager read them,
+    and 404 only for ids that did not exist told them which do."""
+    org, other = await new_org(kafka_bootstrap), await new_org(kafka_bootstrap)
+    goal_id = await new_goal(api, kafka_bootstrap, org)
+    for person in (org.lead, org.boss):
+        seen = await api.get(
+            f"/goals/{goal_id}/rules", headers=bearer(Role.MANAGER, person_id=person)
+        )
+        assert seen.status_code == 200, person
+    outsider = bearer(Role.MANAGER, person_id=other.lead)
+    refused = await api.get(f"/goals/{goal_id}/rules", headers=outsider)
+    missing = await api.get("/goals/goal_nothing_here/rules", headers=outsider)
+    assert (refused.status_code, missing.status_code) == (404, 404)
+    assert refused.json()["detail"].replace(goal_id, "ID") == missing.json()["detail"].replace(
+        "goal_nothing_here", "ID"
+    )
+
+
+async def test_a_setting_for_a_unit_is_read_by_the_managers_on_its_path_only(
+    api: httpx.AsyncClient, kafka_bootstrap: str
+) -> None:
+    org, other = await new_org(kafka_bootstrap), await new_org(kafka_bootstrap)
+    goal_id = await new_goal(api, kafka_bootstrap, org)
+    lead = bearer(Role.MANAGER, person_id=org.lead)
+    await until(lambda: api.get(f"/goals/{goal_id}/rules", headers=lead), 200)
+    await new_goal(api, kafka_bootstrap, other)
+    created = await api.post(
+        "/rules",
+        json={"rule": "pace", "scope": "org_unit", "scope_id": org.region, "parameters": {}},
+        headers=ADMIN,
+    )
+    assert created.status_code == 201, created.text
+    setting_id = created.json()["id"]
+    for person, status in ((org.boss, 200), (org.lead, 200), (other.boss, 404), (other.lead, 404)):
+        headers = bearer(Role.MANAGER, person_id=person)
+        assert (await api.get(f"/rules/{setting_id}", headers=headers)).status_code == status
+        listed = [s["id"] for s in (await api.get("/rules", headers=headers)).json()["data"]]
+        assert (setting_id in listed) == (status == 200), person

@@ -241,7 +241,9 @@ async def test_a_target_change_is_a_version_and_an_archived_goal_stays_archived(
 
 
 async def test_the_metrics_catalog_says_how_each_metric_adds_up(client: httpx.AsyncClient) -> None:
-    catalog = {m["key"]: m for m in (await client.get("/catalog/metrics", headers=PLANNER)).json()}
+    catalog = {
+        m["key"]: m for m in (await client.get("/catalog/metrics", headers=PLANNER)).json()["data"]
+    }
     assert catalog["revenue"] == {
         "key": "revenue",
         "kind": "sum",
@@ -250,3 +252,74 @@ async def test_the_metrics_catalog_says_how_each_metric_adds_up(client: httpx.As
     }
     assert catalog["sales_cycle_days"]["direction"] == "lower_is_better"
     assert catalog["win_rate"]["kind"] == "ratio"
+
+
+async def test_a_reps_goal_list_pages_through_their_own_goals_only(
+    client: httpx.AsyncClient,
+) -> None:
+    """The cursor was the last id of the unfiltered page: a rep paging their list
+    was handed another rep's goal ids."""
+    _, team, ann = await org_with_rep(client)
+    bob = f"bob-{uuid4().hex[:6]}"
+    response = await client.put(
+        f"/people/{bob}", json={"name": "Bob", "org_unit_id": team}, headers=PLANNER
+    )
+    assert response.status_code == 200, response.text
+    owned: dict[str, set[str]] = {ann: set(), bob: set()}
+    for person in (ann, bob):
+        for month in ("2026-01", "2026-02", "2026-03"):
+            created = await client.post(
+                "/goals",
+                json={
+                    "metric": "revenue",
+                    "org_unit_id": team,
+                    "person_id": person,
+                    "owner_id": person,
+                    "period_key": month,
+                    "target": "1000",
+                },
+                headers=PLANNER,
+            )
+            assert created.status_code == 201, created.text
+            owned[person].add(created.json()["goal"]["id"])
+
+    seen, cursors, after = set(), set(), None
+    rep = bearer(Role.REP, person_id=ann)
+    for _ in range(10):
+        params = {"limit": "1", **({"after": after} if after else {})}
+        page = (await client.get("/goals", params=params, headers=rep)).json()
+        assert page["count"] == 3
+        seen |= {g["id"] for g in page["data"]}
+        after = page["next_after"]
+        if after is None:
+            break
+        cursors.add(after)
+    assert seen == owned[ann]
+    assert not cursors & owned[bob], "the cursor names bob's goal"
+
+
+async def test_a_persons_record_is_read_by_them_and_the_managers_above_them(
+    client: httpx.AsyncClient,
+) -> None:
+    """Every rep read every colleague's e-mail and memberships by id."""
+    company, team, ann = await org_with_rep(client)
+    lead, bob = f"lead-{uuid4().hex[:6]}", f"bob-{uuid4().hex[:6]}"
+    for person, unit in ((lead, company), (bob, team)):
+        response = await client.put(
+            f"/people/{person}", json={"name": person, "org_unit_id": unit}, headers=PLANNER
+        )
+        assert response.status_code == 200, response.text
+    response = await client.put(
+        f"/org-units/{team}",
+        json={"name": "East", "kind": "team", "parent_id": company, "manager_id": lead},
+        headers=PLANNER,
+    )
+    assert response.status_code == 200, response.text
+    for headers, status in (
+        (bearer(Role.REP, person_id=ann), 200),
+        (bearer(Role.MANAGER, person_id=lead), 200),
+        (bearer(Role.VIEWER, person_id="viewer"), 200),
+        (bearer(Role.REP, person_id=bob), 404),
+        (bearer(Role.MANAGER, person_id=bob), 404),
+    ):
+        assert (await client.get(f"/people/{ann}", headers=headers)).status_code == status

@@ -329,9 +329,9 @@ async def test_a_deviation_offers_a_replan_that_applies_only_when_accepted(stack
     plans = await until(
         stack.goals,
         f"/goals/{year['id']}/plans?status=proposed",
-        lambda body: len(body) == 1,
+        lambda body: len(body["data"]) == 1,
     )
-    proposal = plans[0]
+    proposal = plans["data"][0]
     changed = {c["goal_id"]: Decimal(c["target"]) for c in proposal["changes"]}
     assert january["id"] not in changed, "a closed month keeps its target"
     assert sum(changed.values()) == Decimal(1_200_000), "the 11 open months carry the whole year"

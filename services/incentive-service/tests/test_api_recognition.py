@@ -343,3 +343,50 @@ async def test_a_scorecard_blends_results_process_and_growth(
     reweighted = (await card()).json()
     # 0.5 x 80 + 0.25 x 75 + 0.25 x 90.
     assert (reweighted["score"], reweighted["weights_from"]) == ("81.25", company.unit)
+
+
+async def test_a_plan_for_one_person_is_read_by_them_and_the_managers_above_them(
+    client: httpx.AsyncClient, kafka_bootstrap: str
+) -> None:
+    """A plan assigned to one rep (their terms, their target incentive) was readable
+    by every rep."""
+    ours, theirs = Company(kafka_bootstrap), Company(kafka_bootstrap)
+    await ours.create(Q2, {"ann": "1000", "bob": "1000"}, {"ann": "10", "bob": "10"})
+    await theirs.create(Q2, {"cy": "1000"}, {"cy": "10"})
+    ann, bob = ours.reps
+    plan = unique("plan")
+    put = await client.put(
+        f"/plans/{plan}",
+        json={
+            "name": "Ann's",
+            "period": "quarter",
+            "currency": "CNY",
+            "assignments": [{"person_id": ann}],
+        },
+        headers=ADMIN,
+    )
+    assert put.status_code == 200, put.text
+    manager = bearer(Role.MANAGER, person_id=ours.manager)
+    await eventually(
+        lambda: client.get(f"/plans/{plan}", headers=manager), lambda r: r.status_code == 200
+    )
+    await eventually(
+        lambda: client.get(
+            f"/people/{theirs.reps[0]}/badges",
+            headers=bearer(Role.MANAGER, person_id=theirs.manager),
+        ),
+        lambda r: r.status_code == 200,
+    )
+    for headers, seen in (
+        (bearer(Role.REP, person_id=ann), True),
+        (manager, True),
+        (bearer(Role.VIEWER, person_id="viewer-1"), True),
+        (bearer(Role.PLANNER, person_id="planner-1"), True),
+        (bearer(Role.REP, person_id=bob), False),
+        (bearer(Role.MANAGER, person_id=theirs.manager), False),
+        (bearer(Role.REP, person_id=theirs.reps[0]), False),
+    ):
+        one = await client.get(f"/plans/{plan}", headers=headers)
+        assert one.status_code == (200 if seen else 404), headers
+        listed = (await client.get("/plans", params={"limit": 1000}, headers=headers)).json()
+        assert (plan in [p["id"] for p in listed["data"]]) == seen, headers

@@ -24,11 +24,11 @@ from attain_contracts import Event
 from servicekit import metrics
 from servicekit.clock import Clock, SystemClock
 from servicekit.consumer import BatchHandler, EventConsumer
-from servicekit.db import MessagingTables, create_engine, create_sessionmaker
+from servicekit.db import MessagingTables, create_engine, create_sessionmaker, is_transient
 from servicekit.kafka import create_producer
 from servicekit.limits import RequestGuard, body_limits
 from servicekit.logs import CORRELATION_HEADER, configure_logging, correlation
-from servicekit.problems import install_problem_handlers
+from servicekit.problems import install_problem_handlers, unexpected_error
 from servicekit.ratelimit import RateLimiter, rate_limits
 from servicekit.relay import OutboxRelay
 from servicekit.settings import ServiceSettings
@@ -247,13 +247,14 @@ class RequestMiddleware:
         headers = dict(scope.get("headers") or [])
         incoming = headers.get(CORRELATION_HEADER.lower().encode(), b"").decode() or None
         status = 500
+        responded = False
         started = time.perf_counter()
         with correlation(incoming) as correlation_id:
 
             async def send_with_id(message: Message) -> None:
-                nonlocal status
+                nonlocal status, responded
                 if message["type"] == "http.response.start":
-                    status = message["status"]
+                    status, responded = message["status"], True
                     message.setdefault("headers", [])
                     message["headers"] = [
                         *message["headers"],
@@ -263,6 +264,25 @@ class RequestMiddleware:
 
             try:
                 await self.app(scope, receive, send_with_id)
+            except Exception as error:
+                # Answered here, not by Starlette's outermost error middleware, so the
+                # 500 (or 503) and its log line still carry the request's correlation id.
+                # A logger fetched here follows the logging configuration of the moment.
+                where = {
+                    "service": self.service,
+                    "method": scope["method"],
+                    "route": _route_template(scope),
+                    "correlation_id": correlation_id,
+                }
+                if is_transient(error):
+                    structlog.get_logger().warning(
+                        "http.infrastructure_unavailable", error=repr(error), **where
+                    )
+                else:
+                    structlog.get_logger().exception("http.unhandled_error", **where)
+                if responded:
+                    raise
+                await unexpected_error(error, scope["path"])(scope, receive, send_with_id)
             finally:
                 route = _route_template(scope)
                 metrics.HTTP_REQUESTS.labels(

@@ -5,10 +5,11 @@ import argparse
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from servicekit.problems import Problem, Unauthorized
 from servicekit.settings import ServiceSettings
@@ -23,6 +24,9 @@ class Role(StrEnum):
     REP = "rep"
     INTEGRATION = "integration"
     VIEWER = "viewer"
+
+
+KNOWN_ROLES = frozenset(role.value for role in Role)
 
 
 @dataclass(frozen=True)
@@ -67,18 +71,49 @@ def decode_token(token: str, secret: str, audience: str = "attain") -> Principal
             audience=audience,
             options={"require": ["sub", "exp", "aud"]},
         )
-        roles = frozenset(Role(role) for role in claims.get("roles", []))
-    except (jwt.PyJWTError, ValueError) as error:
+    except jwt.PyJWTError as error:
         raise Unauthorized(f"invalid bearer token: {error}") from error
-    return Principal(subject=claims["sub"], person_id=claims.get("person_id"), roles=roles)
+    return principal_of(claims)
 
 
-def current_principal(request: Request) -> Principal:
+def principal_of(claims: dict[str, Any]) -> Principal:
+    """The one place that decides what a verified token's claims mean. Anything but the
+    documented shapes is refused: a `roles` object would otherwise grant every key in
+    it, and a numeric `person_id` would reach the queries."""
+    subject, roles, person_id = claims.get("sub"), claims.get("roles", []), claims.get("person_id")
+    if not isinstance(subject, str) or not subject:
+        raise Unauthorized("invalid bearer token: `sub` must be a non-empty string")
+    if not isinstance(roles, list) or not all(
+        isinstance(r, str) and r in KNOWN_ROLES for r in roles
+    ):
+        raise Unauthorized(
+            f"invalid bearer token: `roles` must be a list of {', '.join(sorted(KNOWN_ROLES))}"
+        )
+    if person_id is not None and (not isinstance(person_id, str) or not person_id):
+        raise Unauthorized("invalid bearer token: `person_id` must be a non-empty string")
+    return Principal(subject=subject, person_id=person_id, roles=frozenset(Role(r) for r in roles))
+
+
+# Declared through FastAPI's security class so that every operation which needs a
+# principal says so in its OpenAPI document (Swagger's Authorize button), and only
+# those: health checks and signed webhooks never depend on it.
+bearer_scheme = HTTPBearer(
+    bearerFormat="JWT",
+    auto_error=False,
+    description="a JWT with `sub`, `roles` and `person_id` (`make token` in development)",
+)
+
+
+def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Principal:
     settings: ServiceSettings = request.app.state.settings
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    if credentials is None or not credentials.credentials:
         raise Unauthorized("a bearer token is required")
-    return decode_token(token, settings.jwt_secret.get_secret_value(), settings.jwt_audience)
+    return decode_token(
+        credentials.credentials, settings.jwt_secret.get_secret_value(), settings.jwt_audience
+    )
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

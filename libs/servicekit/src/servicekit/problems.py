@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from servicekit.db import is_transient
+from servicekit.logs import current_correlation_id
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://attain.dev/problems/"
@@ -72,6 +73,8 @@ def problem_response(
         body["field"] = field
     if errors:
         body["errors"] = errors
+    if (correlation_id := current_correlation_id()) is not None:
+        body["correlation_id"] = correlation_id
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
@@ -129,27 +132,37 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+def unexpected_error(exc: BaseException, path: str) -> JSONResponse:
+    """The answer to an exception no handler mapped: a 503 when the database or the broker
+    is gone for a moment, else a 500."""
     if is_transient(exc):
         # The database (restarting, failing over) or the broker is gone for a moment: the
         # caller may retry, and a CRM does, so nothing it sent is lost.
-        log.warning("http.infrastructure_unavailable", path=request.url.path, error=repr(exc))
         return problem_response(
             503,
             "service-unavailable",
             "Service unavailable",
             "A server this service depends on did not answer; try again shortly.",
-            instance=request.url.path,
+            instance=path,
             headers={"Retry-After": "1"},
         )
-    log.exception("http.unhandled_error", path=request.url.path)
     return problem_response(
         500,
         "internal-error",
         "Internal error",
         "The server failed to handle this request; it has been logged.",
-        instance=request.url.path,
+        instance=path,
     )
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Only what fails outside servicekit's RequestMiddleware lands here (that
+    # middleware answers the rest itself, with the correlation id).
+    if is_transient(exc):
+        log.warning("http.infrastructure_unavailable", path=request.url.path, error=repr(exc))
+    else:
+        log.exception("http.unhandled_error", path=request.url.path)
+    return unexpected_error(exc, request.url.path)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

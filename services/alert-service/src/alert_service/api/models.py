@@ -18,6 +18,7 @@ from alert_service.domain.channels import Channel
 from alert_service.domain.rules import RuleName
 from attain_contracts.types import DecimalString, Severity
 from servicekit.inputs import InputModel
+from servicekit.paging import Page
 
 Scope = Literal["default", "metric", "org_unit", "goal"]
 
@@ -89,7 +90,9 @@ class AttemptPublic(BaseModel):
 
     at: datetime
     ok: bool
-    detail: str
+    detail: str | None = Field(
+        description="what the channel answered; only for the recipient and admins"
+    )
     duration_ms: int
 
 
@@ -102,11 +105,13 @@ class DeliveryPublic(BaseModel):
     person_id: str
     subscription_id: str | None
     channel: str
-    target: str
+    target: str | None = Field(
+        description="the address or bot URL (a credential); only for the recipient and admins"
+    )
     status: str
     attempts: int
     next_attempt_at: datetime
-    last_detail: str | None
+    last_detail: str | None = Field(description="only for the recipient and admins")
     created_at: datetime
     sent_at: datetime | None
     log: list[AttemptPublic] = []
@@ -117,9 +122,8 @@ class AlertDetailPublic(AlertPublic):
     deliveries: list[DeliveryPublic]
 
 
-class AlertsPublic(BaseModel):
-    data: list[AlertPublic]
-    count: int
+class AlertsPublic(Page[AlertPublic]):
+    """Paged by `limit` and `after`."""
 
 
 class AlertChangePublic(BaseModel):
@@ -166,9 +170,8 @@ class RuleSettingPublic(BaseModel):
     updated_at: datetime
 
 
-class RuleSettingsPublic(BaseModel):
-    data: list[RuleSettingPublic]
-    count: int
+class RuleSettingsPublic(Page[RuleSettingPublic]):
+    """Paged by `limit` and `after`."""
 
 
 class LayerPublic(BaseModel):
@@ -277,6 +280,5 @@ class SubscriptionCreated(SubscriptionPublic):
     )
 
 
-class SubscriptionsPublic(BaseModel):
-    data: list[SubscriptionPublic]
-    count: int
+class SubscriptionsPublic(Page[SubscriptionPublic]):
+    """Paged by `limit` and `after`."""

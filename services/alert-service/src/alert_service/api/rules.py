@@ -15,12 +15,14 @@ from alert_service.api.models import (
     RuleSettingsPublic,
     RuleSettingUpdate,
 )
+from alert_service.api.visibility import visible_goal, visible_settings
 from alert_service.domain.rulebook import RuleBook, Setting
 from alert_service.domain.rules import RULES, InvalidRuleParams, RuleName, effective_params
 from alert_service.store import queries
-from alert_service.store.tables import Goal, RuleSetting
+from alert_service.store.tables import RuleSetting
 from servicekit.app import UnitOfWorkDep
 from servicekit.auth import CurrentPrincipal, Role, require_roles
+from servicekit.paging import PagingDep, page_of
 from servicekit.problems import Conflict, InvalidInput, NotFound
 
 router = APIRouter(tags=["rules"])
@@ -29,12 +31,18 @@ can_write = require_roles(Role.ADMIN, Role.PLANNER)
 
 
 @router.get("/rules", dependencies=[can_read], response_model=RuleSettingsPublic)
-async def list_rule_settings(uow: UnitOfWorkDep) -> RuleSettingsPublic:
+async def list_rule_settings(
+    uow: UnitOfWorkDep, principal: CurrentPrincipal, paging: PagingDep
+) -> RuleSettingsPublic:
     settings = sorted(
-        await queries.rule_settings(uow.session), key=lambda s: (s.rule, s.scope, s.scope_id)
+        await visible_settings(uow.session, principal, await queries.rule_settings(uow.session)),
+        key=lambda s: (s.rule, s.scope, s.scope_id),
     )
+    page = page_of(settings, paging, key=lambda s: s.id)
     return RuleSettingsPublic(
-        data=[RuleSettingPublic.model_validate(s) for s in settings], count=len(settings)
+        data=[RuleSettingPublic.model_validate(s) for s in page.data],
+        count=page.count,
+        next_after=page.next_after,
     )
 
 
@@ -69,8 +77,13 @@ async def create_rule_setting(
 
 
 @router.get("/rules/{setting_id}", dependencies=[can_read], response_model=RuleSettingPublic)
-async def get_rule_setting(setting_id: str, uow: UnitOfWorkDep) -> RuleSetting:
-    return await _setting(uow, setting_id)
+async def get_rule_setting(
+    setting_id: str, uow: UnitOfWorkDep, principal: CurrentPrincipal
+) -> RuleSetting:
+    setting = await _setting(uow, setting_id)
+    if not await visible_settings(uow.session, principal, [setting]):
+        raise NotFound(f"no rule setting {setting_id}")
+    return setting
 
 
 @router.put("/rules/{setting_id}", dependencies=[can_write], response_model=RuleSettingPublic)
@@ -94,13 +107,11 @@ async def delete_rule_setting(setting_id: str, uow: UnitOfWorkDep) -> Response:
 
 
 @router.get("/goals/{goal_id}/rules", dependencies=[can_read], response_model=EffectiveRulesPublic)
-async def effective_rules(goal_id: str, uow: UnitOfWorkDep) -> EffectiveRulesPublic:
+async def effective_rules(
+    goal_id: str, uow: UnitOfWorkDep, principal: CurrentPrincipal
+) -> EffectiveRulesPublic:
     """Each rule's parameters for the goal, and the settings they come from."""
-    goal = await uow.session.get(Goal, goal_id)
-    if goal is None:
-        raise NotFound(f"no goal {goal_id}")
-    unit = (await queries.org_units(uow.session, [goal.org_unit_id])).get(goal.org_unit_id)
-    path = tuple(unit.path) if unit else ()
+    goal, path = await visible_goal(uow.session, principal, goal_id)
     book = RuleBook(
         Setting(s.rule, s.scope, s.scope_id, s.parameters)
         for s in await queries.rule_settings(uow.session)

@@ -21,6 +21,7 @@ from alert_service.store import queries
 from alert_service.store.tables import Subscription
 from servicekit.app import UnitOfWorkDep
 from servicekit.auth import CurrentPrincipal, Principal, Role, require_roles
+from servicekit.paging import PagingDep, page_of
 from servicekit.problems import InvalidInput, NotFound
 
 router = APIRouter(tags=["subscriptions"])
@@ -31,14 +32,19 @@ URL = TypeAdapter(AnyHttpUrl)
 
 @router.get("/subscriptions", dependencies=[can_subscribe], response_model=SubscriptionsPublic)
 async def list_subscriptions(
-    uow: UnitOfWorkDep, principal: CurrentPrincipal, person_id: str | None = None
+    uow: UnitOfWorkDep,
+    principal: CurrentPrincipal,
+    paging: PagingDep,
+    person_id: str | None = None,
 ) -> SubscriptionsPublic:
     """Your own; an admin may name anyone, or leave it out for all."""
     if not principal.has_any(Role.ADMIN):
         person_id = _self(principal)
-    found = await queries.subscriptions(uow.session, person_id)
+    page = page_of(await queries.subscriptions(uow.session, person_id), paging, key=lambda s: s.id)
     return SubscriptionsPublic(
-        data=[SubscriptionPublic.model_validate(s) for s in found], count=len(found)
+        data=[SubscriptionPublic.model_validate(s) for s in page.data],
+        count=page.count,
+        next_after=page.next_after,
     )
 
 

@@ -2,14 +2,19 @@
 viewers see every alert; a manager sees their own and those of every goal in the
 org units they manage; a rep sees their own. Anything else is answered as if it
 did not exist. Acting (acknowledge, snooze) is for the owner, a manager above
-the goal, or an admin."""
+the goal, or an admin. A delivery's target (an address, or a chat bot's URL that
+is a credential to post into its channel) is for its recipient and admins only.
+A goal's effective rules are for who sees the goal; a setting scoped to an org
+unit for who manages a unit on its path or under it, one scoped to a goal for
+who sees that goal."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alert_service.store import queries
-from alert_service.store.tables import Alert
+from alert_service.store.tables import Alert, Delivery, Goal, OrgUnit, RuleSetting
 from servicekit.auth import Principal, Role
 from servicekit.problems import NotFound
 
@@ -21,6 +26,7 @@ class Visibility:
     everything: bool
     person_id: str | None
     managed: frozenset[str]
+    managed_paths: tuple[tuple[str, ...], ...] = ()
 
     def sees(self, alert: Alert) -> bool:
         return self.everything or self.owns(alert) or self.manages(alert)
@@ -31,6 +37,21 @@ class Visibility:
     def manages(self, alert: Alert) -> bool:
         return not self.managed.isdisjoint(alert.org_path)
 
+    def sees_goal(self, goal: Goal, path: Sequence[str]) -> bool:
+        return (
+            self.everything
+            or (self.person_id is not None and self.person_id in (goal.owner_id, goal.person_id))
+            or not self.managed.isdisjoint(path)
+        )
+
+    def sees_unit(self, unit: OrgUnit) -> bool:
+        """Its subtree, and the units above it whose settings it inherits."""
+        return (
+            self.everything
+            or not self.managed.isdisjoint(unit.path)
+            or any(unit.id in path for path in self.managed_paths)
+        )
+
 
 async def visibility(session: AsyncSession, principal: Principal) -> Visibility:
     if principal.has_any(*READS_ALL):
@@ -39,7 +60,8 @@ async def visibility(session: AsyncSession, principal: Principal) -> Visibility:
     if principal.has_any(Role.MANAGER) and principal.person_id:
         managed = frozenset(await queries.units_managed_by(session, principal.person_id))
     person = principal.person_id if principal.has_any(Role.MANAGER, Role.REP) else None
-    return Visibility(False, person, managed)
+    paths = tuple(tuple(u.path) for u in (await queries.org_units(session, managed)).values())
+    return Visibility(False, person, managed, paths)
 
 
 async def visible_alert(
@@ -54,3 +76,48 @@ async def visible_alert(
 
 def may_act(principal: Principal, seen: Visibility, alert: Alert) -> bool:
     return principal.has_any(Role.ADMIN) or seen.owns(alert) or seen.manages(alert)
+
+
+def sees_target(principal: Principal, delivery: Delivery) -> bool:
+    return principal.has_any(Role.ADMIN) or principal.person_id == delivery.person_id
+
+
+async def visible_goal(
+    session: AsyncSession, principal: Principal, goal_id: str
+) -> tuple[Goal, tuple[str, ...]]:
+    """The goal and its org path; 404 alike when it is missing and when it is not the caller's."""
+    goal = await queries.goal(session, goal_id)
+    path: tuple[str, ...] = ()
+    if goal is not None:
+        unit = (await queries.org_units(session, [goal.org_unit_id])).get(goal.org_unit_id)
+        path = tuple(unit.path) if unit else ()
+    seen = await visibility(session, principal)
+    if goal is None or not seen.sees_goal(goal, path or (goal.org_unit_id,)):
+        raise NotFound(f"no goal {goal_id}")
+    return goal, path
+
+
+async def visible_settings(
+    session: AsyncSession, principal: Principal, settings: list[RuleSetting]
+) -> list[RuleSetting]:
+    seen = await visibility(session, principal)
+    if seen.everything:
+        return settings
+    units = await queries.org_units(
+        session, {s.scope_id for s in settings if s.scope == "org_unit"}
+    )
+    goal_ids = {s.scope_id for s in settings if s.scope == "goal"}
+    goals = {g.goal_id: g for g in await queries.goals_by_id(session, goal_ids)}
+    goal_units = await queries.org_units(session, {g.org_unit_id for g in goals.values()})
+
+    def sees(setting: RuleSetting) -> bool:
+        if setting.scope == "org_unit":
+            unit = units.get(setting.scope_id)
+            return unit is not None and seen.sees_unit(unit)
+        if setting.scope == "goal":
+            goal = goals.get(setting.scope_id)
+            unit = goal_units.get(goal.org_unit_id) if goal else None
+            return goal is not None and seen.sees_goal(goal, unit.path if unit else ())
+        return True
+
+    return [s for s in settings if sees(s)]

@@ -27,6 +27,7 @@ from alert_service.store.tables import (
     RuleSetting,
     Subscription,
 )
+from servicekit.problems import InvalidInput
 
 GOAL = Goal.__table__  # type: ignore[attr-defined]
 PROGRESS = GoalProgress.__table__  # type: ignore[attr-defined]
@@ -135,6 +136,15 @@ async def people(session: AsyncSession, ids: Iterable[str]) -> dict[str, Person]
     return {person.id: person for person in rows.scalars()}
 
 
+async def goal(session: AsyncSession, goal_id: str) -> Goal | None:
+    return await session.get(Goal, goal_id)
+
+
+async def goals_by_id(session: AsyncSession, goal_ids: Iterable[str]) -> list[Goal]:
+    rows = await session.execute(select(Goal).where(col(Goal.goal_id).in_(list(goal_ids))))
+    return list(rows.scalars())
+
+
 async def rule_settings(session: AsyncSession) -> list[RuleSetting]:
     return list((await session.execute(select(RuleSetting))).scalars())
 
@@ -210,11 +220,13 @@ async def alerts(
     severity: str | None = None,
     status: str | None = None,
     visible_to: tuple[str, list[str]] | None = None,
+    after: str | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> tuple[list[Alert], int]:
-    """Newest first, and how many match in all. `visible_to` is (person id,
-    org units they manage): their own alerts and their subtree's."""
+) -> tuple[list[Alert], int, bool]:
+    """Newest first, how many match in all, and whether more follow. `visible_to`
+    is (person id, org units they manage): their own alerts and their subtree's.
+    `after` is the id of the last alert of the previous page, among these."""
     query = select(Alert)
     if owner_id is not None:
         query = query.where(Alert.owner_id == owner_id)
@@ -234,10 +246,19 @@ async def alerts(
             (col(Alert.owner_id) == person_id) | col(Alert.org_path).overlap(managed)  # type: ignore[attr-defined]
         )
     total = (await session.execute(sa_select(func.count()).select_from(query.subquery()))).scalar()
+    if after is not None:
+        last = (await session.execute(query.where(Alert.id == after))).scalar_one_or_none()
+        if last is None:
+            raise InvalidInput("not an item of this list; start again without it", field="after")
+        query = query.where(
+            (col(Alert.opened_at) < last.opened_at)
+            | ((col(Alert.opened_at) == last.opened_at) & (col(Alert.id) > last.id))
+        )
     rows = await session.execute(
-        query.order_by(col(Alert.opened_at).desc(), col(Alert.id)).limit(limit).offset(offset)
+        query.order_by(col(Alert.opened_at).desc(), col(Alert.id)).limit(limit + 1).offset(offset)
     )
-    return list(rows.scalars()), int(total or 0)
+    found = list(rows.scalars())
+    return found[:limit], int(total or 0), len(found) > limit
 
 
 async def history(session: AsyncSession, alert_id: str) -> list[AlertHistory]:

@@ -6,7 +6,6 @@ from uuid import uuid4
 
 from fastapi import APIRouter, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
 
 from attain_contracts import Period
 from attain_contracts.calendar import FiscalCalendar, UnknownPeriodKey
@@ -21,6 +20,8 @@ from goal_service.api.models import (
     GoalList,
     GoalPublic,
     GoalWritten,
+    MetricList,
+    MetricPublic,
     VersionPublic,
 )
 from goal_service.api.visibility import sees_goal, visibility, visible_goal
@@ -32,6 +33,7 @@ from goal_service.store.tables import Goal
 from goal_service.tracking import TrackingClient
 from servicekit.app import UnitOfWorkDep
 from servicekit.auth import CurrentPrincipal, Role, require_roles
+from servicekit.paging import PagingDep, page_of
 from servicekit.problems import Conflict, InvalidInput, NotFound
 from servicekit.uow import UnitOfWork
 
@@ -152,13 +154,18 @@ async def add_goal(
     return goal, findings
 
 
-@router.get("/catalog/metrics", dependencies=[can_read])
-async def metrics_catalog() -> list[dict[str, object]]:
+@router.get("/catalog/metrics", dependencies=[can_read], response_model=MetricList)
+async def metrics_catalog(paging: PagingDep) -> MetricList:
     """What a goal can measure (DOMAIN.md §2), how it adds up, and which way is good."""
-    return [
-        {"key": m.key, "kind": m.kind, "money": m.money, "direction": m.direction}
-        for m in CATALOG.values()
-    ]
+    page = page_of(list(CATALOG.values()), paging, key=lambda m: m.key)
+    return MetricList(
+        data=[
+            MetricPublic(key=m.key, kind=m.kind, money=m.money, direction=m.direction)
+            for m in page.data
+        ],
+        count=page.count,
+        next_after=page.next_after,
+    )
 
 
 @router.get("/goals/{goal_id}", dependencies=[can_read], response_model=GoalPublic)
@@ -170,38 +177,32 @@ async def get_goal(goal_id: str, uow: UnitOfWorkDep, principal: CurrentPrincipal
 async def list_goals(
     uow: UnitOfWorkDep,
     principal: CurrentPrincipal,
+    paging: PagingDep,
     owner_id: str | None = None,
     org_unit_id: Annotated[str | None, Query(description="goals of this unit only")] = None,
     parent_id: str | None = None,
     metric: str | None = None,
     period_key: str | None = None,
     status_is: Annotated[str | None, Query(alias="status")] = None,
-    after: Annotated[str | None, Query(description="the last id of the previous page")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> GoalList:
-    query = select(Goal).order_by(col(Goal.id)).limit(limit + 1)
-    for column, value in (
-        (Goal.owner_id, owner_id),
-        (Goal.org_unit_id, org_unit_id),
-        (Goal.parent_id, parent_id),
-        (Goal.metric, metric),
-        (Goal.period_key, period_key),
-        (Goal.status, status_is),
-    ):
-        if value is not None:
-            query = query.where(column == value)
-    if after is not None:
-        query = query.where(col(Goal.id) > after)
-    session = uow.session
-    seen = await visibility(session, principal)
-    found = list((await session.execute(query)).scalars())
-    more = len(found) > limit
-    page = found[:limit]
-    visible = [g for g in page if await sees_goal(session, seen, g)]
-    return GoalList(
-        goals=[GoalPublic.model_validate(g, from_attributes=True) for g in visible],
-        next_after=page[-1].id if more else None,
+    """In id order; the caller's scope is applied in the query, so the page, the
+    count and the cursor are all of goals they may see."""
+    seen = await visibility(uow.session, principal)
+    page, total, more = await queries.goals_page(
+        uow.session,
+        {
+            "owner_id": owner_id,
+            "org_unit_id": org_unit_id,
+            "parent_id": parent_id,
+            "metric": metric,
+            "period_key": period_key,
+            "status": status_is,
+        },
+        visible_to=None if seen.everything else (seen.person_id, seen.managed),
+        after=paging.after,
+        limit=paging.limit,
     )
+    return _goal_list(page, total, page[-1].id if more else None)
 
 
 @router.patch("/goals/{goal_id}", dependencies=[can_shape], response_model=GoalWritten)
@@ -285,10 +286,12 @@ async def goal_tree(goal_id: str, uow: UnitOfWorkDep, principal: CurrentPrincipa
     below = [
         g for g in await queries.descendants(session, goal_id) if await sees_goal(session, seen, g)
     ]
-    return GoalList(
-        goals=[GoalPublic.model_validate(g, from_attributes=True) for g in [root, *below]],
-        next_after=None,
-    )
+    return _goal_list([root, *below], len(below) + 1, None)
+
+
+def _goal_list(found: list[Goal], count: int, next_after: str | None) -> GoalList:
+    public = [GoalPublic.model_validate(g, from_attributes=True) for g in found]
+    return GoalList(data=public, goals=public, count=count, next_after=next_after)
 
 
 def _period(body: GoalCreate, calendar: FiscalCalendar) -> Period:

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from goal_service.domain.smart import GROWTH_CEILING
 from servicekit.inputs import InputModel, fits_numeric
+from servicekit.paging import Page
 
 # As the goal tables store them.
 Amount = Annotated[Decimal, fits_numeric(20, 4)]
@@ -167,9 +168,10 @@ class GoalWritten(BaseModel):
     warnings: list[FindingPublic]
 
 
-class GoalList(BaseModel):
-    goals: list[GoalPublic]
-    next_after: str | None = Field(description="pass as `after` for the next page")
+class GoalList(Page[GoalPublic]):
+    goals: list[GoalPublic] = Field(
+        deprecated=True, description="the same as `data`, from before every list had one envelope"
+    )
 
 
 class VersionPublic(BaseModel):
@@ -218,3 +220,22 @@ class CalendarPublic(BaseModel):
     holidays: list[date]
     growth_ceiling: Decimal
     version: int
+
+
+class OrgUnitList(Page[OrgUnitPublic]):
+    """Root first."""
+
+
+class ProductLineList(Page[ProductLinePublic]):
+    """By id."""
+
+
+class MetricPublic(BaseModel):
+    key: str
+    kind: str
+    money: bool
+    direction: str
+
+
+class MetricList(Page[MetricPublic]):
+    """What a goal can measure (DOMAIN.md §2), how it adds up, and which way is good."""

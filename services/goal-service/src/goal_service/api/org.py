@@ -9,18 +9,22 @@ from goal_service.api.models import (
     CalendarPublic,
     CalendarPut,
     MembershipPublic,
+    OrgUnitList,
     OrgUnitPublic,
     OrgUnitPut,
     PersonPublic,
     PersonPut,
+    ProductLineList,
     ProductLinePublic,
     ProductLinePut,
 )
+from goal_service.api.visibility import sees_person, visibility
 from goal_service.domain.smart import GROWTH_CEILING
 from goal_service.store import events, queries
 from goal_service.store.tables import CalendarSettings, OrgUnit, Person, ProductLine
 from servicekit.app import RuntimeDep, UnitOfWorkDep
-from servicekit.auth import Role, require_roles
+from servicekit.auth import CurrentPrincipal, Role, require_roles
+from servicekit.paging import PagingDep, page_of
 from servicekit.problems import InvalidInput, NotFound
 from servicekit.uow import UnitOfWork
 
@@ -72,10 +76,17 @@ async def upsert_org_unit(
     return unit, True
 
 
-@router.get("/org-units", dependencies=[can_read], response_model=list[OrgUnitPublic])
-async def list_org_units(uow: UnitOfWorkDep, under: str | None = None) -> list[OrgUnit]:
+@router.get("/org-units", dependencies=[can_read], response_model=OrgUnitList)
+async def list_org_units(
+    uow: UnitOfWorkDep, paging: PagingDep, under: str | None = None
+) -> OrgUnitList:
     """The org tree, root first; `under` limits it to one unit's subtree."""
-    return await queries.org_units(uow.session, under)
+    page = page_of(await queries.org_units(uow.session, under), paging, key=lambda u: u.id)
+    return OrgUnitList(
+        data=[OrgUnitPublic.model_validate(u, from_attributes=True) for u in page.data],
+        count=page.count,
+        next_after=page.next_after,
+    )
 
 
 @router.get("/org-units/{org_unit_id}", dependencies=[can_read], response_model=OrgUnitPublic)
@@ -129,11 +140,17 @@ async def upsert_person(
 
 
 @router.get("/people/{person_id}", dependencies=[can_read], response_model=PersonPublic)
-async def get_person(person_id: str, uow: UnitOfWorkDep) -> PersonPublic:
-    person = await queries.person(uow.session, person_id)
-    if person is None:
+async def get_person(
+    person_id: str, uow: UnitOfWorkDep, principal: CurrentPrincipal
+) -> PersonPublic:
+    session = uow.session
+    person = await queries.person(session, person_id)
+    memberships = await queries.memberships(session, person_id)
+    if person is None or not await sees_person(
+        session, await visibility(session, principal), person_id, memberships
+    ):
         raise NotFound(f"no person {person_id}")
-    return _person_public(person, await queries.memberships(uow.session, person_id))
+    return _person_public(person, memberships)
 
 
 def _person_public(person: Person, memberships: list) -> PersonPublic:
@@ -173,9 +190,14 @@ async def put_product_line(
     return line
 
 
-@router.get("/product-lines", dependencies=[can_read], response_model=list[ProductLinePublic])
-async def list_product_lines(uow: UnitOfWorkDep) -> list[ProductLine]:
-    return await queries.product_lines(uow.session)
+@router.get("/product-lines", dependencies=[can_read], response_model=ProductLineList)
+async def list_product_lines(uow: UnitOfWorkDep, paging: PagingDep) -> ProductLineList:
+    page = page_of(await queries.product_lines(uow.session), paging, key=lambda line: line.id)
+    return ProductLineList(
+        data=[ProductLinePublic.model_validate(x, from_attributes=True) for x in page.data],
+        count=page.count,
+        next_after=page.next_after,
+    )
 
 
 @router.put("/calendar", dependencies=[can_shape], response_model=CalendarPublic)

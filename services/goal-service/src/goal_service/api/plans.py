@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from goal_service.api.deps import SettingsDep, TrackingDep
-from goal_service.api.visibility import visibility, visible_goal
+from goal_service.api.visibility import sees_goal, visibility, visible_goal
 from goal_service.plans import apply, replanning
 from goal_service.plans.engine import Planner
 from goal_service.plans.requests import PlanRequest, ReplanRequest
@@ -23,6 +23,7 @@ from goal_service.store import goals, queries
 from goal_service.store.tables import Goal, Plan
 from servicekit.app import RuntimeDep, UnitOfWorkDep
 from servicekit.auth import CurrentPrincipal, Principal, Role, require_roles
+from servicekit.paging import Page, PagingDep, page_of
 from servicekit.problems import Conflict, InvalidInput, NotFound
 
 router = APIRouter(tags=["plans"])
@@ -136,22 +137,35 @@ async def replan_goal(
     return _public(plan, plan.changes, preview=body.dry_run)
 
 
-@router.get("/goals/{goal_id}/plans", dependencies=[can_read], response_model=list[PlanPublic])
+class PlanList(Page[PlanPublic]):
+    """A goal's plans, oldest first."""
+
+
+@router.get("/goals/{goal_id}/plans", dependencies=[can_read], response_model=PlanList)
 async def list_plans(
-    goal_id: str, uow: UnitOfWorkDep, principal: CurrentPrincipal, status: str | None = None
-) -> list[PlanPublic]:
+    goal_id: str,
+    uow: UnitOfWorkDep,
+    principal: CurrentPrincipal,
+    paging: PagingDep,
+    status: str | None = None,
+) -> PlanList:
     await visible_goal(uow.session, principal, goal_id)
-    return [
-        _public(p, p.changes or None) for p in await queries.plans(uow.session, goal_id, status)
-    ]
+    page = page_of(await queries.plans(uow.session, goal_id, status), paging, key=lambda p: p.id)
+    return PlanList(
+        data=[_public(p, p.changes or None) for p in page.data],
+        count=page.count,
+        next_after=page.next_after,
+    )
 
 
 @router.get("/plans/{plan_id}", dependencies=[can_read], response_model=PlanPublic)
 async def get_plan(plan_id: str, uow: UnitOfWorkDep, principal: CurrentPrincipal) -> PlanPublic:
     plan = await queries.plan(uow.session, plan_id)
-    if plan is None:
+    seen = await visibility(uow.session, principal)
+    goal = await queries.goal(uow.session, plan.goal_id) if plan else None
+    # "no plan" alike for a missing one and another's: the goal's id is not told.
+    if plan is None or goal is None or not await sees_goal(uow.session, seen, goal):
         raise NotFound(f"no plan {plan_id}")
-    await visible_goal(uow.session, principal, plan.goal_id)
     return _public(plan, plan.changes or None)
 
 

@@ -1,14 +1,16 @@
 """Who may see and shape what (issue 4, ARCHITECTURE.md Auth): planners and
 admins shape plans; viewers read everything; a manager reads and proposes within
 the subtrees of the units they manage; a rep reads their own goals and proposes
-their own share. Anything else is answered as if it did not exist."""
+their own share. A person's record (e-mail, memberships) is read by the person,
+the managers of any unit they belong or belonged to, and who reads everything.
+Anything else is answered as if it did not exist."""
 
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from goal_service.store import queries
-from goal_service.store.tables import Goal
+from goal_service.store.tables import Goal, Membership
 from servicekit.auth import Principal, Role
 from servicekit.problems import NotFound
 
@@ -55,3 +57,15 @@ async def visible_goal(session: AsyncSession, principal: Principal, goal_id: str
     if goal is None or not await sees_goal(session, await visibility(session, principal), goal):
         raise NotFound(f"no goal {goal_id}")
     return goal
+
+
+async def sees_person(
+    session: AsyncSession, seen: Visibility, person_id: str, memberships: list[Membership]
+) -> bool:
+    if seen.everything or seen.is_person(person_id):
+        return True
+    for membership in memberships if seen.managed else []:
+        unit = await queries.org_unit(session, membership.org_unit_id)
+        if unit is not None and seen.sees_unit(unit.path):
+            return True
+    return False

@@ -58,6 +58,38 @@ async def goal(session: AsyncSession, goal_id: str) -> Goal | None:
     return await session.get(Goal, goal_id)
 
 
+async def goals_page(
+    session: AsyncSession,
+    filters: dict[str, str | None],
+    *,
+    visible_to: tuple[str | None, Collection[str]] | None,
+    after: str | None,
+    limit: int,
+) -> tuple[list[Goal], int, bool]:
+    """Goals by id matching every given column, of those `visible_to` (person id,
+    units they manage: their own goals and their subtrees') when given: one page
+    after `after`, how many match in all, and whether more follow."""
+    query = select(Goal)
+    for name, value in filters.items():
+        if value is not None:
+            query = query.where(getattr(Goal, name) == value)
+    if visible_to is not None:
+        person_id, managed = visible_to
+        in_subtree = select(OrgUnit.id).where(col(OrgUnit.path).overlap(list(managed)))  # type: ignore[attr-defined]
+        query = query.where(
+            or_(
+                col(Goal.owner_id) == person_id,
+                col(Goal.person_id) == person_id,
+                col(Goal.org_unit_id).in_(in_subtree),
+            )
+        )
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    if after is not None:
+        query = query.where(col(Goal.id) > after)
+    found = list((await session.execute(query.order_by(col(Goal.id)).limit(limit + 1))).scalars())
+    return found[:limit], int(total or 0), len(found) > limit
+
+
 async def same_goal(
     session: AsyncSession,
     *,

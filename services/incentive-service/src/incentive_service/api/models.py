@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, model_validator
 from attain_contracts.types import DecimalString
 from incentive_service.domain.assignment import Role
 from servicekit.inputs import InputModel
+from servicekit.paging import Page
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 
@@ -60,9 +61,8 @@ class PlanPublic(BaseModel):
     versions: list[PlanVersionPublic]
 
 
-class PlanList(BaseModel):
-    data: list[PlanPublic]
-    count: int
+class PlanList(Page[PlanPublic]):
+    """The plans the caller may see: those that may apply to them or to people they manage."""
 
 
 class LinePublic(BaseModel):
@@ -121,9 +121,8 @@ class StatementPublic(StatementSummary):
     closed_at: datetime | None
 
 
-class StatementList(BaseModel):
-    data: list[StatementSummary]
-    count: int
+class StatementList(Page[StatementSummary]):
+    """In the list's order; paged by `limit` and `after`."""
 
 
 class WhatIfDeal(Input):
@@ -184,12 +183,12 @@ class LeaderboardRow(BaseModel):
     attainment: DecimalString | None
 
 
-class Leaderboard(BaseModel):
+class Leaderboard(Page[LeaderboardRow]):
+    """Ranked; a page after `after` (a person id) keeps the ranks of the whole board."""
+
     org_unit_id: str
     period_key: str
     metric: str
-    data: list[LeaderboardRow]
-    count: int
 
 
 class BadgePublic(BaseModel):
@@ -200,9 +199,8 @@ class BadgePublic(BaseModel):
     awarded_at: datetime
 
 
-class BadgeList(BaseModel):
-    data: list[BadgePublic]
-    count: int
+class BadgeList(Page[BadgePublic]):
+    """In the list's order; paged by `limit` and `after`."""
 
 
 class GrowthPut(Input):

@@ -9,14 +9,16 @@ from fastapi import APIRouter, Request
 
 from attain_contracts.calendar import FiscalCalendar
 from incentive_service.api.models import PlanList, PlanPublic, PlanPut, PlanVersionPublic
+from incentive_service.api.visibility import may_see_plan
 from incentive_service.domain.plans import PlanTerms, plan_problems
 from incentive_service.settings import IncentiveSettings
 from incentive_service.statements import reprice_plan
 from incentive_service.store import queries
 from incentive_service.store.tables import Plan, PlanVersion
 from servicekit.app import UnitOfWorkDep, get_runtime
-from servicekit.auth import Role, require_roles
+from servicekit.auth import CurrentPrincipal, Role, require_roles
 from servicekit.inputs import Day
+from servicekit.paging import PagingDep, page_of
 from servicekit.problems import Conflict, InvalidInput, NotFound
 
 router = APIRouter(tags=["plans"])
@@ -130,15 +132,26 @@ async def put_version(
 
 
 @router.get("/plans", dependencies=[can_read], response_model=PlanList)
-async def list_plans(uow: UnitOfWorkDep) -> PlanList:
-    plans = [await _public(uow, plan) for plan in await queries.plans(uow.session)]
-    return PlanList(data=plans, count=len(plans))
+async def list_plans(
+    uow: UnitOfWorkDep, principal: CurrentPrincipal, paging: PagingDep
+) -> PlanList:
+    visible = [
+        plan
+        for plan in await queries.plans(uow.session)
+        if await may_see_plan(uow.session, principal, plan.assignments)
+    ]
+    page = page_of(visible, paging, key=lambda plan: plan.id)
+    return PlanList(
+        data=[await _public(uow, plan) for plan in page.data],
+        count=page.count,
+        next_after=page.next_after,
+    )
 
 
 @router.get("/plans/{plan_id}", dependencies=[can_read], response_model=PlanPublic)
-async def get_plan(plan_id: str, uow: UnitOfWorkDep) -> PlanPublic:
+async def get_plan(plan_id: str, uow: UnitOfWorkDep, principal: CurrentPrincipal) -> PlanPublic:
     plan = await queries.plan(uow.session, plan_id)
-    if plan is None:
+    if plan is None or not await may_see_plan(uow.session, principal, plan.assignments):
         raise NotFound(f"no plan {plan_id}")
     return await _public(uow, plan)
 

@@ -23,6 +23,7 @@ from incentive_service.store import queries
 from incentive_service.store.tables import GrowthScore, ScorecardWeights
 from servicekit.app import UnitOfWorkDep
 from servicekit.auth import CurrentPrincipal, Role, require_roles
+from servicekit.paging import PagingDep, page_of
 from servicekit.problems import InvalidInput, NotFound
 
 router = APIRouter(tags=["recognition"])
@@ -38,6 +39,7 @@ async def get_leaderboard(
     uow: UnitOfWorkDep,
     principal: CurrentPrincipal,
     request: Request,
+    paging: PagingDep,
     metric: Annotated[str, Query(pattern="^[a-z_]+$")] = LEADERBOARD_METRIC,
 ) -> Leaderboard:
     """Everyone in the unit's subtree ranked by attainment, not by amount."""
@@ -58,19 +60,30 @@ async def get_leaderboard(
         )
         for r in board
     ]
+    page = page_of(rows, paging, key=lambda row: row.person_id)
     return Leaderboard(
-        org_unit_id=unit_id, period_key=period, metric=metric, data=rows, count=len(rows)
+        org_unit_id=unit_id,
+        period_key=period,
+        metric=metric,
+        data=page.data,
+        count=page.count,
+        next_after=page.next_after,
     )
 
 
 @router.get("/people/{person_id}/badges", dependencies=[can_read], response_model=BadgeList)
-async def get_badges(person_id: str, uow: UnitOfWorkDep, principal: CurrentPrincipal) -> BadgeList:
+async def get_badges(
+    person_id: str, uow: UnitOfWorkDep, principal: CurrentPrincipal, paging: PagingDep
+) -> BadgeList:
     await require_person(uow.session, principal, person_id)
-    badges = [
-        BadgePublic.model_validate(b, from_attributes=True)
-        for b in await queries.badges_of(uow.session, person_id)
-    ]
-    return BadgeList(data=badges, count=len(badges))
+    page = page_of(
+        await queries.badges_of(uow.session, person_id), paging, key=lambda b: b.badge_id
+    )
+    return BadgeList(
+        data=[BadgePublic.model_validate(b, from_attributes=True) for b in page.data],
+        count=page.count,
+        next_after=page.next_after,
+    )
 
 
 @router.get(

@@ -27,6 +27,7 @@ from incentive_service.store import queries
 from incentive_service.store.tables import Statement
 from servicekit.app import UnitOfWorkDep
 from servicekit.auth import CurrentPrincipal, Role, require_roles
+from servicekit.paging import PagingDep, page_of
 from servicekit.problems import InvalidInput, NotFound
 
 router = APIRouter(tags=["statements"])
@@ -35,11 +36,14 @@ can_read = require_roles(Role.ADMIN, Role.PLANNER, Role.MANAGER, Role.REP, Role.
 
 @router.get("/people/{person_id}/statements", dependencies=[can_read], response_model=StatementList)
 async def list_statements(
-    person_id: str, uow: UnitOfWorkDep, principal: CurrentPrincipal
+    person_id: str, uow: UnitOfWorkDep, principal: CurrentPrincipal, paging: PagingDep
 ) -> StatementList:
     await require_person(uow.session, principal, person_id)
     held = await queries.statements_of_person(uow.session, person_id)
-    return StatementList(data=[_summary(s) for s in held], count=len(held))
+    page = page_of(held, paging, key=lambda s: s.period_key)
+    return StatementList(
+        data=[_summary(s) for s in page.data], count=page.count, next_after=page.next_after
+    )
 
 
 @router.get(

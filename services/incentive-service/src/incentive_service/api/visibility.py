@@ -1,7 +1,11 @@
 """Who sees whose figures (ARCHITECTURE.md Auth): admins, planners and viewers
 see everyone; a manager sees the people who are or were in the org units they
 manage (and their subtrees); a rep sees themself. Anyone else is answered as
-if the person did not exist."""
+if the person did not exist. A plan assigned to a role is general terms, read by
+everyone; one assigned to people only (their own terms and target incentive) by
+those people, the managers above them, and who sees everyone."""
+
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -62,3 +66,15 @@ async def may_see_unit(session: AsyncSession, principal: Principal, unit_id: str
         for m in held.get(principal.person_id, [])
         if m.org_unit_id in units
     )
+
+
+async def may_see_plan(
+    session: AsyncSession, principal: Principal, assignments: Iterable[Mapping[str, object]]
+) -> bool:
+    if principal.has_any(*READS_ALL):
+        return True
+    for assignment in assignments:
+        person_id = assignment.get("person_id")
+        if not isinstance(person_id, str) or await may_see_person(session, principal, person_id):
+            return True
+    return False

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from servicekit.app import RuntimeDep, UnitOfWorkDep
 from servicekit.auth import Role, require_roles
 from servicekit.inputs import Day, InputModel
+from servicekit.paging import Page, PagingDep, page_of
 from servicekit.problems import InvalidInput
 from tracking_service.ingest import credit_parked
 from tracking_service.store import fx
@@ -54,9 +55,17 @@ async def put_rates(body: RatesIn, uow: UnitOfWorkDep, runtime: RuntimeDep) -> R
     return RatesStored(stored=len(body.rates), credited=credited)
 
 
-@router.get("/fx-rates", dependencies=[readers], response_model=list[RatePublic])
-async def get_rates(uow: UnitOfWorkDep, currency: str, start: Day, end: Day) -> list[RatePublic]:
-    return [
+class RateList(Page[RatePublic]):
+    """By day; `after` is a day (ISO 8601) of the previous page."""
+
+
+@router.get("/fx-rates", dependencies=[readers], response_model=RateList)
+async def get_rates(
+    uow: UnitOfWorkDep, paging: PagingDep, currency: str, start: Day, end: Day
+) -> RateList:
+    rates = [
         RatePublic(currency=c, on=on, rate=rate)
         for c, on, rate in await fx.between(uow.session, currency, start, end)
     ]
+    page = page_of(rates, paging, key=lambda r: r.on.isoformat())
+    return RateList(data=page.data, count=page.count, next_after=page.next_after)

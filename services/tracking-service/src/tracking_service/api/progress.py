@@ -12,7 +12,8 @@ from pydantic import BaseModel
 from servicekit.app import RuntimeDep, UnitOfWorkDep
 from servicekit.auth import CurrentPrincipal, Role
 from servicekit.inputs import AwareInstant, Day, Offset
-from servicekit.problems import NotFound
+from servicekit.paging import Page, PagingDep
+from servicekit.problems import InvalidInput, NotFound
 from tracking_service.api.visibility import sees_goal, visibility
 from tracking_service.domain.progress import Progress
 from tracking_service.progress import live_progress, progress_on
@@ -63,9 +64,8 @@ class ProgressPublic(BaseModel):
         )
 
 
-class ProgressList(BaseModel):
-    data: list[ProgressPublic]
-    count: int
+class ProgressList(Page[ProgressPublic]):
+    """By period start, then goal id; paged by `limit` and `after` (a goal id)."""
 
 
 @router.get("/goals/{goal_id}/progress", response_model=ProgressPublic)
@@ -91,20 +91,20 @@ async def list_progress(
     uow: UnitOfWorkDep,
     runtime: RuntimeDep,
     principal: CurrentPrincipal,
+    paging: PagingDep,
     owner_id: str | None = None,
     org_unit_id: Annotated[str | None, Query(description="the unit and its subtree")] = None,
     period_key: str | None = None,
     on: Annotated[Day | None, Query(description="goals whose period contains this day")] = None,
     metric: str | None = None,
     as_of: AwareInstant | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[Offset, Query()] = 0,
+    offset: Annotated[Offset, Query(deprecated=True, description="use `after`")] = 0,
 ) -> ProgressList:
     """Many goals' live progress (at `as_of`, summed from the ledger, when given)."""
     seen = await visibility(uow.session, principal)
     if not seen.everything and seen.person_id is None:
         raise NotFound("no such resource")
-    goals, count = await queries.goals_where(
+    found = await queries.goals_where(
         uow.session,
         owner_id=owner_id,
         org_unit_id=org_unit_id,
@@ -113,9 +113,13 @@ async def list_progress(
         metric=metric,
         visible_units=None if seen.everything else sorted(seen.managed),
         visible_owner=None if seen.everything else seen.person_id,
-        limit=limit,
+        after=paging.after,
+        limit=paging.limit,
         offset=offset,
     )
+    if found is None:
+        raise InvalidInput("not an item of this list; start again without it", field="after")
+    goals, count, more = found
     instant = as_of or runtime.clock.now()
     if as_of is None:
         figures = await live_progress(uow.session, goals, instant)
@@ -124,7 +128,9 @@ async def list_progress(
             g.id: await progress_on(uow.session, g, instant, with_pipeline=False) for g in goals
         }
     return ProgressList(
-        data=[ProgressPublic.of(g, figures[g.id], instant) for g in goals], count=count
+        data=[ProgressPublic.of(g, figures[g.id], instant) for g in goals],
+        count=count,
+        next_after=goals[-1].id if more else None,
     )
 
 

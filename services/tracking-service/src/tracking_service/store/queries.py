@@ -171,11 +171,14 @@ async def goals_where(
     metric: str | None,
     visible_units: Sequence[str] | None,
     visible_owner: str | None,
+    after: str | None,
     limit: int,
     offset: int,
-) -> tuple[list[Goal], int]:
+) -> tuple[list[Goal], int, bool] | None:
     """Goals by owner, org unit (its subtree), period; restricted to what the caller
-    may see (`visible_units`: subtrees they manage; `visible_owner`: their own)."""
+    may see (`visible_units`: subtrees they manage; `visible_owner`: their own): a
+    page after the goal `after`, how many match, whether more follow; None when
+    `after` is not one of them."""
     conditions: list[ColumnElement[bool]] = []
     if owner_id is not None:
         conditions.append(col(Goal.owner_id) == owner_id)
@@ -196,14 +199,23 @@ async def goals_where(
     if visible_units is not None or visible_owner is not None:
         conditions.append(or_(*visibility) if visibility else false())
     total = await session.scalar(sa_select(func.count()).select_from(Goal).where(*conditions))
+    if after is not None:
+        last = await session.scalar(select(Goal).where(*conditions, col(Goal.id) == after))
+        if last is None:
+            return None
+        conditions.append(
+            (col(Goal.period_start) > last.period_start)
+            | ((col(Goal.period_start) == last.period_start) & (col(Goal.id) > last.id))
+        )
     rows = await session.execute(
         select(Goal)
         .where(*conditions)
         .order_by(col(Goal.period_start), col(Goal.id))
-        .limit(limit)
+        .limit(limit + 1)
         .offset(offset)
     )
-    return list(rows.scalars()), int(total or 0)
+    found = list(rows.scalars())
+    return found[:limit], int(total or 0), len(found) > limit
 
 
 def _subtree(org_unit_id: str) -> Select[str]:
