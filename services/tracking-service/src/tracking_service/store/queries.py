@@ -29,6 +29,28 @@ async def source(session: AsyncSession, source_id: str) -> Source | None:
     return await session.get(Source, source_id)
 
 
+async def sources(session: AsyncSession) -> list[Source]:
+    rows = await session.execute(select(Source).order_by(col(Source.id)))
+    return list(rows.scalars())
+
+
+async def parked_records(session: AsyncSession, limit: int) -> list[CrmRecord]:
+    """The records waiting for an FX rate, the longest-waiting rate first."""
+    rows = await session.execute(
+        select(CrmRecord)
+        .where(col(CrmRecord.parked_reason).is_not(None))
+        .order_by(
+            col(CrmRecord.parked_on),
+            col(CrmRecord.parked_currency),
+            col(CrmRecord.source_id),
+            col(CrmRecord.kind),
+            col(CrmRecord.record_id),
+        )
+        .limit(limit)
+    )
+    return list(rows.scalars())
+
+
 async def goal(session: AsyncSession, goal_id: str) -> Goal | None:
     return await session.get(Goal, goal_id)
 
