@@ -41,6 +41,7 @@ class ProgressPublic(BaseModel):
     pace: Decimal | None
     projection: Decimal
     pipeline_projection: Decimal | None
+    open_pipeline: Decimal | None = None
     numerator: Decimal
     denominator: Decimal | None
 
