@@ -1,5 +1,5 @@
-"""The four services as separate processes, on free ports, against one new
-database and the session's broker."""
+"""The five services (the dashboard and the four APIs) as separate processes, on
+free ports, against one new database and the session's broker."""
 
 import os
 import socket
@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 
 from attain_devstack.postgres import temporary_database
-from attain_devstack.run import SERVICES, Service, start, stop, wait_until_ready
+from attain_devstack.run import (
+    SERVICES,
+    Service,
+    start,
+    stop,
+    upstream_environment,
+    wait_until_ready,
+)
 from attain_devstack.stack import Infrastructure
 from servicekit.migrations import upgrade
 
@@ -38,18 +45,20 @@ def service_environment() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def stack(infrastructure: Infrastructure, service_environment: dict[str, str]) -> Iterator[Stack]:
-    services = [Service(s.name, s.package, _free_port()) for s in SERVICES]
+    services = [Service(s.name, s.package, _free_port(), s.migrated) for s in SERVICES]
     with (
         temporary_database(infrastructure.database_url) as database_url,
         tempfile.TemporaryDirectory(prefix="attain-e2e-") as log_dir,
     ):
         for service in services:
-            upgrade(service.package, database_url)
+            if service.migrated:
+                upgrade(service.package, database_url)
         environment = {
             **os.environ,
             **infrastructure.service_environment(),
             "ATTAIN_DATABASE_URL": database_url,
             "ATTAIN_OUTBOX_POLL_SECONDS": "0.2",
+            **upstream_environment(services),
             **service_environment,
         }
         processes = []
