@@ -121,22 +121,47 @@ async def ledger_figures(
     if projected_only:
         conditions.append(~exists().where(col(ProjectionQueue.entry_seq) == col(LedgerEntry.seq)))
 
-    def total(metrics: Sequence[str]) -> ColumnElement[Decimal]:
-        return func.coalesce(
-            func.sum(
-                case((col(LedgerEntry.metric).in_(metrics), col(LedgerEntry.amount)), else_=0)
-            ),
-            0,
-        )
-
     row = (
         await session.execute(
             sa_select(
-                total(f.numerator), total(f.denominator) if f.is_ratio else literal(Decimal(0))
+                _total(f.numerator),
+                _total(f.denominator) if f.is_ratio else literal(Decimal(0)),
             ).where(*conditions)
         )
     ).one()
     return Decimal(row[0]), Decimal(row[1])
+
+
+async def daily_ledger_figures(
+    session: AsyncSession, goal: Goal, until: date
+) -> dict[date, tuple[Decimal, Decimal]]:
+    """The goal's numerator and denominator credited on each day of its period up to
+    `until` (days with nothing credited are absent)."""
+    f = formula(goal.metric)
+    day = col(LedgerEntry.credited_on)
+    conditions = _matching_rows(
+        goal,
+        sorted(set(f.numerator) | set(f.denominator)),
+        goal.period_start,
+        min(goal.period_end, until),
+    )
+    rows = await session.execute(
+        sa_select(
+            day,
+            _total(f.numerator),
+            _total(f.denominator) if f.is_ratio else literal(Decimal(0)),
+        )
+        .where(*conditions)
+        .group_by(day)
+    )
+    return {on: (Decimal(numerator), Decimal(denominator)) for on, numerator, denominator in rows}
+
+
+def _total(metrics: Sequence[str]) -> ColumnElement[Decimal]:
+    return func.coalesce(
+        func.sum(case((col(LedgerEntry.metric).in_(metrics), col(LedgerEntry.amount)), else_=0)),
+        0,
+    )
 
 
 async def open_pipeline(session: AsyncSession, goal: Goal, after: date) -> tuple[Decimal, Decimal]:
