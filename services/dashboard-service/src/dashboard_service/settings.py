@@ -19,6 +19,9 @@ class DashboardSettings(ServiceSettings):
     service_name: str = "dashboard-service"
     goal_url: str = "http://127.0.0.1:8001"
     tracking_url: str = "http://127.0.0.1:8002"
+    # Where CRMs reach tracking-service's webhooks, shown to admins registering a
+    # source; empty: tracking_url (in production the public host, not the internal one).
+    tracking_public_url: str = ""
     alert_url: str = "http://127.0.0.1:8003"
     incentive_url: str = "http://127.0.0.1:8004"
     upstream_timeout_seconds: float = Field(default=10, gt=0)

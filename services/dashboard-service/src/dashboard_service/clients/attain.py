@@ -15,6 +15,7 @@ class Problem:
     title: str
     detail: str | None
     field: str | None
+    errors: tuple[dict[str, Any], ...] = ()  # per item, when the API lists them (imports)
 
     @classmethod
     def of(cls, response: httpx.Response) -> "Problem":
@@ -29,6 +30,7 @@ class Problem:
             title=str(body.get("title") or response.reason_phrase),
             detail=body.get("detail"),
             field=body.get("field"),
+            errors=tuple(e for e in body.get("errors") or () if isinstance(e, dict)),
         )
 
 
@@ -75,6 +77,17 @@ class Upstream:
     async def patch(self, path: str, json: Any = None) -> Any:
         return await self._call("PATCH", path, json=json)
 
+    async def post_content(self, path: str, content: bytes, content_type: str) -> Any:
+        """A file sent on as the body (a CSV or XLSX import)."""
+        return await self._call(
+            "POST", path, content=content, headers={"Content-Type": content_type}
+        )
+
+    async def open_stream(self, path: str, **params: Any) -> httpx.Response:
+        """An answer to pass on as it arrives (a file); the caller closes it. A
+        refusal is raised before any of it is passed on, like every other call."""
+        return await self._send("GET", path, params=params, stream=True)
+
     async def text(self, path: str, **params: Any) -> str:
         """A non-JSON answer (CSV), as text."""
         response = await self._send("GET", path, params=params)
@@ -86,15 +99,27 @@ class Upstream:
             return None
         return response.json()
 
-    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self._token}"}
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        stream: bool = False,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        headers = {**(headers or {}), "Authorization": f"Bearer {self._token}"}
         correlation_id = current_correlation_id()
         if correlation_id:
             headers[CORRELATION_HEADER] = correlation_id
         try:
-            response = await self._http.request(
+            request = self._http.build_request(
                 method, self._base_url + path, headers=headers, **kwargs
             )
+            response = await self._http.send(request, stream=stream)
+            if stream and response.status_code >= 400:
+                await response.aread()
+                await response.aclose()
         except httpx.HTTPError as error:
             raise UpstreamUnavailable(
                 self.service, Problem(503, "Service unavailable", repr(error), None)
