@@ -2,6 +2,7 @@
 figure is read from the four services' APIs with the signed-in person's token,
 and the live consumer only tells open pages what to re-fetch."""
 
+import logging
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -33,6 +34,8 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def resources(app: FastAPI) -> AsyncIterator[None]:
+        # Every page makes several API calls; httpx would log each at INFO.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         async with httpx.AsyncClient(timeout=settings.upstream_timeout_seconds) as http:
             app.state.http = http
             try:
