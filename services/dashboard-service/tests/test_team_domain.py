@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from attain_contracts.calendar import FiscalCalendar
 from dashboard_service.domain.team import (
     Band,
+    Figures,
     RiskKey,
     age,
     at_risk_order,
@@ -19,6 +20,7 @@ from dashboard_service.domain.team import (
     gap,
     grid_columns,
     pace_band,
+    roll_up,
     shortfall,
     span_of,
     wall_cycle,
@@ -162,3 +164,20 @@ def test_the_wall_board_shows_one_panel_at_a_time_in_turn(count: int, seconds: i
     delays = sorted(t.delay_seconds for t in timings.values())
     assert delays == [i * seconds for i in range(count)]
     assert {t.cycle_seconds for t in timings.values()} == {count * seconds}
+
+
+figures = st.builds(Figures, amounts, amounts, amounts)
+
+
+@given(st.lists(figures, max_size=12))
+def test_a_roll_up_is_the_sum_of_its_parts(parts: list[Figures]) -> None:
+    total = roll_up(parts)
+    assert total.actual == sum((p.actual for p in parts), D(0))
+    assert total.expected == sum((p.expected for p in parts), D(0))
+    assert total.target == sum((p.target for p in parts), D(0))
+
+
+def test_a_roll_up_weighs_a_big_quota_more_than_a_small_one() -> None:
+    big_behind = Figures(actual=D(50), target=D(1000), expected=D(100))  # pace 0.5
+    small_ahead = Figures(actual=D(20), target=D(100), expected=D(10))  # pace 2
+    assert roll_up([big_behind, small_ahead]).pace == D("0.6364")

@@ -3,7 +3,7 @@ with: the pace band of each cell of the people-by-periods grid, the order of the
 at-risk list, the funnel's stage-to-stage conversions, pipeline coverage, the
 grid's columns and the wall-board's cycle. Decimal in, Decimal out; no I/O."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -119,6 +119,29 @@ def funnel(totals: dict[str, Decimal]) -> Funnel:
         stages=stages,
         overall=ratio(counts[-1], counts[0]),
         average_deal_size=ratio(totals.get("revenue", Decimal(0)), counts[-1]),
+    )
+
+
+@dataclass(frozen=True)
+class Figures:
+    actual: Decimal
+    target: Decimal
+    expected: Decimal
+
+    @property
+    def pace(self) -> Decimal | None:
+        return ratio(self.actual, self.expected)
+
+
+def roll_up(parts: Iterable[Figures]) -> Figures:
+    """A unit without a goal of its own for a period, judged by its people's goals:
+    their sums, so a big quota weighs more than a small one (pace is then the sum
+    of actuals over the sum of what was expected, not an average of paces)."""
+    items = list(parts)
+    return Figures(
+        actual=sum((f.actual for f in items), Decimal(0)),
+        target=sum((f.target for f in items), Decimal(0)),
+        expected=sum((f.expected for f in items), Decimal(0)),
     )
 
 
