@@ -8,7 +8,7 @@ RUN := $(UV) run --frozen
 ROLE ?= admin
 PERSON ?= p-admin
 
-.PHONY: install run test test-unit test-integration test-e2e lint format typecheck schemas token bench translations
+.PHONY: install run test test-unit test-integration test-e2e test-browser lint format typecheck schemas token bench translations
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
@@ -39,6 +39,9 @@ test-integration: install
 
 test-e2e: install
 	$(RUN) pytest tests/e2e
+
+test-browser: install  ## the dashboard in Chromium (screenshots and logs in .artifacts/)
+	$(RUN) pytest tests/browser
 
 lint: install
 	$(RUN) ruff check .
