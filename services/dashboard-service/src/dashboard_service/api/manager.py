@@ -100,7 +100,7 @@ async def row_fragment(
     """One row of the grid, re-fetched when the live channel says its goals moved."""
     try:
         row, grid = await manager.row_view(
-            viewer.attain, kind, row_id, unit_id, grain, period, _now(), depth
+            viewer.attain, kind, row_id, grain, period, _now(), depth
         )
     except manager.InvalidPeriod as error:
         raise UpstreamRejected("dashboard-service", _problem(error)) from error

@@ -220,13 +220,15 @@ async def org(attain: Attain) -> Org:
     units, calendar = await asyncio.gather(
         attain.goals.get("/org-units"), attain.goals.get("/calendar")
     )
-    return Org(
-        units={row["id"]: Unit.of(row) for row in units},
-        calendar=FiscalCalendar(
-            timezone=calendar["timezone"],
-            fiscal_year_start_month=calendar["fiscal_year_start_month"],
-            holidays=frozenset(date.fromisoformat(day) for day in calendar["holidays"]),
-        ),
+    return Org(units={row["id"]: Unit.of(row) for row in units}, calendar=calendar_of(calendar))
+
+
+def calendar_of(row: dict[str, Any]) -> FiscalCalendar:
+    """goal-service's `GET /calendar`."""
+    return FiscalCalendar(
+        timezone=row["timezone"],
+        fiscal_year_start_month=row["fiscal_year_start_month"],
+        holidays=frozenset(date.fromisoformat(day) for day in row["holidays"]),
     )
 
 
@@ -286,11 +288,21 @@ async def team_view(
     ranked = sorted(alerts, key=lambda a: at_risk_order(_risk_key(a)))
     shown = ranked[:RISKS_SHOWN]
     unit_goal_id = own_goal(by_period, unit.id, (span.key, year))
+    # Most alerts are about goals the grid has just read; ask goal-service for the rest only.
+    known = {g["goal_id"]: g for goals in by_period.values() for g in goals}
+    unknown = [g for g in _unique_goals(shown) if g not in known]
     alert_goals, unit_progress = await asyncio.gather(
-        asyncio.gather(*(_maybe(attain.goals.get(f"/goals/{g}")) for g in _unique_goals(shown))),
+        asyncio.gather(*(_maybe(attain.goals.get(f"/goals/{g}")) for g in unknown)),
         _maybe(attain.tracking.get(f"/goals/{unit_goal_id}/progress")) if unit_goal_id else _none(),
     )
-    goals = {g["id"]: g for g in alert_goals if g is not None}
+    goals = {
+        **{
+            goal_id: _goal_of(known[goal_id], currency)
+            for goal_id in _unique_goals(shown)
+            if goal_id in known
+        },
+        **{g["id"]: g for g in alert_goals if g is not None},
+    }
     return TeamView(
         unit=unit,
         trail=tree.trail(unit),
@@ -403,32 +415,35 @@ async def row_view(
     attain: Attain,
     kind: RowKind,
     row_id: str,
-    unit_id: str,
     grain: Grain,
     span_key: str | None,
     now: datetime,
     depth: int,
 ) -> tuple[Row, Grid]:
-    """One row of the grid again, for the live channel: the owner's goals in one list."""
-    tree = await org(attain)
-    unit = tree.units.get(unit_id)
-    if unit is None:
-        raise Upstream404("goal-service", _not_found(unit_id))
-    today = local_day(tree.calendar, now)
-    span = span_for(tree.calendar, span_key, today)
-    columns = grid_columns(tree.calendar, span, grain)
-    params: dict[str, Any] = {"metric": METRIC, "limit": PAGE_SIZE}
+    """One row of the grid again, for the live channel: the owner's goals in one list,
+    fetched together with the calendar (and, for a person, their name)."""
     if kind == "person":
-        params["owner_id"] = row_id
+        calendar_row, answer, person = await asyncio.gather(
+            attain.goals.get("/calendar"),
+            attain.tracking.get("/progress", owner_id=row_id, metric=METRIC, limit=PAGE_SIZE),
+            attain.goals.get(f"/people/{row_id}"),
+        )
+        name = person["name"]
     else:
-        owner = tree.units[row_id].manager_id if row_id in tree.units else None
-        if owner is None:
+        calendar_row, unit_row = await asyncio.gather(
+            attain.goals.get("/calendar"), attain.goals.get(f"/org-units/{row_id}")
+        )
+        unit = Unit.of(unit_row)
+        if unit.manager_id is None:
             raise Upstream404("goal-service", _not_found(row_id))
-        params["owner_id"] = owner
-    answer, person = await asyncio.gather(
-        attain.tracking.get("/progress", **params),
-        attain.goals.get(f"/people/{row_id}") if kind == "person" else _none(),
-    )
+        answer = await attain.tracking.get(
+            "/progress", owner_id=unit.manager_id, metric=METRIC, limit=PAGE_SIZE
+        )
+        name = unit.name
+    calendar = calendar_of(calendar_row)
+    today = local_day(calendar, now)
+    span = span_for(calendar, span_key, today)
+    columns = grid_columns(calendar, span, grain)
     mine = [
         g
         for g in answer["data"]
@@ -439,20 +454,29 @@ async def row_view(
         )
     ]
     by_key = {g["period_key"]: Cell.of(g) for g in mine}
-    name = tree.units[row_id].name if person is None else person["name"]
-    org_unit_id = row_id if kind == "unit" else (mine[0]["org_unit_id"] if mine else unit_id)
     one = Row(
         kind=kind,
         id=row_id,
         name=name,
-        org_unit_id=org_unit_id,
+        org_unit_id=row_id if kind == "unit" else (mine[0]["org_unit_id"] if mine else ""),
         depth=depth,
         span=by_key.get(span.key) if span.key else None,
         cells=tuple(by_key.get(c.key) if c.key else None for c in columns),
     )
     current = next((c.key for c in columns if c.start <= today <= c.end), None)
-    grid = Grid(_grain(tree.calendar, columns), span, tuple(columns), current, (one,))
-    return one, grid
+    return one, Grid(_grain(calendar, columns), span, tuple(columns), current, (one,))
+
+
+def _goal_of(progress: dict[str, Any], currency: str) -> dict[str, Any]:
+    """What the at-risk list reads of a goal (goal-service's shape), from its progress:
+    the grid reads revenue goals only, counted in the base currency."""
+    return {
+        "id": progress["goal_id"],
+        "person_id": progress["person_id"],
+        "metric": progress["metric"],
+        "period_key": progress["period_key"],
+        "currency": currency,
+    }
 
 
 def _unique_goals(alerts: Iterable[dict[str, Any]]) -> list[str]:
