@@ -76,11 +76,17 @@ def main() -> None:
 
 
 def upstream_environment(services: Sequence[Service]) -> dict[str, str]:
-    """Where the dashboard finds the four APIs (ATTAIN_DASHBOARD_GOAL_URL, ...)."""
+    """Where the dashboard finds the four APIs (ATTAIN_DASHBOARD_GOAL_URL, ...), and
+    where goal-service finds tracking-service (history weights, re-plans), so a stack
+    on other ports than the defaults answers as one on 8001-8004 does."""
+    urls = {service.name: service.url for service in services}
     return {
-        f"ATTAIN_DASHBOARD_{service.name.removesuffix('-service').upper()}_URL": service.url
-        for service in services
-        if service.migrated
+        **{
+            f"ATTAIN_DASHBOARD_{service.name.removesuffix('-service').upper()}_URL": service.url
+            for service in services
+            if service.migrated
+        },
+        "ATTAIN_GOAL_TRACKING_URL": urls["tracking-service"],
     }
 
 
