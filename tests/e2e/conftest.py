@@ -1,32 +1,14 @@
-"""The four services as separate processes, on free ports, against one new
-database and the session's broker."""
+"""The five services (the dashboard and the four APIs) as separate processes, on
+free ports, against one new database and the session's broker."""
 
-import os
-import socket
-import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from attain_devstack.postgres import temporary_database
-from attain_devstack.run import SERVICES, Service, start, stop, wait_until_ready
+from attain_devstack.processes import Stack, running_stack
 from attain_devstack.stack import Infrastructure
-from servicekit.migrations import upgrade
 
-
-@dataclass(frozen=True)
-class Stack:
-    urls: dict[str, str]
-    kafka_bootstrap: str
-    log_dir: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+__all__ = ["Stack"]
 
 
 @pytest.fixture(scope="module")
@@ -38,32 +20,5 @@ def service_environment() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def stack(infrastructure: Infrastructure, service_environment: dict[str, str]) -> Iterator[Stack]:
-    services = [Service(s.name, s.package, _free_port()) for s in SERVICES]
-    with (
-        temporary_database(infrastructure.database_url) as database_url,
-        tempfile.TemporaryDirectory(prefix="attain-e2e-") as log_dir,
-    ):
-        for service in services:
-            upgrade(service.package, database_url)
-        environment = {
-            **os.environ,
-            **infrastructure.service_environment(),
-            "ATTAIN_DATABASE_URL": database_url,
-            "ATTAIN_OUTBOX_POLL_SECONDS": "0.2",
-            # goal-service asks tracking-service for progress: this stack's, not one on 8002.
-            "ATTAIN_GOAL_TRACKING_URL": next(
-                s.url for s in services if s.name == "tracking-service"
-            ),
-            **service_environment,
-        }
-        processes = []
-        try:
-            processes = [start(s, environment, Path(log_dir)) for s in services]
-            wait_until_ready(services, processes)
-            yield Stack(
-                urls={s.name: s.url for s in services},
-                kafka_bootstrap=infrastructure.kafka_bootstrap,
-                log_dir=Path(log_dir),
-            )
-        finally:
-            stop(processes)
+    with running_stack(infrastructure, service_environment) as running:
+        yield running

@@ -138,6 +138,17 @@ async def test_an_org_unit_cannot_be_moved_under_itself(client: httpx.AsyncClien
     assert response.json()["field"] == "parent_id"
 
 
+async def test_a_units_members_are_listed_and_an_unknown_unit_is_404(
+    client: httpx.AsyncClient,
+) -> None:
+    company, team, rep = await org_with_rep(client)
+    members = await client.get(f"/org-units/{team}/members", headers=PLANNER)
+    assert members.status_code == 200, members.text
+    assert [m["id"] for m in members.json()] == [rep]
+    assert (await client.get(f"/org-units/{company}/members", headers=PLANNER)).json() == []
+    assert (await client.get("/org-units/nowhere/members", headers=PLANNER)).status_code == 404
+
+
 async def test_only_planners_shape_plans(client: httpx.AsyncClient) -> None:
     body = {"name": "X", "kind": "team"}
     assert (await client.put("/org-units/x", json=body)).status_code == 401

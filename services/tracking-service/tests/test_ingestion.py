@@ -148,6 +148,13 @@ async def parked_count(client: httpx.AsyncClient) -> int:
     return int(response.json()["parked"])
 
 
+async def parked_list(client: httpx.AsyncClient) -> Json:
+    response = await client.get("/admin/parked", params={"limit": 1000}, headers=ADMIN)
+    assert response.status_code == 200, response.text
+    listed: Json = response.json()
+    return listed
+
+
 def on_path(rows: list[Json], path: list[str]) -> Decimal:
     return sum(
         (
@@ -371,6 +378,12 @@ async def test_a_deal_without_its_rate_is_parked_and_credited_at_the_rate_when_i
     assert response["ledger_entries"] == []
     assert await ledger(client, source.id, "deals", body["id"]) == []
     assert await parked_count(client) == parked_before + 1
+    waiting = await parked_list(client)
+    assert waiting["count"] == parked_before + 1
+    [listed] = [r for r in waiting["data"] if r["record_id"] == body["id"]]
+    assert (listed["source_id"], listed["kind"], listed["owner_id"]) == (source.id, "deal", rep)
+    assert (listed["waiting_for_currency"], listed["waiting_for_on"]) == ("USD", "2026-02-17")
+    assert listed["reason"] == response["parked"]
 
     rate = {"currency": "USD", "on": "2026-02-17", "rate": "7.12345"}
     stored = await client.put("/fx-rates", json={"rates": [rate]}, headers=ADMIN)
@@ -384,6 +397,7 @@ async def test_a_deal_without_its_rate_is_parked_and_credited_at_the_rate_when_i
     }
     assert (await history(client, source.id, "deals", body["id"])).json()["parked"] is None
     assert await parked_count(client) == parked_before
+    assert body["id"] not in {r["record_id"] for r in (await parked_list(client))["data"]}
 
 
 async def test_a_foreign_deal_moved_to_another_close_date_is_a_change_not_a_second_win(
@@ -557,6 +571,22 @@ async def test_a_csv_import_applies_the_valid_rows_and_reports_the_bad_rows_line
 
 
 # --- a source's own shape, by field mapping -------------------------------------
+
+
+async def test_the_admin_lists_every_source_with_its_kind_and_secret(
+    client: httpx.AsyncClient,
+) -> None:
+    generic = await add_source(client)
+    hubspot = await add_source(client, kind="hubspot", secret="hubspot-client-secret-1")
+
+    response = await client.get("/sources", headers=ADMIN)
+    assert response.status_code == 200, response.text
+    listed = {s["id"]: (s["kind"], s["secret"]) for s in response.json()}
+    assert listed[generic.id] == ("generic", generic.secret)
+    assert listed[hubspot.id] == ("hubspot", "hubspot-client-secret-1")
+    refused = await client.get("/sources", headers=INTEGRATION)
+    assert refused.status_code in (403, 404)
+
 
 DEAL_MAPPING = {
     "deals": {

@@ -306,6 +306,48 @@ async def test_reps_see_their_own_and_managers_their_subtree(
     assert (await client.get("/progress", headers=INTEGRATION)).status_code == 404
 
 
+async def test_the_series_accumulates_actual_beside_expected_by_day_and_by_week(
+    client: httpx.AsyncClient, kafka_bootstrap: str
+) -> None:
+    org = Org()
+    ann_goal = goal(org.east, org.ann, person_id=org.ann)
+    await setup(kafka_bootstrap, org, org.person(org.ann, org.east), ann_goal)
+    await until(client, f"/goals/{ann_goal.goal_id}/progress?as_of={AS_OF}", lambda _: True)
+    await batch(
+        client,
+        deals=[
+            deal(org.ann, "30000", closed_on="2026-03-10"),
+            deal(org.ann, "20000", closed_on="2026-03-20"),
+        ],
+    )
+    await live(client, ann_goal.goal_id, "50000")
+    url = f"/goals/{ann_goal.goal_id}/series"
+    days = (await client.get(f"{url}?as_of=2026-03-15T12:00:00Z", headers=ADMIN)).json()
+    assert days["step"] == "day"
+    assert [p["on"] for p in days["points"]] == [f"2026-03-{d:02}" for d in range(1, 16)]
+    actual = {p["on"]: Decimal(p["actual"]) for p in days["points"]}
+    assert actual["2026-03-09"] == 0 and actual["2026-03-10"] == actual["2026-03-15"] == 30000
+    on_the_15th = await client.get(
+        f"/goals/{ann_goal.goal_id}/progress?as_of=2026-03-15T12:00:00Z", headers=ADMIN
+    )
+    assert days["points"][-1]["expected_to_date"] == on_the_15th.json()["expected_to_date"]
+
+    weeks = (await client.get(f"{url}?step=week&as_of={AS_OF}", headers=ADMIN)).json()
+    # March 2026's Sundays, and the period's last day.
+    assert [p["on"] for p in weeks["points"]] == [
+        "2026-03-01",
+        "2026-03-08",
+        "2026-03-15",
+        "2026-03-22",
+        "2026-03-29",
+        "2026-03-31",
+    ]
+    assert Decimal(weeks["points"][-1]["actual"]) == 50000
+    assert Decimal(weeks["points"][-1]["expected_to_date"]) == 100000
+    other_rep = bearer(Role.REP, person_id=org.bob)
+    assert (await client.get(url, headers=other_rep)).status_code == 404
+
+
 async def test_statistics_for_planning(client: httpx.AsyncClient, kafka_bootstrap: str) -> None:
     org = Org()
     await setup(kafka_bootstrap, org, org.person(org.ann, org.east), org.person(org.bob, org.west))

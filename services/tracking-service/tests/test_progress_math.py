@@ -122,6 +122,7 @@ def test_pipeline_projection_adds_open_deals_times_win_rate() -> None:
         pipeline=Pipeline(Decimal(1000), Decimal("0.25")),
     )
     assert progress.pipeline_projection == progress.projection + Decimal(250)
+    assert progress.open_pipeline == Decimal(1000)
 
 
 def test_every_catalog_ratio_reads_its_numerator_and_denominator() -> None:

@@ -1,5 +1,5 @@
-"""`make run`: the infrastructure, every service's migrations, the four services
-as separate processes, and one Ctrl-C to stop it all.
+"""`make run`: the infrastructure, every service's migrations, the five services
+(the dashboard and the four APIs) as separate processes, and one Ctrl-C to stop it all.
 
 ATTAIN_DATABASE_URL / ATTAIN_KAFKA_BOOTSTRAP point at servers to use instead of
 the embedded ones; ATTAIN_DATA_DIR is where embedded data is kept (`.data`)."""
@@ -28,6 +28,8 @@ class Service:
     name: str
     package: str
     port: int
+    # The dashboard owns no tables: nothing to migrate.
+    migrated: bool = True
 
     @property
     def url(self) -> str:
@@ -35,6 +37,7 @@ class Service:
 
 
 SERVICES = (
+    Service("dashboard-service", "dashboard_service", 8000, migrated=False),
     Service("goal-service", "goal_service", 8001),
     Service("tracking-service", "tracking_service", 8002),
     Service("alert-service", "alert_service", 8003),
@@ -52,8 +55,13 @@ def main() -> None:
     try:
         with infrastructure(data_dir) as servers:
             for service in SERVICES:
-                upgrade(service.package, servers.database_url)
-            environment = {**os.environ, **servers.service_environment()}
+                if service.migrated:
+                    upgrade(service.package, servers.database_url)
+            environment = {
+                **os.environ,
+                **servers.service_environment(),
+                **upstream_environment(SERVICES),
+            }
             processes: list[subprocess.Popen[bytes]] = []
             try:
                 processes = [start(service, environment, data_dir) for service in SERVICES]
@@ -65,6 +73,21 @@ def main() -> None:
                 stop(processes)
     except KeyboardInterrupt:
         print("\nStopped.", flush=True)
+
+
+def upstream_environment(services: Sequence[Service]) -> dict[str, str]:
+    """Where the dashboard finds the four APIs (ATTAIN_DASHBOARD_GOAL_URL, ...), and
+    where goal-service finds tracking-service (history weights, re-plans), so a stack
+    on other ports than the defaults answers as one on 8001-8004 does."""
+    urls = {service.name: service.url for service in services}
+    return {
+        **{
+            f"ATTAIN_DASHBOARD_{service.name.removesuffix('-service').upper()}_URL": service.url
+            for service in services
+            if service.migrated
+        },
+        "ATTAIN_GOAL_TRACKING_URL": urls["tracking-service"],
+    }
 
 
 def start(service: Service, environment: dict[str, str], log_dir: Path) -> subprocess.Popen[bytes]:
@@ -112,7 +135,9 @@ def wait_until_ready(services: Sequence[Service], processes: list[subprocess.Pop
 
 def _announce(seconds: float, data_dir: Path, servers: Infrastructure) -> None:
     print(f"\nAttain is running (all ready in {seconds:.1f}s). Ctrl-C stops everything.\n")
-    for service in SERVICES:
+    dashboard, *apis = SERVICES
+    print(f"  open the dashboard {dashboard.url}   (development sign-in: choose a person)\n")
+    for service in apis:
         print(f"  {service.name:<18} {service.url}   docs {service.url}/docs")
     print(f"\n  broker             {servers.broker_description()}")
     print(f"  logs and data      {data_dir}")

@@ -5,7 +5,7 @@ the outbox relay and the consumers until the app stops."""
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Annotated
@@ -142,17 +142,61 @@ def create_service_app(
             yield
         finally:
             runtime.stop.set()
-            # Loops finish their batch and return; one stuck in a broker call (a
-            # consumer still joining its group) is cancelled after a grace period.
-            _, stuck = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
-            for task in stuck:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await _stopped(tasks)
             await relay.producer.stop()
             await producer.stop()
             await engine.dispose()
             log.info("service.stopped", service=settings.service_name)
 
+    return _web_app(title, settings, lifespan, routers, _database_and_broker)
+
+
+Readiness = Callable[[Request], Mapping[str, Awaitable[object]]]
+StatelessWorker = Callable[[asyncio.Event], Awaitable[None]]
+
+
+def create_stateless_app(
+    *,
+    title: str,
+    settings: ServiceSettings,
+    readiness: Readiness,
+    resources: Callable[[FastAPI], AbstractAsyncContextManager[None]],
+    routers: Sequence[APIRouter] = (),
+    workers: Mapping[str, StatelessWorker] | None = None,
+) -> FastAPI:
+    """A service that owns no data (the dashboard): the same problem responses,
+    metrics, logs, correlation ids and health checks, but no database, outbox or
+    producer. `resources` opens and closes what the service holds (its HTTP
+    clients); `readiness` names the probes /readyz awaits (its broker, the APIs it
+    reads); `workers` run supervised, as in `create_service_app`, until it stops."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.service_name, settings.log_level)
+        async with resources(app):
+            stop = asyncio.Event()
+            tasks = [
+                asyncio.create_task(_supervised(name, worker, stop))
+                for name, worker in (workers or {}).items()
+            ]
+            log.info("service.started", service=settings.service_name)
+            try:
+                yield
+            finally:
+                stop.set()
+                await _stopped(tasks)
+                log.info("service.stopped", service=settings.service_name)
+
+    return _web_app(title, settings, lifespan, routers, readiness)
+
+
+def _web_app(
+    title: str,
+    settings: ServiceSettings,
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
+    routers: Sequence[APIRouter],
+    readiness: Readiness,
+) -> FastAPI:
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.settings = settings
     install_problem_handlers(app)
@@ -170,10 +214,21 @@ def create_service_app(
         jwt_audience=settings.jwt_audience,
     )
     app.add_middleware(RequestMiddleware, service=settings.service_name)
-    app.include_router(_health_router())
+    app.include_router(_health_router(readiness))
     for router in routers:
         app.include_router(router)
     return app
+
+
+async def _stopped(tasks: Sequence["asyncio.Task[None]"]) -> None:
+    # Loops finish their batch and return; one stuck in a broker call (a
+    # consumer still joining its group) is cancelled after a grace period.
+    if not tasks:
+        return
+    _, stuck = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
+    for task in stuck:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _supervised(
@@ -192,7 +247,15 @@ async def _supervised(
                 await asyncio.wait_for(stop.wait(), timeout=RESTART_BACKOFF_SECONDS)
 
 
-def _health_router() -> APIRouter:
+def _database_and_broker(request: Request) -> dict[str, Awaitable[object]]:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return {
+        "database": _database_answers(runtime.engine),
+        "broker": runtime.producer.client.fetch_all_metadata(),
+    }
+
+
+def _health_router(readiness: Readiness = _database_and_broker) -> APIRouter:
     router = APIRouter(tags=["health"])
 
     @router.get("/healthz")
@@ -201,11 +264,7 @@ def _health_router() -> APIRouter:
 
     @router.get("/readyz")
     async def readyz(request: Request) -> JSONResponse:
-        runtime: ServiceRuntime = request.app.state.runtime
-        checks = {
-            "database": await _check(_database_answers(runtime.engine)),
-            "broker": await _check(runtime.producer.client.fetch_all_metadata()),
-        }
+        checks = {name: await _check(probe) for name, probe in readiness(request).items()}
         ready = all(value == "ok" for value in checks.values())
         return JSONResponse(
             {"status": "ready" if ready else "not ready", "checks": checks},

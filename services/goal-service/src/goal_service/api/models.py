@@ -55,6 +55,12 @@ class MembershipPublic(BaseModel):
     valid_to: date | None
 
 
+class MemberPublic(BaseModel):
+    id: str
+    name: str
+    email: str | None
+
+
 class PersonPublic(BaseModel):
     id: str
     name: str

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from goal_service.api.models import (
     CalendarPublic,
     CalendarPut,
+    MemberPublic,
     MembershipPublic,
     OrgUnitList,
     OrgUnitPublic,
@@ -95,6 +96,16 @@ async def get_org_unit(org_unit_id: str, uow: UnitOfWorkDep) -> OrgUnit:
     if unit is None:
         raise NotFound(f"no org unit {org_unit_id}")
     return unit
+
+
+@router.get(
+    "/org-units/{org_unit_id}/members", dependencies=[can_read], response_model=list[MemberPublic]
+)
+async def list_members(org_unit_id: str, uow: UnitOfWorkDep) -> list[Person]:
+    """The people in the unit today (not its subunits), by id."""
+    if await queries.org_unit(uow.session, org_unit_id) is None:
+        raise NotFound(f"no org unit {org_unit_id}")
+    return await queries.members(uow.session, org_unit_id, uow.clock.now().date())
 
 
 @router.put("/people/{person_id}", dependencies=[can_shape], response_model=PersonPublic)

@@ -2,9 +2,9 @@
 of a CRM record with the ledger rows it caused."""
 
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
@@ -15,8 +15,8 @@ from servicekit.inputs import AwareInstant, Day, Offset
 from servicekit.paging import Page, PagingDep
 from servicekit.problems import InvalidInput, NotFound
 from tracking_service.api.visibility import sees_goal, visibility
-from tracking_service.domain.progress import Progress
-from tracking_service.progress import live_progress, progress_on
+from tracking_service.domain.progress import Progress, progress_at
+from tracking_service.progress import live_progress, local_day, progress_on, terms
 from tracking_service.records import MODELS as BY_COLLECTION
 from tracking_service.store import queries
 from tracking_service.store.tables import Goal
@@ -43,6 +43,7 @@ class ProgressPublic(BaseModel):
     pace: Decimal | None
     projection: Decimal
     pipeline_projection: Decimal | None
+    open_pipeline: Decimal | None = None
     numerator: Decimal
     denominator: Decimal | None
 
@@ -84,6 +85,61 @@ async def read_progress(
         raise NotFound(f"no goal {goal_id}")
     instant = as_of or runtime.clock.now()
     return ProgressPublic.of(goal, await progress_on(uow.session, goal, instant), instant)
+
+
+class SeriesPoint(BaseModel):
+    on: date
+    actual: Decimal
+    expected_to_date: Decimal
+
+
+class ProgressSeries(BaseModel):
+    goal_id: str
+    step: Literal["day", "week"]
+    points: list[SeriesPoint]
+
+
+@router.get("/goals/{goal_id}/series", response_model=ProgressSeries)
+async def read_series(
+    goal_id: str,
+    uow: UnitOfWorkDep,
+    runtime: RuntimeDep,
+    principal: CurrentPrincipal,
+    step: Annotated[
+        Literal["day", "week"] | None,
+        Query(description="default: days for a period of up to 62 days, weeks beyond"),
+    ] = None,
+    as_of: AwareDatetime | None = None,
+) -> ProgressSeries:
+    """Actual and expected to date at the end of each day (or ISO week, and the last
+    day) of the period up to `as_of`'s day: the goal's progress as a chart. The same
+    figures as `/progress` at each of those days, from one read of the ledger."""
+    goal = await queries.goal(uow.session, goal_id)
+    seen = await visibility(uow.session, principal)
+    if goal is None or not await sees_goal(uow.session, seen, goal):
+        raise NotFound(f"no goal {goal_id}")
+    last = min(local_day(goal, as_of or runtime.clock.now()), goal.period_end)
+    chosen = step or ("day" if (goal.period_end - goal.period_start).days < 62 else "week")
+    daily = await queries.daily_ledger_figures(uow.session, goal, until=last)
+    children = await queries.child_targets(uow.session, [goal.id])
+    goal_terms = terms(goal, children.get(goal.id, ()))
+    points = []
+    numerator = denominator = Decimal(0)
+    day = goal.period_start
+    while day <= last:
+        credited = daily.get(day)
+        if credited is not None:
+            numerator += credited[0]
+            denominator += credited[1]
+        if chosen == "day" or day.isoweekday() == 7 or day == last:
+            figures = progress_at(goal_terms, numerator, denominator, day)
+            points.append(
+                SeriesPoint(
+                    on=day, actual=figures.actual, expected_to_date=figures.expected_to_date
+                )
+            )
+        day += timedelta(days=1)
+    return ProgressSeries(goal_id=goal.id, step=chosen, points=points)
 
 
 @router.get("/progress", response_model=ProgressList)

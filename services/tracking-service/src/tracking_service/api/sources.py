@@ -96,6 +96,11 @@ async def put_source(source_id: str, body: SourcePut, uow: UnitOfWorkDep) -> Sou
     return source
 
 
+@router.get("/sources", dependencies=[admin_only], response_model=list[SourcePublic])
+async def list_sources(uow: UnitOfWorkDep) -> list[Source]:
+    return await queries.sources(uow.session)
+
+
 @router.get("/sources/{source_id}", dependencies=[admin_only], response_model=SourcePublic)
 async def get_source(source_id: str, uow: UnitOfWorkDep) -> Source:
     source = await queries.source(uow.session, source_id)

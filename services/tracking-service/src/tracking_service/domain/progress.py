@@ -52,6 +52,9 @@ class Progress:
     numerator: Decimal
     denominator: Decimal | None
     pipeline_projection: Decimal | None = None
+    # The open deals' value (count for a deal-count goal) before the win rate: the
+    # numerator of pipeline coverage against what is left of the target.
+    open_pipeline: Decimal | None = None
 
 
 def progress_at(
@@ -80,6 +83,7 @@ def progress_at(
             if pipeline is None
             else (projection + pipeline.open_value * pipeline.win_rate).quantize(PLACES)
         ),
+        open_pipeline=None if pipeline is None else pipeline.open_value,
     )
 
 

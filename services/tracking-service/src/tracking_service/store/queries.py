@@ -29,6 +29,28 @@ async def source(session: AsyncSession, source_id: str) -> Source | None:
     return await session.get(Source, source_id)
 
 
+async def sources(session: AsyncSession) -> list[Source]:
+    rows = await session.execute(select(Source).order_by(col(Source.id)))
+    return list(rows.scalars())
+
+
+async def parked_records(session: AsyncSession, limit: int) -> list[CrmRecord]:
+    """The records waiting for an FX rate, the longest-waiting rate first."""
+    rows = await session.execute(
+        select(CrmRecord)
+        .where(col(CrmRecord.parked_reason).is_not(None))
+        .order_by(
+            col(CrmRecord.parked_on),
+            col(CrmRecord.parked_currency),
+            col(CrmRecord.source_id),
+            col(CrmRecord.kind),
+            col(CrmRecord.record_id),
+        )
+        .limit(limit)
+    )
+    return list(rows.scalars())
+
+
 async def goal(session: AsyncSession, goal_id: str) -> Goal | None:
     return await session.get(Goal, goal_id)
 
@@ -99,22 +121,47 @@ async def ledger_figures(
     if projected_only:
         conditions.append(~exists().where(col(ProjectionQueue.entry_seq) == col(LedgerEntry.seq)))
 
-    def total(metrics: Sequence[str]) -> ColumnElement[Decimal]:
-        return func.coalesce(
-            func.sum(
-                case((col(LedgerEntry.metric).in_(metrics), col(LedgerEntry.amount)), else_=0)
-            ),
-            0,
-        )
-
     row = (
         await session.execute(
             sa_select(
-                total(f.numerator), total(f.denominator) if f.is_ratio else literal(Decimal(0))
+                _total(f.numerator),
+                _total(f.denominator) if f.is_ratio else literal(Decimal(0)),
             ).where(*conditions)
         )
     ).one()
     return Decimal(row[0]), Decimal(row[1])
+
+
+async def daily_ledger_figures(
+    session: AsyncSession, goal: Goal, until: date
+) -> dict[date, tuple[Decimal, Decimal]]:
+    """The goal's numerator and denominator credited on each day of its period up to
+    `until` (days with nothing credited are absent)."""
+    f = formula(goal.metric)
+    day = col(LedgerEntry.credited_on)
+    conditions = _matching_rows(
+        goal,
+        sorted(set(f.numerator) | set(f.denominator)),
+        goal.period_start,
+        min(goal.period_end, until),
+    )
+    rows = await session.execute(
+        sa_select(
+            day,
+            _total(f.numerator),
+            _total(f.denominator) if f.is_ratio else literal(Decimal(0)),
+        )
+        .where(*conditions)
+        .group_by(day)
+    )
+    return {on: (Decimal(numerator), Decimal(denominator)) for on, numerator, denominator in rows}
+
+
+def _total(metrics: Sequence[str]) -> ColumnElement[Decimal]:
+    return func.coalesce(
+        func.sum(case((col(LedgerEntry.metric).in_(metrics), col(LedgerEntry.amount)), else_=0)),
+        0,
+    )
 
 
 async def open_pipeline(session: AsyncSession, goal: Goal, after: date) -> tuple[Decimal, Decimal]:

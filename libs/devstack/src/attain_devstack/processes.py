@@ -1,0 +1,70 @@
+"""The five services as separate processes, on free ports, against one new
+database and a given broker: what end-to-end and browser tests run against."""
+
+import os
+import socket
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from attain_devstack.postgres import temporary_database
+from attain_devstack.run import (
+    SERVICES,
+    Service,
+    start,
+    stop,
+    upstream_environment,
+    wait_until_ready,
+)
+from attain_devstack.stack import Infrastructure
+from servicekit.migrations import upgrade
+
+
+@dataclass(frozen=True)
+class Stack:
+    urls: dict[str, str]
+    kafka_bootstrap: str
+    log_dir: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def running_stack(
+    infrastructure: Infrastructure, service_environment: Mapping[str, str]
+) -> Iterator[Stack]:
+    """Every service started and ready, stopped on leaving; `service_environment`
+    adds settings of the caller's own (an SMTP server, a shorter delay)."""
+    services = [Service(s.name, s.package, _free_port(), s.migrated) for s in SERVICES]
+    with (
+        temporary_database(infrastructure.database_url) as database_url,
+        tempfile.TemporaryDirectory(prefix="attain-e2e-") as log_dir,
+    ):
+        for service in services:
+            if service.migrated:
+                upgrade(service.package, database_url)
+        environment = {
+            **os.environ,
+            **infrastructure.service_environment(),
+            "ATTAIN_DATABASE_URL": database_url,
+            "ATTAIN_OUTBOX_POLL_SECONDS": "0.2",
+            **upstream_environment(services),
+            **service_environment,
+        }
+        processes = []
+        try:
+            processes = [start(s, environment, Path(log_dir)) for s in services]
+            wait_until_ready(services, processes)
+            yield Stack(
+                urls={s.name: s.url for s in services},
+                kafka_bootstrap=infrastructure.kafka_bootstrap,
+                log_dir=Path(log_dir),
+            )
+        finally:
+            stop(processes)

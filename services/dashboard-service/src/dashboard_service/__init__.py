@@ -1,0 +1,1 @@
+"""dashboard-service: the pages people open; it owns no business data."""

@@ -1,0 +1,146 @@
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from dashboard_service.settings import DashboardSettings
+from servicekit.logs import CORRELATION_HEADER, current_correlation_id
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An RFC 9457 problem an upstream answered with."""
+
+    status: int
+    title: str
+    detail: str | None
+    field: str | None
+    errors: tuple[dict[str, Any], ...] = ()  # per item, when the API lists them (imports)
+
+    @classmethod
+    def of(cls, response: httpx.Response) -> "Problem":
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
+        return cls(
+            status=response.status_code,
+            title=str(body.get("title") or response.reason_phrase),
+            detail=body.get("detail"),
+            field=body.get("field"),
+            errors=tuple(e for e in body.get("errors") or () if isinstance(e, dict)),
+        )
+
+
+class UpstreamError(Exception):
+    def __init__(self, service: str, problem: Problem) -> None:
+        super().__init__(f"{service}: {problem.status} {problem.detail or problem.title}")
+        self.service = service
+        self.problem = problem
+
+
+class Upstream404(UpstreamError):
+    """The API does not show this to this person: it does not exist for them."""
+
+
+class Upstream401(UpstreamError):
+    """The token was refused (expired, or signed with another key): sign in again."""
+
+
+class UpstreamRejected(UpstreamError):
+    """A 4xx other than 401/404: the input was refused; `problem.field` names it."""
+
+
+class UpstreamUnavailable(UpstreamError):
+    """The service did not answer, or answered 5xx."""
+
+
+class Upstream:
+    def __init__(self, http: httpx.AsyncClient, service: str, base_url: str, token: str) -> None:
+        self._http = http
+        self.service = service
+        self._base_url = base_url.rstrip("/")
+        self._token = token
+
+    async def get(self, path: str, **params: Any) -> Any:
+        query = {name: value for name, value in params.items() if value is not None}
+        return await self._call("GET", path, params=query)
+
+    async def post(self, path: str, json: Any = None) -> Any:
+        return await self._call("POST", path, json=json)
+
+    async def put(self, path: str, json: Any = None) -> Any:
+        return await self._call("PUT", path, json=json)
+
+    async def patch(self, path: str, json: Any = None) -> Any:
+        return await self._call("PATCH", path, json=json)
+
+    async def post_content(self, path: str, content: bytes, content_type: str) -> Any:
+        """A file sent on as the body (a CSV or XLSX import)."""
+        return await self._call(
+            "POST", path, content=content, headers={"Content-Type": content_type}
+        )
+
+    async def open_stream(self, path: str, **params: Any) -> httpx.Response:
+        """An answer to pass on as it arrives (a file); the caller closes it. A
+        refusal is raised before any of it is passed on, like every other call."""
+        return await self._send("GET", path, params=params, stream=True)
+
+    async def text(self, path: str, **params: Any) -> str:
+        """A non-JSON answer (CSV), as text."""
+        response = await self._send("GET", path, params=params)
+        return response.text
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self._send(method, path, **kwargs)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        stream: bool = False,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        headers = {**(headers or {}), "Authorization": f"Bearer {self._token}"}
+        correlation_id = current_correlation_id()
+        if correlation_id:
+            headers[CORRELATION_HEADER] = correlation_id
+        try:
+            request = self._http.build_request(
+                method, self._base_url + path, headers=headers, **kwargs
+            )
+            response = await self._http.send(request, stream=stream)
+            if stream and response.status_code >= 400:
+                await response.aread()
+                await response.aclose()
+        except httpx.HTTPError as error:
+            raise UpstreamUnavailable(
+                self.service, Problem(503, "Service unavailable", repr(error), None)
+            ) from error
+        if response.status_code < 400:
+            return response
+        problem = Problem.of(response)
+        if response.status_code == 404:
+            raise Upstream404(self.service, problem)
+        if response.status_code == 401:
+            raise Upstream401(self.service, problem)
+        if response.status_code >= 500:
+            raise UpstreamUnavailable(self.service, problem)
+        raise UpstreamRejected(self.service, problem)
+
+
+class Attain:
+    """The four APIs as one person (or, for development sign-in, as an admin) sees them."""
+
+    def __init__(self, http: httpx.AsyncClient, settings: DashboardSettings, token: str) -> None:
+        self.goals = Upstream(http, "goal-service", settings.goal_url, token)
+        self.tracking = Upstream(http, "tracking-service", settings.tracking_url, token)
+        self.alerts = Upstream(http, "alert-service", settings.alert_url, token)
+        self.incentives = Upstream(http, "incentive-service", settings.incentive_url, token)

@@ -1,0 +1,622 @@
+"""The manager's "my team" view, assembled from the four APIs as the signed-in
+person sees them: the org tree and calendar (goal-service), live progress,
+statistics and pipeline (tracking-service), open alerts (alert-service) and the
+leaderboard (incentive-service). Independent calls go out together, and the grid
+reads whole lists (one request per column, never one per cell), so a region of a
+hundred reps costs the same handful of requests as a team of ten.
+
+Nothing here decides who may see what: a unit outside the person's subtree is
+answered 404 by tracking-service's statistics, which the page shows as not found."""
+
+import asyncio
+from collections.abc import Awaitable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal, TypeVar
+from zoneinfo import ZoneInfo
+
+from attain_contracts import Period
+from attain_contracts.calendar import FiscalCalendar, Grain, UnknownPeriodKey
+from dashboard_service.clients import Attain, Problem, Upstream, Upstream404
+from dashboard_service.domain.team import (
+    Band,
+    Figures,
+    Funnel,
+    RiskKey,
+    age,
+    at_risk_order,
+    coverage,
+    funnel,
+    gap,
+    grid_columns,
+    left_to_do,
+    pace_band,
+    ratio,
+    roll_up,
+    span_of,
+)
+
+METRIC = "revenue"  # the grid's metric: what a sales team's goals are first of all
+PAGE_SIZE = 1000  # the largest page tracking-service's and alert-service's lists give
+RISKS_SHOWN = 10
+LEADERS_SHOWN = 10
+UNRESOLVED = ("open", "acknowledged")
+
+T = TypeVar("T")
+
+
+class InvalidPeriod(ValueError):
+    """The `period` asked for is no period key of the organisation's calendar."""
+
+    field = "period"
+
+
+@dataclass(frozen=True)
+class Unit:
+    id: str
+    name: str
+    kind: str
+    parent_id: str | None
+    manager_id: str | None
+    path: tuple[str, ...]
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> "Unit":
+        return cls(
+            id=row["id"],
+            name=row["name"],
+            kind=row["kind"],
+            parent_id=row["parent_id"],
+            manager_id=row["manager_id"],
+            path=tuple(row["path"]),
+        )
+
+
+@dataclass(frozen=True)
+class Cell:
+    goal_id: str | None  # None for a unit's cell summed from its people's goals
+    actual: Decimal
+    target: Decimal
+    expected: Decimal
+    pace: Decimal | None
+    attainment: Decimal | None
+    band: Band
+
+    @property
+    def rolled_up(self) -> bool:
+        return self.goal_id is None
+
+    @property
+    def figures(self) -> Figures:
+        return Figures(self.actual, self.target, self.expected)
+
+    @classmethod
+    def of(cls, progress: dict[str, Any]) -> "Cell":
+        pace = _decimal(progress["pace"])
+        return cls(
+            goal_id=progress["goal_id"],
+            actual=Decimal(progress["actual"]),
+            target=Decimal(progress["target"]),
+            expected=Decimal(progress["expected_to_date"]),
+            pace=pace,
+            attainment=_decimal(progress["attainment"]),
+            band=pace_band(pace),
+        )
+
+    @classmethod
+    def summed(cls, parts: Iterable["Cell"]) -> "Cell":
+        total = roll_up(c.figures for c in parts)
+        return cls(
+            goal_id=None,
+            actual=total.actual,
+            target=total.target,
+            expected=total.expected,
+            pace=total.pace,
+            attainment=ratio(total.actual, total.target),
+            band=pace_band(total.pace),
+        )
+
+
+RowKind = Literal["unit", "person"]
+
+
+@dataclass(frozen=True)
+class Row:
+    kind: RowKind
+    id: str
+    name: str
+    org_unit_id: str
+    depth: int
+    span: Cell | None  # the whole span's goal (the quarter), first column
+    cells: tuple[Cell | None, ...]  # one per column
+
+    @property
+    def live_goal_id(self) -> str | None:
+        """Any credit inside the span moves the span's goal, so the row listens to
+        that one key instead of one per cell (a page token names every key)."""
+        cells = (self.span, *self.cells)
+        return next((c.goal_id for c in cells if c is not None and c.goal_id is not None), None)
+
+
+@dataclass(frozen=True)
+class Grid:
+    grain: Grain
+    span: Period
+    columns: tuple[Period, ...]
+    current: str | None  # the key of the column today falls in
+    rows: tuple[Row, ...]
+
+
+@dataclass(frozen=True)
+class Risk:
+    alert_id: str
+    goal_id: str
+    who: str
+    metric: str | None
+    period_key: str | None
+    currency: str | None
+    rule: str
+    severity: str
+    status: str
+    opened_at: datetime
+    age: timedelta
+    pace: Decimal | None
+    actual: Decimal
+    expected: Decimal
+    gap: Decimal
+    snoozed_until: datetime | None
+
+
+@dataclass(frozen=True)
+class Leader:
+    rank: int | None
+    person_id: str
+    name: str
+    attainment: Decimal | None
+    actual: Decimal
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    period_key: str | None  # of the unit's goal it covers: the span's, else the year's
+    open_value: Decimal | None
+    left: Decimal
+    coverage: Decimal | None
+
+
+@dataclass(frozen=True)
+class TeamView:
+    unit: Unit
+    trail: tuple[Unit, ...]  # company → ... → the unit itself
+    children: tuple[Unit, ...]
+    grid: Grid
+    risks: tuple[Risk, ...]
+    risk_count: int
+    funnel: Funnel
+    funnel_window: tuple[date, date]
+    pipeline: Pipeline | None
+    currency: str
+    leaders: tuple[Leader, ...]
+    as_of: datetime
+    spans: tuple[Period, ...] = field(default=())  # the span before and after, to page through
+
+
+@dataclass(frozen=True)
+class Org:
+    units: dict[str, Unit]
+    calendar: FiscalCalendar
+
+    def trail(self, unit: Unit) -> tuple[Unit, ...]:
+        return tuple(self.units[i] for i in unit.path if i in self.units)
+
+    def children(self, unit_id: str) -> list[Unit]:
+        return sorted(
+            (u for u in self.units.values() if u.parent_id == unit_id), key=lambda u: u.name
+        )
+
+
+async def org(attain: Attain) -> Org:
+    units, calendar = await asyncio.gather(
+        attain.goals.get("/org-units"), attain.goals.get("/calendar")
+    )
+    return Org(units={row["id"]: Unit.of(row) for row in units}, calendar=calendar_of(calendar))
+
+
+def calendar_of(row: dict[str, Any]) -> FiscalCalendar:
+    """goal-service's `GET /calendar`."""
+    return FiscalCalendar(
+        timezone=row["timezone"],
+        fiscal_year_start_month=row["fiscal_year_start_month"],
+        holidays=frozenset(date.fromisoformat(day) for day in row["holidays"]),
+    )
+
+
+def home_unit(tree: Org, person_id: str | None, sees_everything: bool) -> Unit | None:
+    """Where "my team" opens: the highest unit the person manages; the root of the
+    tree for those who read everything."""
+    managed = [u for u in tree.units.values() if sees_everything or u.manager_id == person_id]
+    return min(managed, key=lambda u: (len(u.path), u.name), default=None)
+
+
+def local_day(calendar: FiscalCalendar, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(calendar.timezone)).date()
+
+
+def span_for(calendar: FiscalCalendar, key: str | None, today: date) -> Period:
+    if key is None:
+        return span_of(calendar, today)
+    try:
+        return calendar.period(key)
+    except UnknownPeriodKey as error:
+        raise InvalidPeriod(str(error)) from error
+
+
+async def team_view(
+    attain: Attain,
+    unit_id: str,
+    grain: Grain,
+    span_key: str | None,
+    now: datetime,
+    currency: str,
+) -> TeamView:
+    """`currency` is the organisation's base currency, that revenue is counted in."""
+    tree = await org(attain)
+    unit = tree.units.get(unit_id)
+    if unit is None:
+        raise Upstream404("goal-service", _not_found(unit_id))
+    today = local_day(tree.calendar, now)
+    span = span_for(tree.calendar, span_key, today)
+    columns = grid_columns(tree.calendar, span, grain)
+    window = (span.start, min(span.end, today)) if span.start <= today else (span.start, span.start)
+    # The year too: a unit's goal may be set for the year only, and coverage needs one.
+    year = tree.calendar.containing(span.start, "year").key
+    keys = list(dict.fromkeys(k for k in (span.key, year, *(c.key for c in columns)) if k))
+    progress, alerts, statistics, leaderboard = await asyncio.gather(
+        asyncio.gather(*(_progress_of(attain.tracking, unit.id, key) for key in keys)),
+        _unresolved_alerts(attain.alerts, unit.id),
+        attain.tracking.get(
+            f"/org-units/{unit.id}/statistics",
+            start=window[0].isoformat(),
+            end=window[1].isoformat(),
+        ),
+        attain.incentives.get(f"/org-units/{unit.id}/leaderboard", period=span.key),
+    )
+    by_period = dict(zip(keys, progress, strict=True))
+    names = {row["person_id"]: row["name"] for row in leaderboard["data"]}
+    grid = build_grid(tree, unit, span, columns, by_period, names, today)
+    ranked = sorted(alerts, key=lambda a: at_risk_order(_risk_key(a)))
+    shown = ranked[:RISKS_SHOWN]
+    unit_goal_id = own_goal(by_period, unit.id, (span.key, year))
+    # Most alerts are about goals the grid has just read; ask goal-service for the rest only.
+    known = {g["goal_id"]: g for goals in by_period.values() for g in goals}
+    unknown = [g for g in _unique_goals(shown) if g not in known]
+    alert_goals, unit_progress = await asyncio.gather(
+        asyncio.gather(*(_maybe(attain.goals.get(f"/goals/{g}")) for g in unknown)),
+        _maybe(attain.tracking.get(f"/goals/{unit_goal_id}/progress")) if unit_goal_id else _none(),
+    )
+    goals = {
+        **{
+            goal_id: _goal_of(known[goal_id], currency)
+            for goal_id in _unique_goals(shown)
+            if goal_id in known
+        },
+        **{g["id"]: g for g in alert_goals if g is not None},
+    }
+    return TeamView(
+        unit=unit,
+        trail=tree.trail(unit),
+        children=tuple(tree.children(unit.id)),
+        grid=grid,
+        risks=tuple(risk(a, goals.get(a["goal_id"]), names, tree, now) for a in shown),
+        risk_count=len(alerts),
+        funnel=funnel({k: Decimal(v) for k, v in statistics["totals"].items()}),
+        funnel_window=window,
+        pipeline=pipeline_of(unit_progress),
+        currency=currency,
+        leaders=tuple(leader(row) for row in leaderboard["data"][:LEADERS_SHOWN]),
+        as_of=now,
+        spans=tuple(neighbouring_spans(tree.calendar, span)),
+    )
+
+
+def own_goal(
+    by_period: dict[str, list[dict[str, Any]]], unit_id: str, keys: Iterable[str | None]
+) -> str | None:
+    """The unit's own goal (not a person's) for the first of `keys` it has one for."""
+    for key in keys:
+        for goal in by_period.get(key or "", ()):
+            if goal["person_id"] is None and goal["org_unit_id"] == unit_id:
+                return str(goal["goal_id"])
+    return None
+
+
+def neighbouring_spans(calendar: FiscalCalendar, span: Period) -> list[Period]:
+    grain = calendar.grain_of(span) or "quarter"
+    before = calendar.containing(span.start - timedelta(days=1), grain)
+    after = calendar.containing(span.end + timedelta(days=1), grain)
+    return [before, after]
+
+
+def build_grid(
+    tree: Org,
+    unit: Unit,
+    span: Period,
+    columns: Sequence[Period],
+    by_period: dict[str, list[dict[str, Any]]],
+    names: dict[str, str],
+    today: date,
+) -> Grid:
+    """Rows: the unit itself, then each child unit followed by its own children
+    and its people, then the people directly in the unit. A team's page is its
+    reps; a region's its teams with their reps; the company's its regions with
+    their teams. People without a goal in the grid have no row; a unit without a
+    goal of its own for a period shows its people's goals summed."""
+    cells: dict[tuple[RowKind, str], dict[str, Cell]] = {}
+    members: dict[str, set[str]] = {}
+    below: dict[tuple[str, str], list[Cell]] = {}  # (unit, period) -> its people's cells
+    for key, goals in by_period.items():
+        for goal in goals:
+            person, org_unit_id = goal["person_id"], goal["org_unit_id"]
+            scope: tuple[RowKind, str] = ("person", person) if person else ("unit", org_unit_id)
+            cell = cells.setdefault(scope, {}).setdefault(key, Cell.of(goal))
+            if person:
+                members.setdefault(org_unit_id, set()).add(person)
+                home = tree.units.get(org_unit_id)
+                for ancestor in home.path if home else (org_unit_id,):
+                    below.setdefault((ancestor, key), []).append(cell)
+
+    def cell_of(kind: RowKind, id_: str, key: str | None) -> Cell | None:
+        if key is None:
+            return None
+        own = cells.get((kind, id_), {}).get(key)
+        if own is not None or kind == "person":
+            return own
+        parts = below.get((id_, key))
+        return Cell.summed(parts) if parts else None
+
+    def row(kind: RowKind, id_: str, name: str, org_unit_id: str, depth: int) -> Row:
+        return Row(
+            kind=kind,
+            id=id_,
+            name=name,
+            org_unit_id=org_unit_id,
+            depth=depth,
+            span=cell_of(kind, id_, span.key),
+            cells=tuple(cell_of(kind, id_, c.key) for c in columns),
+        )
+
+    def people(unit_id: str, depth: int) -> list[Row]:
+        ids = sorted(members.get(unit_id, ()), key=lambda p: (names.get(p, p), p))
+        return [row("person", p, names.get(p, p), unit_id, depth) for p in ids]
+
+    rows = [row("unit", unit.id, unit.name, unit.id, 0)]
+    for child in tree.children(unit.id):
+        rows.append(row("unit", child.id, child.name, child.id, 1))
+        for grandchild in tree.children(child.id):
+            rows.append(row("unit", grandchild.id, grandchild.name, grandchild.id, 2))
+        rows.extend(people(child.id, 2))
+    rows.extend(people(unit.id, 1))
+    current = next((c.key for c in columns if c.start <= today <= c.end), None)
+    return Grid(
+        grain=_grain(tree.calendar, columns),
+        span=span,
+        columns=tuple(columns),
+        current=current,
+        rows=tuple(rows),
+    )
+
+
+def _grain(calendar: FiscalCalendar, columns: Sequence[Period]) -> Grain:
+    return (calendar.grain_of(columns[0]) if columns else None) or "month"
+
+
+async def row_view(
+    attain: Attain,
+    kind: RowKind,
+    row_id: str,
+    grain: Grain,
+    span_key: str | None,
+    now: datetime,
+    depth: int,
+) -> tuple[Row, Grid]:
+    """One row of the grid again, for the live channel: the owner's goals in one list,
+    fetched together with the calendar (and, for a person, their name)."""
+    if kind == "person":
+        calendar_row, answer, person = await asyncio.gather(
+            attain.goals.get("/calendar"),
+            attain.tracking.get("/progress", owner_id=row_id, metric=METRIC, limit=PAGE_SIZE),
+            attain.goals.get(f"/people/{row_id}"),
+        )
+        name = person["name"]
+    else:
+        calendar_row, unit_row = await asyncio.gather(
+            attain.goals.get("/calendar"), attain.goals.get(f"/org-units/{row_id}")
+        )
+        unit = Unit.of(unit_row)
+        if unit.manager_id is None:
+            raise Upstream404("goal-service", _not_found(row_id))
+        answer = await attain.tracking.get(
+            "/progress", owner_id=unit.manager_id, metric=METRIC, limit=PAGE_SIZE
+        )
+        name = unit.name
+    calendar = calendar_of(calendar_row)
+    today = local_day(calendar, now)
+    span = span_for(calendar, span_key, today)
+    columns = grid_columns(calendar, span, grain)
+    mine = [
+        g
+        for g in answer["data"]
+        if (
+            g["person_id"] == row_id
+            if kind == "person"
+            else g["person_id"] is None and g["org_unit_id"] == row_id
+        )
+    ]
+    by_key = {g["period_key"]: Cell.of(g) for g in mine}
+    one = Row(
+        kind=kind,
+        id=row_id,
+        name=name,
+        org_unit_id=row_id if kind == "unit" else (mine[0]["org_unit_id"] if mine else ""),
+        depth=depth,
+        span=by_key.get(span.key) if span.key else None,
+        cells=tuple(by_key.get(c.key) if c.key else None for c in columns),
+    )
+    current = next((c.key for c in columns if c.start <= today <= c.end), None)
+    return one, Grid(_grain(calendar, columns), span, tuple(columns), current, (one,))
+
+
+def _goal_of(progress: dict[str, Any], currency: str) -> dict[str, Any]:
+    """What the at-risk list reads of a goal (goal-service's shape), from its progress:
+    the grid reads revenue goals only, counted in the base currency."""
+    return {
+        "id": progress["goal_id"],
+        "person_id": progress["person_id"],
+        "metric": progress["metric"],
+        "period_key": progress["period_key"],
+        "currency": currency,
+    }
+
+
+def _unique_goals(alerts: Iterable[dict[str, Any]]) -> list[str]:
+    return list(dict.fromkeys(a["goal_id"] for a in alerts))
+
+
+async def _progress_of(tracking: Upstream, unit_id: str, period_key: str) -> list[dict[str, Any]]:
+    return await _all(
+        tracking, "/progress", org_unit_id=unit_id, period_key=period_key, metric=METRIC
+    )
+
+
+async def _unresolved_alerts(alerts: Upstream, unit_id: str) -> list[dict[str, Any]]:
+    lists = await asyncio.gather(
+        *(_all(alerts, "/alerts", org_unit_id=unit_id, status=status) for status in UNRESOLVED)
+    )
+    return [a for alerts_ in lists for a in alerts_]
+
+
+async def _all(upstream: Upstream, path: str, **params: Any) -> list[dict[str, Any]]:
+    """Every page of a `{data, count}` list: the first tells how many more to ask for
+    at once."""
+    first = await upstream.get(path, limit=PAGE_SIZE, offset=0, **params)
+    rows: list[dict[str, Any]] = list(first["data"])
+    rest = await asyncio.gather(
+        *(
+            upstream.get(path, limit=PAGE_SIZE, offset=offset, **params)
+            for offset in range(PAGE_SIZE, int(first["count"]), PAGE_SIZE)
+        )
+    )
+    for page in rest:
+        rows.extend(page["data"])
+    return rows
+
+
+async def _maybe(call: Awaitable[T]) -> T | None:
+    """A detail the page can do without (a goal archived since its alert opened)."""
+    try:
+        return await call
+    except Upstream404:
+        return None
+
+
+async def _none() -> None:
+    return None
+
+
+def _risk_key(alert: dict[str, Any]) -> RiskKey:
+    return RiskKey(
+        _decimal(alert["pace"]), alert["severity"], datetime.fromisoformat(alert["opened_at"])
+    )
+
+
+def risk(
+    alert: dict[str, Any],
+    goal: dict[str, Any] | None,
+    names: dict[str, str],
+    tree: Org,
+    now: datetime,
+) -> Risk:
+    opened_at = datetime.fromisoformat(alert["opened_at"])
+    person = goal["person_id"] if goal else alert["owner_id"]
+    unit = tree.units.get(alert["org_unit_id"])
+    if goal is not None and goal["person_id"] is None:
+        who = unit.name if unit else alert["org_unit_id"]
+    else:
+        who = names.get(person, person)
+    actual, expected = Decimal(alert["actual"]), Decimal(alert["expected"])
+    snoozed = alert.get("snoozed_until")
+    return Risk(
+        alert_id=alert["id"],
+        goal_id=alert["goal_id"],
+        who=who,
+        metric=goal["metric"] if goal else None,
+        period_key=goal["period_key"] if goal else None,
+        currency=goal.get("currency") if goal else None,
+        rule=alert["rule"],
+        severity=alert["severity"],
+        status=alert["status"],
+        opened_at=opened_at,
+        age=age(opened_at, now),
+        pace=_decimal(alert["pace"]),
+        actual=actual,
+        expected=expected,
+        gap=gap(actual, expected),
+        snoozed_until=datetime.fromisoformat(snoozed) if snoozed else None,
+    )
+
+
+def pipeline_of(progress: dict[str, Any] | None) -> Pipeline | None:
+    if progress is None:
+        return None
+    actual, target = Decimal(progress["actual"]), Decimal(progress["target"])
+    open_value = _decimal(progress.get("open_pipeline"))
+    return Pipeline(
+        period_key=progress["period_key"],
+        open_value=open_value,
+        left=left_to_do(actual, target),
+        coverage=None if open_value is None else coverage(open_value, actual, target),
+    )
+
+
+def leader(row: dict[str, Any]) -> Leader:
+    return Leader(
+        rank=row["rank"],
+        person_id=row["person_id"],
+        name=row["name"],
+        attainment=_decimal(row["attainment"]),
+        actual=Decimal(row["actual"]),
+    )
+
+
+async def acknowledge(attain: Attain, alert_id: str) -> dict[str, Any]:
+    answer: dict[str, Any] = await attain.alerts.post(f"/alerts/{alert_id}/acknowledge", json={})
+    return answer
+
+
+async def snooze(attain: Attain, alert_id: str, until: datetime) -> dict[str, Any]:
+    answer: dict[str, Any] = await attain.alerts.post(
+        f"/alerts/{alert_id}/snooze", json={"until": until.isoformat()}
+    )
+    return answer
+
+
+async def risk_after_action(attain: Attain, alert: dict[str, Any], now: datetime) -> Risk:
+    """The at-risk row again, once alert-service has answered an action."""
+    tree, goal = await asyncio.gather(
+        org(attain), _maybe(attain.goals.get(f"/goals/{alert['goal_id']}"))
+    )
+    names: dict[str, str] = {}
+    if goal is not None and goal["person_id"] is not None:
+        person = await _maybe(attain.goals.get(f"/people/{goal['person_id']}"))
+        if person is not None:
+            names[person["id"]] = person["name"]
+    return risk(alert, goal, names, tree, now)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _not_found(unit_id: str) -> Problem:
+    return Problem(404, "Not found", f"no org unit {unit_id}", None)

@@ -1,0 +1,44 @@
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from servicekit.settings import ServiceSettings
+
+# Where `make install` puts the npm packages (services/dashboard-service/assets/node_modules).
+DEFAULT_VENDOR_DIR = Path(__file__).resolve().parents[2] / "assets" / "node_modules"
+
+
+class DashboardSettings(ServiceSettings):
+    """The dashboard keeps no business data: it needs the four APIs, the broker for
+    live signals, and the secret the session cookie's token is signed with."""
+
+    model_config = SettingsConfigDict(env_prefix="ATTAIN_DASHBOARD_", extra="ignore")
+
+    service_name: str = "dashboard-service"
+    goal_url: str = "http://127.0.0.1:8001"
+    tracking_url: str = "http://127.0.0.1:8002"
+    # Where CRMs reach tracking-service's webhooks, shown to admins registering a
+    # source; empty: tracking_url (in production the public host, not the internal one).
+    tracking_public_url: str = ""
+    alert_url: str = "http://127.0.0.1:8003"
+    incentive_url: str = "http://127.0.0.1:8004"
+    upstream_timeout_seconds: float = Field(default=10, gt=0)
+    session_cookie: str = "attain_session"
+    # Browsers keep Secure cookies on http://127.0.0.1 and localhost too, so this stays
+    # on in development; turn it off only behind a proxy that serves plain http elsewhere.
+    secure_cookie: bool = True
+    locale_cookie: str = "attain_lang"
+    default_locale: str = "zh"
+    live_heartbeat_seconds: float = Field(default=15, gt=0)
+    page_token_ttl_seconds: int = Field(default=12 * 3600, gt=0)
+    vendor_dir: Path = DEFAULT_VENDOR_DIR
+
+    @property
+    def page_token_ttl(self) -> timedelta:
+        return timedelta(seconds=self.page_token_ttl_seconds)
+
+    @property
+    def development(self) -> bool:
+        return self.environment in ("development", "test")
