@@ -109,7 +109,7 @@ async def read_series(
         Literal["day", "week"] | None,
         Query(description="default: days for a period of up to 62 days, weeks beyond"),
     ] = None,
-    as_of: AwareDatetime | None = None,
+    as_of: AwareInstant | None = None,
 ) -> ProgressSeries:
     """Actual and expected to date at the end of each day (or ISO week, and the last
     day) of the period up to `as_of`'s day: the goal's progress as a chart. The same
