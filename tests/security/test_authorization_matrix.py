@@ -148,6 +148,9 @@ def expectations(w: World) -> dict[tuple[str, str, str], Call]:
         ),
         ("goal", "GET", "/org-units/{org_unit_id}"): Call(f"/org-units/{b.team_b}", G, G, G, H),
         ("goal", "GET", "/org-units"): Call("/org-units", G, G, G, H),
+        ("goal", "GET", "/org-units/{org_unit_id}/members"): Call(
+            f"/org-units/{b.team_b}/members", H, H, S, H
+        ),
         ("goal", "PUT", "/people/{person_id}"): Call(
             f"/people/{b.rep_b}", H, H, H, H, body={"name": "B", "org_unit_id": b.team_b}
         ),
@@ -200,6 +203,8 @@ def expectations(w: World) -> dict[tuple[str, str, str], Call]:
             f"/sources/{b.source}", H, H, H, H, body={"name": "CRM"}
         ),
         ("tracking", "GET", "/sources/{source_id}"): Call(f"/sources/{b.source}", H, H, H, H),
+        ("tracking", "GET", "/sources"): Call("/sources", H, H, H, H),
+        ("tracking", "GET", "/admin/parked"): Call("/admin/parked", H, H, H, H),
         ("tracking", "POST", "/sources/{source_id}/batch"): Call(
             f"/sources/{b.source}/batch", H, H, H, A, body={"deals": []}
         ),
@@ -217,6 +222,9 @@ def expectations(w: World) -> dict[tuple[str, str, str], Call]:
         ),
         ("tracking", "GET", "/goals/{goal_id}/progress"): Call(
             f"/goals/{b.goal_b}/progress", H, H, S, H
+        ),
+        ("tracking", "GET", "/goals/{goal_id}/series"): Call(
+            f"/goals/{b.goal_b}/series", H, H, S, H
         ),
         ("tracking", "GET", "/progress"): Call(
             "/progress", L, L, S, H, query={"owner_id": b.rep_b}
@@ -324,6 +332,8 @@ async def stack(module_database: str, kafka_bootstrap: str) -> AsyncIterator[Sta
         "kafka_bootstrap": kafka_bootstrap,
         "jwt_secret": TEST_SECRET,
         "outbox_poll_seconds": 0.2,
+        # Every operation is called with four refused tokens from one address, on purpose.
+        "rate_limit_failed_auth_burst": 100_000,
     }
     for package in ("goal_service", "tracking_service", "alert_service", "incentive_service"):
         await migrate(package, module_database)

@@ -144,8 +144,8 @@ async def test_a_units_members_are_listed_and_an_unknown_unit_is_404(
     company, team, rep = await org_with_rep(client)
     members = await client.get(f"/org-units/{team}/members", headers=PLANNER)
     assert members.status_code == 200, members.text
-    assert [m["id"] for m in members.json()] == [rep]
-    assert (await client.get(f"/org-units/{company}/members", headers=PLANNER)).json() == []
+    assert members.json()["data"] == [{"id": rep, "name": "Rep"}]
+    assert (await client.get(f"/org-units/{company}/members", headers=PLANNER)).json()["data"] == []
     assert (await client.get("/org-units/nowhere/members", headers=PLANNER)).status_code == 404
 
 

@@ -581,7 +581,7 @@ async def test_the_admin_lists_every_source_with_its_kind_and_secret(
 
     response = await client.get("/sources", headers=ADMIN)
     assert response.status_code == 200, response.text
-    listed = {s["id"]: (s["kind"], s["secret"]) for s in response.json()}
+    listed = {s["id"]: (s["kind"], s["secret"]) for s in response.json()["data"]}
     assert listed[generic.id] == ("generic", generic.secret)
     assert listed[hubspot.id] == ("hubspot", "hubspot-client-secret-1")
     refused = await client.get("/sources", headers=INTEGRATION)

@@ -5,6 +5,7 @@ import httpx
 
 from dashboard_service.settings import DashboardSettings
 from servicekit.logs import CORRELATION_HEADER, current_correlation_id
+from servicekit.paging import MAX_LIMIT as PAGE_LIMIT
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,17 @@ class Upstream:
     async def get(self, path: str, **params: Any) -> Any:
         query = {name: value for name, value in params.items() if value is not None}
         return await self._call("GET", path, params=query)
+
+    async def every(self, path: str, **params: Any) -> list[Any]:
+        """Every item of a paged list (`{data, count, next_after}`), following its cursor."""
+        items: list[Any] = []
+        after = None
+        while True:
+            page = await self.get(path, limit=PAGE_LIMIT, after=after, **params)
+            items.extend(page["data"])
+            after = page.get("next_after")
+            if not after:
+                return items
 
     async def post(self, path: str, json: Any = None) -> Any:
         return await self._call("POST", path, json=json)

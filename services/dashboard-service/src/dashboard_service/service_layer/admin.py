@@ -73,7 +73,7 @@ def source_of(body: dict[str, Any], webhook_base_url: str) -> Source:
 
 
 async def sources(attain: Attain, webhook_base_url: str) -> list[Source]:
-    return [source_of(s, webhook_base_url) for s in await attain.tracking.get("/sources")]
+    return [source_of(s, webhook_base_url) for s in await attain.tracking.every("/sources")]
 
 
 async def source(attain: Attain, source_id: str, webhook_base_url: str) -> Source:
@@ -131,7 +131,7 @@ async def fx_rates(
 ) -> FxView:
     end = end or today
     start = start or end - FX_WINDOW
-    rates = await attain.tracking.get(
+    rates = await attain.tracking.every(
         "/fx-rates", currency=currency, start=start.isoformat(), end=end.isoformat()
     )
     return FxView(
@@ -155,8 +155,7 @@ async def add_rate(attain: Attain, *, currency: str, on: str, rate: str) -> dict
 
 
 async def plans(attain: Attain) -> list[dict[str, Any]]:
-    listed = await attain.incentives.get("/plans")
-    return list(listed["data"])
+    return await attain.incentives.every("/plans")
 
 
 async def plan(attain: Attain, plan_id: str) -> dict[str, Any]:

@@ -218,7 +218,7 @@ class Org:
 
 async def org(attain: Attain) -> Org:
     units, calendar = await asyncio.gather(
-        attain.goals.get("/org-units"), attain.goals.get("/calendar")
+        attain.goals.every("/org-units"), attain.goals.get("/calendar")
     )
     return Org(units={row["id"]: Unit.of(row) for row in units}, calendar=calendar_of(calendar))
 

@@ -150,7 +150,7 @@ class HistoryView:
 
 
 async def catalog(goals: Upstream) -> Catalog:
-    metrics = await goals.get("/catalog/metrics")
+    metrics = await goals.every("/catalog/metrics")
     return Catalog(
         summable=frozenset(m["key"] for m in metrics if m["kind"] in SUMMABLE_KINDS),
         money=frozenset(m["key"] for m in metrics if m["money"]),
@@ -159,13 +159,13 @@ async def catalog(goals: Upstream) -> Catalog:
 
 async def names(goals: Upstream) -> dict[str, str]:
     """Org units' names by id (people and product lines show by id)."""
-    return {unit["id"]: unit["name"] for unit in await goals.get("/org-units")}
+    return {unit["id"]: unit["name"] for unit in await goals.every("/org-units")}
 
 
 async def planning_home(
     attain: Attain, org_unit_id: str | None, period_key: str | None
 ) -> PlanningHome:
-    units = await attain.goals.get("/org-units")
+    units = await attain.goals.every("/org-units")
     choices = [UnitChoice(u["id"], u["name"], len(u["path"]) - 1) for u in units]
     chosen = org_unit_id or next((u["id"] for u in units if u["parent_id"] is None), None)
     goals: list[GoalNode] = []
@@ -189,7 +189,7 @@ async def goal_tree(attain: Attain, goal_id: str) -> TreeView:
         attain.goals.get(f"/goals/{goal_id}/tree"),
         catalog(attain.goals),
         names(attain.goals),
-        attain.goals.get(f"/goals/{goal_id}/plans", status="proposed"),
+        attain.goals.every(f"/goals/{goal_id}/plans", status="proposed"),
     )
     goals = [GoalNode.of(g) for g in tree["goals"]]
     root = next(g for g in goals if g.id == goal_id)

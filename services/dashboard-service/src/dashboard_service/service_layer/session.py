@@ -43,10 +43,10 @@ def development_token(settings: DashboardSettings, person_id: str | None, roles:
 async def people_to_choose(http: httpx.AsyncClient, settings: DashboardSettings) -> list[Team]:
     """Every org unit with its members, read from goal-service as a development admin."""
     admin = Attain(http, settings, development_token(settings, None, [Role.ADMIN]))
-    units = await admin.goals.get("/org-units")
+    units = await admin.goals.every("/org-units")
     managers = {unit["manager_id"] for unit in units if unit.get("manager_id")}
     members = await asyncio.gather(
-        *(admin.goals.get(f"/org-units/{unit['id']}/members") for unit in units)
+        *(admin.goals.every(f"/org-units/{unit['id']}/members") for unit in units)
     )
     return [
         Team(

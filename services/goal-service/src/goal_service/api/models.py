@@ -56,9 +56,14 @@ class MembershipPublic(BaseModel):
 
 
 class MemberPublic(BaseModel):
+    # No e-mail: any reader lists a unit's members, while a person's record (and its
+    # e-mail) is theirs and their managers' (GET /people/{id}).
     id: str
     name: str
-    email: str | None
+
+
+class MemberList(Page[MemberPublic]):
+    """By id."""
 
 
 class PersonPublic(BaseModel):

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from goal_service.api.models import (
     CalendarPublic,
     CalendarPut,
+    MemberList,
     MemberPublic,
     MembershipPublic,
     OrgUnitList,
@@ -32,6 +33,9 @@ from servicekit.uow import UnitOfWork
 router = APIRouter(tags=["org"])
 can_shape = require_roles(Role.ADMIN, Role.PLANNER)
 can_read = require_roles(Role.ADMIN, Role.PLANNER, Role.MANAGER, Role.REP, Role.VIEWER)
+# Who works where, by name: for those who read everything (the dashboard's development
+# sign-in lists people with an admin token), not every rep.
+can_list_members = require_roles(Role.ADMIN, Role.PLANNER, Role.VIEWER)
 
 
 @router.put("/org-units/{org_unit_id}", dependencies=[can_shape], response_model=OrgUnitPublic)
@@ -99,13 +103,19 @@ async def get_org_unit(org_unit_id: str, uow: UnitOfWorkDep) -> OrgUnit:
 
 
 @router.get(
-    "/org-units/{org_unit_id}/members", dependencies=[can_read], response_model=list[MemberPublic]
+    "/org-units/{org_unit_id}/members", dependencies=[can_list_members], response_model=MemberList
 )
-async def list_members(org_unit_id: str, uow: UnitOfWorkDep) -> list[Person]:
+async def list_members(org_unit_id: str, uow: UnitOfWorkDep, paging: PagingDep) -> MemberList:
     """The people in the unit today (not its subunits), by id."""
     if await queries.org_unit(uow.session, org_unit_id) is None:
         raise NotFound(f"no org unit {org_unit_id}")
-    return await queries.members(uow.session, org_unit_id, uow.clock.now().date())
+    members = await queries.members(uow.session, org_unit_id, uow.clock.now().date())
+    page = page_of(members, paging, key=lambda p: p.id)
+    return MemberList(
+        data=[MemberPublic(id=p.id, name=p.name) for p in page.data],
+        count=page.count,
+        next_after=page.next_after,
+    )
 
 
 @router.put("/people/{person_id}", dependencies=[can_shape], response_model=PersonPublic)

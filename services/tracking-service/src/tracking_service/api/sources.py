@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, model_validator
 from servicekit.app import UnitOfWorkDep
 from servicekit.auth import Role, require_roles
 from servicekit.inputs import InputModel
+from servicekit.paging import Page, PagingDep, page_of
 from servicekit.problems import NotFound
 from tracking_service.domain.mapping import SourceMapping
 from tracking_service.store import queries
@@ -96,9 +97,18 @@ async def put_source(source_id: str, body: SourcePut, uow: UnitOfWorkDep) -> Sou
     return source
 
 
-@router.get("/sources", dependencies=[admin_only], response_model=list[SourcePublic])
-async def list_sources(uow: UnitOfWorkDep) -> list[Source]:
-    return await queries.sources(uow.session)
+class SourceList(Page[SourcePublic]):
+    """By id."""
+
+
+@router.get("/sources", dependencies=[admin_only], response_model=SourceList)
+async def list_sources(uow: UnitOfWorkDep, paging: PagingDep) -> SourceList:
+    page = page_of(await queries.sources(uow.session), paging, key=lambda s: s.id)
+    return SourceList(
+        data=[SourcePublic.model_validate(s, from_attributes=True) for s in page.data],
+        count=page.count,
+        next_after=page.next_after,
+    )
 
 
 @router.get("/sources/{source_id}", dependencies=[admin_only], response_model=SourcePublic)
