@@ -1,6 +1,8 @@
 """Kafka clients configured the one way every service uses them."""
 
-from aiokafka import AIOKafkaProducer
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from servicekit.settings import ServiceSettings
 
@@ -38,3 +40,18 @@ def event_headers(
     if correlation_id:
         headers.append(("correlation_id", correlation_id.encode()))
     return headers
+
+
+async def partitions_of(consumer: AIOKafkaConsumer, topics: Sequence[str]) -> list[TopicPartition]:
+    """Every partition of `topics`, for a consumer that assigns itself partitions. The
+    metadata is fetched for these topics: `topics()` names them but, on Apache Kafka,
+    leaves their partitions unknown to `partitions_for_topic`."""
+    await consumer._client.force_metadata_update()
+    missing = [topic for topic in topics if not consumer.partitions_for_topic(topic)]
+    if missing:
+        raise RuntimeError(f"topics not created yet: {missing}")
+    return [
+        TopicPartition(topic, partition)
+        for topic in topics
+        for partition in sorted(consumer.partitions_for_topic(topic) or ())
+    ]

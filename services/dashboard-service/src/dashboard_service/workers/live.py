@@ -6,12 +6,13 @@ that missed anything, so there is nothing to replay."""
 import asyncio
 
 import structlog
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from attain_contracts import Envelope
 from dashboard_service.domain.live import LIVE_EVENTS, changed_keys
 from dashboard_service.service_layer.live import LiveHub
 from dashboard_service.settings import DashboardSettings
+from servicekit.kafka import partitions_of
 
 log = structlog.get_logger()
 
@@ -43,15 +44,7 @@ class LiveFeed:
         )
         try:
             await consumer.start()
-            await consumer.topics()
-            partitions = [
-                TopicPartition(topic, partition)
-                for topic in self._topics
-                for partition in sorted(consumer.partitions_for_topic(topic) or ())
-            ]
-            missing = [t for t in self._topics if not consumer.partitions_for_topic(t)]
-            if missing:
-                raise RuntimeError(f"topics not created yet: {missing}")
+            partitions = await partitions_of(consumer, self._topics)
             consumer.assign(partitions)
             await consumer.seek_to_end(*partitions)
             for partition in partitions:
