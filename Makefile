@@ -8,7 +8,7 @@ RUN := $(UV) run --frozen
 ROLE ?= admin
 PERSON ?= p-admin
 
-.PHONY: install run demo test test-unit test-integration test-e2e test-fuzz test-browser lint format typecheck schemas token bench translations
+.PHONY: install run demo test test-unit test-integration test-e2e test-fuzz test-browser test-kafka lint format typecheck schemas token bench translations
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
@@ -45,6 +45,9 @@ test-e2e: install
 
 test-fuzz: install  ## schemathesis on every operation of every OpenAPI document (make test runs it too)
 	$(RUN) pytest -m fuzz tests/fuzz
+
+test-kafka: install  ## what .ci/run proves on Apache Kafka: the delivery tests and the faults
+	$(RUN) pytest libs/servicekit/tests tests/e2e/test_faults_on_kafka.py -k "not broker_outage"
 
 test-browser: install  ## the dashboard in Chromium (screenshots and logs in .artifacts/)
 	$(RUN) pytest tests/browser
