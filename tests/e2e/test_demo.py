@@ -51,7 +51,8 @@ async def test_the_demo_loads_through_the_apis_plays_deals_and_a_second_run_chan
 
     async with httpx.AsyncClient(headers=ADMIN, timeout=30) as http:
         before = await snapshot(http, urls)
-        units = {unit["id"]: unit for unit in await ok(http.get(f"{urls.goal}/org-units"))}
+        listed = await ok(http.get(f"{urls.goal}/org-units", params={"limit": 1000}))
+        units = {unit["id"]: unit for unit in listed["data"]}
         assert {u.id: u.manager_id for u in workload.units} == {
             u.id: units[u.id]["manager_id"] for u in workload.units
         }
@@ -149,13 +150,13 @@ async def run_the_command(urls: demo.Urls) -> str:
 
 async def snapshot(http: httpx.AsyncClient, urls: demo.Urls) -> dict[str, Any]:
     """What a second load must leave as it is: every version of what the first one wrote."""
-    units = await ok(http.get(f"{urls.goal}/org-units"))
+    units = (await ok(http.get(f"{urls.goal}/org-units", params={"limit": 1000})))["data"]
     goals: dict[str, int] = {}
     after = None
     while True:
         params: dict[str, Any] = {"limit": 1000, **({"after": after} if after else {})}
         page = await ok(http.get(f"{urls.goal}/goals", params=params))
-        goals.update({g["id"]: g["version"] for g in page["goals"]})
+        goals.update({g["id"]: g["version"] for g in page["data"]})
         if (after := page["next_after"]) is None:
             break
     plans = (await ok(http.get(f"{urls.incentive}/plans")))["data"]

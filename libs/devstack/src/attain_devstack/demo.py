@@ -262,7 +262,8 @@ async def load_org(goals: Api, workload: Workload) -> tuple[int, int]:
     """Units top down, then people, then each unit's manager (a manager must exist before a unit
     names them). A manager is a member of the unit above theirs, as the decomposition bench has
     it, so that a team's people are its reps and a plan splits a team's goal among them only."""
-    existing = {unit["id"] for unit in await goals.call("GET", "/org-units")}
+    listed = await goals.call("GET", "/org-units", params={"limit": 1000})
+    existing = {unit["id"] for unit in listed["data"]}
     for depth in sorted({len(unit.path) for unit in workload.units}):
         level = [u for u in workload.units if len(u.path) == depth and u.id not in existing]
         await goals.every(goals.call("PUT", f"/org-units/{u.id}", _unit(u, None)) for u in level)
@@ -444,7 +445,7 @@ async def count_goals(goals: Api) -> int:
     while True:
         params: dict[str, Any] = {"limit": 1000, **({"after": after} if after else {})}
         page = await goals.call("GET", "/goals", params=params)
-        count += len(page["goals"])
+        count += len(page["data"])
         after = page["next_after"]
         if after is None:
             return count
