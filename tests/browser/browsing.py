@@ -11,7 +11,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from attain_devstack.processes import Stack
 
@@ -78,3 +78,19 @@ def screenshot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def acknowledge(page: Page, selector: str) -> None:
+    """Click the alert's 确认 until the page says 已确认. A live re-fetch can replace the
+    element under the click (several alerts opened by one progress event each re-fetch
+    it), and then the click is lost: a person clicks again, and so does this."""
+    button = page.locator(selector).get_by_role("button", name="确认")
+    for _ in range(3):
+        button.click()
+        try:
+            expect(page.locator(selector)).to_contain_text("已确认", timeout=REACTION_MS // 3)
+            return
+        except AssertionError:
+            if button.count() == 0:  # taken, and still on its way to the page
+                break
+    expect(page.locator(selector)).to_contain_text("已确认", timeout=REACTION_MS)
