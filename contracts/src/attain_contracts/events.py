@@ -137,6 +137,16 @@ class ActualRecorded(Event):
     reason: str = Field(description="won, amount_changed, owner_changed, reversed, repathed, ...")
     deal_version: int
     recorded_at: AwareDatetime
+    record_id: str | None = Field(
+        default=None,
+        description="the id of the CRM record credited, of any kind (the same as deal_id, "
+        "which stays for older readers); absent in events written before it was added",
+    )
+    record_version: int | None = Field(
+        default=None,
+        description="the version of the record credited (the same as deal_version); absent "
+        "in events written before it was added",
+    )
 
     def key(self) -> str:
         return self.deal_id
