@@ -53,7 +53,7 @@ from attain_contracts.progress import GoalTerms, expected_to_date
 from attain_devstack.receivers import HttpReceiver, Received, http_receiver
 from attain_devstack.workload import CURRENCY, Deal, Rep, Workload
 from servicekit.auth import Role
-from tracking_service.sign import signed_headers
+from tracking_service.cli.sign import signed_headers
 
 SAMPLES = 100  # reps whose goal falls behind; half the reps when the scale has fewer than 200
 SAMPLE_RATE = 2.0  # lost deals a second

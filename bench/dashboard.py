@@ -55,7 +55,7 @@ from attain_devstack.workload import (
 )
 from servicekit.auth import Role, mint_token
 from servicekit.migrations import upgrade
-from tracking_service.sign import signed_headers
+from tracking_service.cli.sign import signed_headers
 
 TARGET_RENDER_MS = 300.0
 TARGET_LIVE_SECONDS = 1.5

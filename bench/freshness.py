@@ -31,7 +31,7 @@ from _stack import (
 from aiokafka import AIOKafkaConsumer
 
 from attain_devstack.workload import Deal, Workload
-from tracking_service.sign import signed_headers
+from tracking_service.cli.sign import signed_headers
 
 RATE, SECONDS, CONNECTIONS = 200, 30.0, 16
 DRAIN_SECONDS = 30.0  # after the last deal, how long the updates still due may take

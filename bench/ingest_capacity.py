@@ -26,7 +26,7 @@ from _stack import (
 )
 
 from attain_devstack.workload import Workload
-from tracking_service.sign import signed_headers
+from tracking_service.cli.sign import signed_headers
 
 CONNECTIONS = 32  # a CRM's webhook workers, or several CRMs
 WARM_UP_SECONDS, SECONDS = 3.0, 15.0

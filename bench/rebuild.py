@@ -1,4 +1,4 @@
-"""rebuild: after the bulk load of bulk_ingest, `python -m tracking_service.rebuild` recomputes
+"""rebuild: after the bulk load of bulk_ingest, `python -m tracking_service.cli.rebuild` recomputes
 every goal's progress from the ledger and compares it with the live figures (BENCHMARKS.md).
 
     uv run python bench/rebuild.py --scale W/10
@@ -23,7 +23,7 @@ from _stack import (
 from attain_devstack.workload import Workload
 
 TARGET_SECONDS = 60.0
-COMMAND = [sys.executable, "-m", "tracking_service.rebuild"]
+COMMAND = [sys.executable, "-m", "tracking_service.cli.rebuild"]
 
 
 def main() -> None:

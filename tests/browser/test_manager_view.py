@@ -18,7 +18,7 @@ from test_rep_view import ADMIN, eventually, ok
 
 from attain_contracts.calendar import FiscalCalendar
 from attain_devstack.processes import Stack
-from tracking_service.sign import signed_headers
+from tracking_service.cli.sign import signed_headers
 
 pytestmark = pytest.mark.browser
 

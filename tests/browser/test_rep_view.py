@@ -26,7 +26,7 @@ from attain_devstack.processes import Stack
 from dashboard_service.i18n import TRANSLATIONS_DIR
 from servicekit.auth import Role, mint_token
 from servicekit.settings import DEVELOPMENT_SECRET
-from tracking_service.sign import signed_headers
+from tracking_service.cli.sign import signed_headers
 
 pytestmark = pytest.mark.browser
 

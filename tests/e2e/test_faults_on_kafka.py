@@ -43,7 +43,7 @@ from attain_devstack.run import SERVICES, Service, start, stop, wait_until_ready
 from attain_devstack.stack import EMBEDDED_BROKER_SETTINGS
 from servicekit.migrations import upgrade
 from servicekit.topics import ensure_topics
-from tracking_service.sign import signed_headers
+from tracking_service.cli.sign import signed_headers
 
 pytestmark = [
     pytest.mark.e2e,

@@ -12,7 +12,7 @@ import pytest
 from conftest import Stack
 from test_one_deal_through_all_four import ADMIN, eventually, ok
 
-from tracking_service.sign import signed_headers
+from tracking_service.cli.sign import signed_headers
 
 pytestmark = pytest.mark.e2e
 

@@ -16,7 +16,7 @@ from conftest import Stack
 from attain_contracts import topics
 from servicekit.auth import Role, mint_token
 from servicekit.settings import DEVELOPMENT_SECRET
-from tracking_service.sign import signed_headers
+from tracking_service.cli.sign import signed_headers
 
 pytestmark = pytest.mark.e2e
 

@@ -35,7 +35,7 @@ from tracking_service.domain.salesforce import (
     parse_outbound_message,
     same_organization,
 )
-from tracking_service.records import DealIn
+from tracking_service.service_layer.records import DealIn
 
 pytestmark = pytest.mark.unit
 

@@ -24,9 +24,9 @@ from attain_contracts import PersonUpserted
 from attain_contracts.types import Membership
 from attain_devstack.testing import TEST_SECRET, bearer, migrate, publish, running
 from servicekit.auth import Role
+from tracking_service.cli.sign import signed_headers
 from tracking_service.main import create_app
 from tracking_service.settings import TrackingSettings
-from tracking_service.sign import signed_headers
 
 pytestmark = pytest.mark.integration
 

@@ -21,8 +21,9 @@ from servicekit.clock import FixedClock
 from servicekit.db import create_engine, create_sessionmaker
 from servicekit.uow import UnitOfWork
 from tracking_service.domain.ledger import credits
-from tracking_service.ingest import record
-from tracking_service.records import DealIn
+from tracking_service.service_layer.ingest import record
+from tracking_service.service_layer.records import DealIn
+from tracking_service.store import TrackingStore
 from tracking_service.store.tables import MESSAGING, LedgerEntry
 
 pytestmark = pytest.mark.integration
@@ -94,7 +95,8 @@ async def test_any_order_and_batching_nets_to_the_final_versions(
     Random(seed).shuffle(deliveries)
     clock = FixedClock(datetime(2026, 3, 1, tzinfo=UTC))
     for start in range(0, len(deliveries), batch_size):
-        async with UnitOfWork(sessions, MESSAGING, source="/test", clock=clock) as uow:
+        unit = UnitOfWork(sessions, MESSAGING, source="/test", clock=clock, store=TrackingStore)
+        async with unit as uow:
             await record(uow, source, deliveries[start : start + batch_size], "CNY")
             await uow.commit()
 

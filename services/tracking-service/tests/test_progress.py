@@ -21,8 +21,8 @@ from attain_contracts import GoalUpserted, OrgUnitUpserted, Period, PersonUpsert
 from attain_contracts.types import Membership
 from attain_devstack.testing import TEST_SECRET, bearer, migrate, publish, running
 from servicekit.auth import Role
+from tracking_service.cli.rebuild import rebuild
 from tracking_service.main import create_app
-from tracking_service.rebuild import rebuild
 from tracking_service.settings import TrackingSettings
 
 pytestmark = pytest.mark.integration

@@ -16,9 +16,9 @@ import pytest
 from attain_contracts import GoalUpserted, OrgUnitUpserted, Period
 from attain_devstack.testing import TEST_SECRET, bearer, migrate, publish, running
 from servicekit.auth import Role
+from tracking_service.cli.sign import signed_headers
 from tracking_service.main import create_app
 from tracking_service.settings import TrackingSettings
-from tracking_service.sign import signed_headers
 
 pytestmark = pytest.mark.integration
 

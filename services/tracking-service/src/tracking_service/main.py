@@ -9,9 +9,10 @@ from servicekit.app import ConsumerSpec, create_service_app
 from servicekit.clock import Clock
 from tracking_service.api import admin, fx, imports, progress, sources, statistics, webhooks
 from tracking_service.handlers import directory
-from tracking_service.projector import run_projector
 from tracking_service.settings import TrackingSettings
+from tracking_service.store import TrackingStore
 from tracking_service.store.tables import MESSAGING
+from tracking_service.workers.projector import run_projector
 
 
 def create_app(settings: TrackingSettings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -21,6 +22,7 @@ def create_app(settings: TrackingSettings | None = None, clock: Clock | None = N
         title="Attain tracking-service",
         settings=settings,
         tables=MESSAGING,
+        store=TrackingStore,
         routers=[
             sources.router,
             webhooks.router,

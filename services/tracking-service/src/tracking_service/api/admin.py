@@ -8,12 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from servicekit.app import UnitOfWorkDep
-from servicekit.auth import Role, require_roles
-from tracking_service.store import projection, queries
+from servicekit import roles
+from tracking_service.api.dependencies import Uow
+from tracking_service.service_layer import operations
 
 router = APIRouter(tags=["admin"])
-admin_only = require_roles(Role.ADMIN)
 
 
 class ProjectionState(BaseModel):
@@ -41,21 +40,18 @@ class ParkedList(BaseModel):
     data: list[ParkedRecord]
 
 
-@router.get("/admin/projection", dependencies=[admin_only], response_model=ProjectionState)
-async def projection_state(uow: UnitOfWorkDep) -> ProjectionState:
+@router.get("/admin/projection", dependencies=[roles.admins], response_model=ProjectionState)
+async def projection_state(uow: Uow) -> ProjectionState:
     """Live progress is current when `unprojected` is 0; `parked` records wait for an FX rate."""
-    return ProjectionState(**await projection.state(uow.session))
+    return ProjectionState(**await operations.projection_state(uow.store))
 
 
-@router.get("/admin/parked", dependencies=[admin_only], response_model=ParkedList)
-async def parked_records(
-    uow: UnitOfWorkDep, limit: Annotated[int, Query(ge=1, le=1000)] = 200
-) -> ParkedList:
+@router.get("/admin/parked", dependencies=[roles.admins], response_model=ParkedList)
+async def parked_records(uow: Uow, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> ParkedList:
     """The records not in the ledger yet and why, so an operator knows which rate to add."""
-    records = await queries.parked_records(uow.session, limit)
-    state = await projection.state(uow.session)
+    count, records = await operations.parked_records(uow.store, limit)
     return ParkedList(
-        count=state["parked"],
+        count=count,
         data=[
             ParkedRecord(
                 source_id=r.source_id,

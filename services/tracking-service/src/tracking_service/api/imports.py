@@ -9,19 +9,20 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
-from servicekit.app import RuntimeDep
-from servicekit.auth import Role, require_roles
+from servicekit import roles
 from servicekit.inputs import csv_rows
 from servicekit.limits import body_limit
 from servicekit.problems import InvalidInput, NotFound
-from tracking_service.api.recording import apply, field_errors, field_path, parse_json
-from tracking_service.api.webhooks import Kind, find_source, mapped
+from tracking_service.api.dependencies import Runtime
+from tracking_service.api.recording import field_errors, field_path, parse_json
+from tracking_service.api.webhooks import Kind, mapped
 from tracking_service.domain.mapping import MappingError
-from tracking_service.ingest import Outcome
-from tracking_service.records import MODELS, RecordIn
+from tracking_service.service_layer.ingest import Outcome, apply
+from tracking_service.service_layer.records import MODELS, RecordIn
+from tracking_service.service_layer.sources import find_source
+from tracking_service.service_layer.unit import Source
 
 router = APIRouter(tags=["imports"])
-integrations = require_roles(Role.INTEGRATION, Role.ADMIN)
 
 MAX_RECORDS = 10_000
 
@@ -81,12 +82,12 @@ PARTLY_APPLIED: dict[int | str, dict[str, Any]] = {
 
 @router.post(
     "/sources/{source_id}/batch",
-    dependencies=[integrations],
+    dependencies=[roles.integrations],
     response_model=ImportReport,
     responses=PARTLY_APPLIED,
     openapi_extra={**body_limit("bulk"), "requestBody": BATCH_BODY},
 )
-async def receive_batch(source_id: str, request: Request, runtime: RuntimeDep) -> JSONResponse:
+async def receive_batch(source_id: str, request: Request, runtime: Runtime) -> JSONResponse:
     """Body: `{"deals": [...], "payments": [...], "leads": [...], "activities": [...]}`,
     each record in its generic shape (or the source's, with a mapping)."""
     source = await find_source(runtime, source_id)
@@ -118,13 +119,13 @@ async def receive_batch(source_id: str, request: Request, runtime: RuntimeDep) -
 
 @router.post(
     "/sources/{source_id}/imports/{kind}",
-    dependencies=[integrations],
+    dependencies=[roles.integrations],
     response_model=ImportReport,
     responses=PARTLY_APPLIED,
     openapi_extra={**body_limit("import"), "requestBody": CSV_BODY},
 )
 async def import_csv(
-    source_id: str, kind: Kind, request: Request, runtime: RuntimeDep
+    source_id: str, kind: Kind, request: Request, runtime: Runtime
 ) -> JSONResponse:
     """A CSV file, one record a row, headed by field names (ours, or the source's with a
     mapping). Empty cells are absent; `splits` is written `owner:percent;owner:percent`.
@@ -150,7 +151,7 @@ async def import_csv(
     return await _report(runtime, source_id, records, errors)
 
 
-def _parse(source: Any, kind: str, data: Any, prefix: str) -> RecordIn | list[dict[str, Any]]:
+def _parse(source: Source, kind: str, data: Any, prefix: str) -> RecordIn | list[dict[str, Any]]:
     try:
         return MODELS[kind].model_validate(mapped(source, kind, data))
     except ValidationError as error:
@@ -169,7 +170,7 @@ def _id(data: Any) -> str | None:
 
 
 async def _report(
-    runtime: Any, source_id: str, records: list[RecordIn], errors: list[RecordError]
+    runtime: Runtime, source_id: str, records: list[RecordIn], errors: list[RecordError]
 ) -> JSONResponse:
     if records:
         outcomes = await apply(runtime, source_id, records)

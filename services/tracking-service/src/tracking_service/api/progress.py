@@ -2,24 +2,22 @@
 of a CRM record with the ledger rows it caused."""
 
 from dataclasses import asdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from servicekit.app import RuntimeDep, UnitOfWorkDep
-from servicekit.auth import CurrentPrincipal, Role
+from servicekit.auth import CurrentPrincipal
 from servicekit.inputs import AwareInstant, Day, Offset
 from servicekit.paging import Page, PagingDep
-from servicekit.problems import InvalidInput, NotFound
-from tracking_service.api.visibility import sees_goal, visibility
-from tracking_service.domain.progress import Progress, progress_at
-from tracking_service.progress import live_progress, local_day, progress_on, terms
-from tracking_service.records import MODELS as BY_COLLECTION
-from tracking_service.store import queries
-from tracking_service.store.tables import Goal
+from tracking_service.api.dependencies import Runtime, Uow
+from tracking_service.domain.progress import Progress
+from tracking_service.service_layer import operations, progress
+from tracking_service.service_layer.progress import GoalFilter
+from tracking_service.service_layer.records import MODELS as BY_COLLECTION
+from tracking_service.service_layer.unit import Goal
 
 router = APIRouter(tags=["progress"])
 
@@ -72,19 +70,16 @@ class ProgressList(Page[ProgressPublic]):
 @router.get("/goals/{goal_id}/progress", response_model=ProgressPublic)
 async def read_progress(
     goal_id: str,
-    uow: UnitOfWorkDep,
-    runtime: RuntimeDep,
+    uow: Uow,
+    runtime: Runtime,
     principal: CurrentPrincipal,
     as_of: AwareInstant | None = None,
 ) -> ProgressPublic:
     """Summed from the ledger as it stood at the end of `as_of`'s day (default now),
     with the pipeline projection for revenue and deal-count goals."""
-    goal = await queries.goal(uow.session, goal_id)
-    seen = await visibility(uow.session, principal)
-    if goal is None or not await sees_goal(uow.session, seen, goal):
-        raise NotFound(f"no goal {goal_id}")
     instant = as_of or runtime.clock.now()
-    return ProgressPublic.of(goal, await progress_on(uow.session, goal, instant), instant)
+    goal, figures = await progress.goal_progress(uow.store, principal, goal_id, instant)
+    return ProgressPublic.of(goal, figures, instant)
 
 
 class SeriesPoint(BaseModel):
@@ -102,8 +97,8 @@ class ProgressSeries(BaseModel):
 @router.get("/goals/{goal_id}/series", response_model=ProgressSeries)
 async def read_series(
     goal_id: str,
-    uow: UnitOfWorkDep,
-    runtime: RuntimeDep,
+    uow: Uow,
+    runtime: Runtime,
     principal: CurrentPrincipal,
     step: Annotated[
         Literal["day", "week"] | None,
@@ -114,38 +109,23 @@ async def read_series(
     """Actual and expected to date at the end of each day (or ISO week, and the last
     day) of the period up to `as_of`'s day: the goal's progress as a chart. The same
     figures as `/progress` at each of those days, from one read of the ledger."""
-    goal = await queries.goal(uow.session, goal_id)
-    seen = await visibility(uow.session, principal)
-    if goal is None or not await sees_goal(uow.session, seen, goal):
-        raise NotFound(f"no goal {goal_id}")
-    last = min(local_day(goal, as_of or runtime.clock.now()), goal.period_end)
-    chosen = step or ("day" if (goal.period_end - goal.period_start).days < 62 else "week")
-    daily = await queries.daily_ledger_figures(uow.session, goal, until=last)
-    children = await queries.child_targets(uow.session, [goal.id])
-    goal_terms = terms(goal, children.get(goal.id, ()))
-    points = []
-    numerator = denominator = Decimal(0)
-    day = goal.period_start
-    while day <= last:
-        credited = daily.get(day)
-        if credited is not None:
-            numerator += credited[0]
-            denominator += credited[1]
-        if chosen == "day" or day.isoweekday() == 7 or day == last:
-            figures = progress_at(goal_terms, numerator, denominator, day)
-            points.append(
-                SeriesPoint(
-                    on=day, actual=figures.actual, expected_to_date=figures.expected_to_date
-                )
-            )
-        day += timedelta(days=1)
-    return ProgressSeries(goal_id=goal.id, step=chosen, points=points)
+    goal, chosen, points = await progress.series(
+        uow.store, principal, goal_id, step, as_of or runtime.clock.now()
+    )
+    return ProgressSeries(
+        goal_id=goal.id,
+        step=chosen,
+        points=[
+            SeriesPoint(on=p.on, actual=p.actual, expected_to_date=p.expected_to_date)
+            for p in points
+        ],
+    )
 
 
 @router.get("/progress", response_model=ProgressList)
 async def list_progress(
-    uow: UnitOfWorkDep,
-    runtime: RuntimeDep,
+    uow: Uow,
+    runtime: Runtime,
     principal: CurrentPrincipal,
     paging: PagingDep,
     owner_id: str | None = None,
@@ -157,36 +137,21 @@ async def list_progress(
     offset: Annotated[Offset, Query(deprecated=True, description="use `after`")] = 0,
 ) -> ProgressList:
     """Many goals' live progress (at `as_of`, summed from the ledger, when given)."""
-    seen = await visibility(uow.session, principal)
-    if not seen.everything and seen.person_id is None:
-        raise NotFound("no such resource")
-    found = await queries.goals_where(
-        uow.session,
-        owner_id=owner_id,
-        org_unit_id=org_unit_id,
-        period_key=period_key,
-        on=on,
-        metric=metric,
-        visible_units=None if seen.everything else sorted(seen.managed),
-        visible_owner=None if seen.everything else seen.person_id,
+    instant = as_of or runtime.clock.now()
+    page = await progress.progress_page(
+        uow.store,
+        principal,
+        GoalFilter(owner_id, org_unit_id, period_key, on, metric),
+        as_of=as_of,
+        now=instant,
         after=paging.after,
         limit=paging.limit,
         offset=offset,
     )
-    if found is None:
-        raise InvalidInput("not an item of this list; start again without it", field="after")
-    goals, count, more = found
-    instant = as_of or runtime.clock.now()
-    if as_of is None:
-        figures = await live_progress(uow.session, goals, instant)
-    else:
-        figures = {
-            g.id: await progress_on(uow.session, g, instant, with_pipeline=False) for g in goals
-        }
     return ProgressList(
-        data=[ProgressPublic.of(g, figures[g.id], instant) for g in goals],
-        count=count,
-        next_after=goals[-1].id if more else None,
+        data=[ProgressPublic.of(g, page.figures[g.id], instant) for g in page.goals],
+        count=page.count,
+        next_after=page.goals[-1].id if page.more else None,
     )
 
 
@@ -223,24 +188,19 @@ class RecordHistory(BaseModel):
 
 @router.get("/sources/{source_id}/{kind}/{record_id}/history", response_model=RecordHistory)
 async def record_history(
-    source_id: str, kind: str, record_id: str, uow: UnitOfWorkDep, principal: CurrentPrincipal
+    source_id: str, kind: str, record_id: str, uow: Uow, principal: CurrentPrincipal
 ) -> RecordHistory:
     """Every accepted version of a deal (or payment, lead, activity) and every ledger
     row it caused, oldest first."""
-    record, versions, entries = await queries.record_history(
-        uow.session,
+    history = await operations.record_history(
+        uow.store,
+        principal,
         source_id,
         BY_COLLECTION[kind].kind if kind in BY_COLLECTION else kind,
         record_id,
+        named=kind,
     )
-    seen = await visibility(uow.session, principal)
-    allowed = seen.everything or principal.has_any(Role.INTEGRATION)
-    if record is not None and not allowed:
-        allowed = seen.sees_person(record.owner_id) or any(
-            seen.sees_person(e.person_id) or seen.sees_path(e.org_path) for e in entries
-        )
-    if record is None or not allowed:
-        raise NotFound(f"no {kind} {record_id} from {source_id}")
+    record = history.record
     return RecordHistory(
         source_id=source_id,
         kind=record.kind,
@@ -250,13 +210,13 @@ async def record_history(
         parked=record.parked_reason,
         versions=[
             VersionPublic(version=v.version, received_at=v.received_at, payload=v.payload)
-            for v in versions
+            for v in history.versions
         ],
         ledger=[
             LedgerRow(
                 entry_id=str(e.id),
                 **e.model_dump(include=set(LedgerRow.model_fields) - {"entry_id"}),
             )
-            for e in entries
+            for e in history.entries
         ],
     )

@@ -1,18 +1,15 @@
 """What every way in (webhook, adapter, batch, CSV) shares: turning JSON into
-validated records with errors that name the field, and applying them in one
-transaction that is committed before the caller answers."""
+validated records with errors that name the field, and the answer per record
+(applied by `service_layer.ingest.apply`, committed before the caller answers)."""
 
 import json
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from servicekit.app import ServiceRuntime
 from servicekit.problems import InvalidInput
-from tracking_service.ingest import ConcurrentCreation, Outcome, record
-from tracking_service.records import MODELS, RecordIn
-
-ATTEMPTS = 3
+from tracking_service.service_layer.ingest import Outcome
+from tracking_service.service_layer.records import MODELS, RecordIn
 
 
 def field_path(*parts: object) -> str:
@@ -54,22 +51,6 @@ def parse_record(kind: str, data: Any) -> RecordIn:
         return MODELS[kind].model_validate(data)
     except ValidationError as error:
         raise invalid(error) from error
-
-
-async def apply(runtime: ServiceRuntime, source_id: str, records: list[RecordIn]) -> list[Outcome]:
-    """Apply and commit. A batch that raced another creating the same record is
-    applied again (it wrote nothing), now finding the record stored."""
-    attempt = 1
-    while True:
-        try:
-            async with runtime.unit_of_work() as uow:
-                outcomes = await record(uow, source_id, records, runtime.settings.base_currency)
-                await uow.commit()
-                return outcomes
-        except ConcurrentCreation:
-            if attempt == ATTEMPTS:
-                raise
-            attempt += 1
 
 
 class RecordAccepted(BaseModel):

@@ -2,25 +2,22 @@
 client secret, a Salesforce organization id and token) and, optionally, how its
 payloads map to our shapes."""
 
-import base64
 import re
-import secrets
 from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, model_validator
 
-from servicekit.app import UnitOfWorkDep
-from servicekit.auth import Role, require_roles
+from servicekit import roles
 from servicekit.inputs import InputModel
 from servicekit.paging import Page, PagingDep, page_of
-from servicekit.problems import NotFound
+from tracking_service.api.dependencies import Uow
 from tracking_service.domain.mapping import SourceMapping
-from tracking_service.store import queries
-from tracking_service.store.tables import Source
+from tracking_service.service_layer import sources
+from tracking_service.service_layer.sources import SourceTerms
+from tracking_service.service_layer.unit import Source
 
 router = APIRouter(tags=["sources"])
-admin_only = require_roles(Role.ADMIN)
 
 STANDARD_WEBHOOKS_SECRET = r"^whsec_[A-Za-z0-9+/]{24,}={0,2}$"
 
@@ -66,33 +63,11 @@ class SourcePublic(BaseModel):
     mapping: dict[str, Any] | None
 
 
-def _new_secret(kind: str) -> str:
-    raw = secrets.token_bytes(32)
-    if kind == "generic":
-        return "whsec_" + base64.b64encode(raw).decode()
-    return secrets.token_urlsafe(32)
-
-
-@router.put("/sources/{source_id}", dependencies=[admin_only], response_model=SourcePublic)
-async def put_source(source_id: str, body: SourcePut, uow: UnitOfWorkDep) -> Source:
-    source = await queries.source(uow.session, source_id)
+@router.put("/sources/{source_id}", dependencies=[roles.admins], response_model=SourcePublic)
+async def put_source(source_id: str, body: SourcePut, uow: Uow) -> Source:
     mapping = body.mapping.model_dump(mode="json", by_alias=True) if body.mapping else None
-    if source is None:
-        source = Source(
-            id=source_id,
-            name=body.name,
-            kind=body.kind,
-            secret=body.secret or _new_secret(body.kind),
-            organization_id=body.organization_id,
-            mapping=mapping,
-            created_at=uow.clock.now(),
-        )
-        uow.session.add(source)
-    else:
-        if body.secret or source.kind != body.kind:
-            source.secret = body.secret or _new_secret(body.kind)
-        source.name, source.kind = body.name, body.kind
-        source.organization_id, source.mapping = body.organization_id, mapping
+    terms = SourceTerms(body.name, body.kind, body.secret, body.organization_id, mapping)
+    source = await sources.put_source(uow, source_id, terms)
     await uow.commit()
     return source
 
@@ -101,9 +76,9 @@ class SourceList(Page[SourcePublic]):
     """By id."""
 
 
-@router.get("/sources", dependencies=[admin_only], response_model=SourceList)
-async def list_sources(uow: UnitOfWorkDep, paging: PagingDep) -> SourceList:
-    page = page_of(await queries.sources(uow.session), paging, key=lambda s: s.id)
+@router.get("/sources", dependencies=[roles.admins], response_model=SourceList)
+async def list_sources(uow: Uow, paging: PagingDep) -> SourceList:
+    page = page_of(await sources.sources(uow.store), paging, key=lambda s: s.id)
     return SourceList(
         data=[SourcePublic.model_validate(s, from_attributes=True) for s in page.data],
         count=page.count,
@@ -111,9 +86,6 @@ async def list_sources(uow: UnitOfWorkDep, paging: PagingDep) -> SourceList:
     )
 
 
-@router.get("/sources/{source_id}", dependencies=[admin_only], response_model=SourcePublic)
-async def get_source(source_id: str, uow: UnitOfWorkDep) -> Source:
-    source = await queries.source(uow.session, source_id)
-    if source is None:
-        raise NotFound(f"no source {source_id}")
-    return source
+@router.get("/sources/{source_id}", dependencies=[roles.admins], response_model=SourcePublic)
+async def get_source(source_id: str, uow: Uow) -> Source:
+    return await sources.source(uow.store, source_id)

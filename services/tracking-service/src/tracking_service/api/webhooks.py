@@ -10,10 +10,9 @@ from typing import Literal
 from fastapi import APIRouter, Request, Response
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from servicekit.app import RuntimeDep, ServiceRuntime
 from servicekit.problems import InvalidInput, Unauthorized
-from servicekit.settings import ServiceSettings
-from tracking_service.api.recording import RecordAccepted, apply, parse_json, parse_record
+from tracking_service.api.dependencies import Runtime
+from tracking_service.api.recording import RecordAccepted, parse_json, parse_record
 from tracking_service.domain import hubspot, salesforce
 from tracking_service.domain.mapping import (
     MappingError,
@@ -21,10 +20,11 @@ from tracking_service.domain.mapping import (
     SourceMapping,
     apply_mapping,
 )
-from tracking_service.records import MODELS
+from tracking_service.service_layer.ingest import apply
+from tracking_service.service_layer.records import MODELS
+from tracking_service.service_layer.sources import find_source
+from tracking_service.service_layer.unit import Source
 from tracking_service.settings import TrackingSettings
-from tracking_service.store import queries
-from tracking_service.store.tables import Source
 
 router = APIRouter(tags=["webhooks"])
 
@@ -37,7 +37,7 @@ Kind = Literal["deals", "opportunities", "payments", "leads", "activities"]
     openapi_extra={"requestBody": {"content": {"application/json": {"schema": {}}}}},
 )
 async def receive_hubspot(
-    source_id: str, request: Request, runtime: RuntimeDep
+    source_id: str, request: Request, runtime: Runtime
 ) -> list[RecordAccepted]:
     """HubSpot deals (a CRM object, a workflow webhook's payload, or a list of them),
     signed with HubSpot's v3 signature over the app's client secret."""
@@ -73,7 +73,7 @@ async def receive_hubspot(
     openapi_extra={"requestBody": {"content": {"text/xml": {"schema": {"type": "string"}}}}},
 )
 async def receive_salesforce(
-    source_id: str, request: Request, runtime: RuntimeDep, token: str = ""
+    source_id: str, request: Request, runtime: Runtime, token: str = ""
 ) -> Response:
     """Salesforce Outbound Messages for Opportunities. They are not signed: the
     endpoint URL carries the source's token, and the organization id must match.
@@ -115,7 +115,7 @@ async def receive_salesforce(
     },
 )
 async def receive_record(
-    source_id: str, kind: Kind, request: Request, runtime: RuntimeDep
+    source_id: str, kind: Kind, request: Request, runtime: Runtime
 ) -> RecordAccepted:
     body = await request.body()
     source = await find_source(runtime, source_id)
@@ -130,15 +130,6 @@ async def receive_record(
     return RecordAccepted.of(outcome)
 
 
-async def find_source(runtime: ServiceRuntime, source_id: str) -> Source | None:
-    """The source, read in a short transaction of its own (the records are applied in another)."""
-    async with runtime.unit_of_work() as uow:
-        source = await queries.source(uow.session, source_id)
-        if source is not None:
-            uow.session.expunge(source)
-        return source
-
-
 def signed_by(secret: str, body: bytes, headers: dict[str, str]) -> bool:
     try:
         Webhook(secret).verify(body, headers, json_parse=False)
@@ -147,10 +138,9 @@ def signed_by(secret: str, body: bytes, headers: dict[str, str]) -> bool:
     return True
 
 
-def _called_uri(request: Request, settings: ServiceSettings) -> str:
+def _called_uri(request: Request, settings: TrackingSettings) -> str:
     """The URL as the caller used it: the public base URL when we are behind a proxy,
     then the path and query exactly as sent (HubSpot signs them undecoded)."""
-    assert isinstance(settings, TrackingSettings)
     base = settings.public_base_url or f"{request.url.scheme}://{request.url.netloc}"
     uri = base.rstrip("/") + request.scope["raw_path"].decode()
     query = request.scope.get("query_string", b"").decode()

@@ -1,5 +1,5 @@
 """Recompute every goal's progress from the ledger and report where it differs
-from the live figures: `python -m tracking_service.rebuild [--repair]`.
+from the live figures: `python -m tracking_service.cli.rebuild [--repair]`.
 
 Safe while the service runs: it holds the projector's lock, so it compares the
 live figures with exactly the ledger rows already folded into them."""
@@ -11,9 +11,13 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 
+from servicekit.clock import SystemClock
 from servicekit.db import create_engine, create_sessionmaker
+from servicekit.uow import UnitOfWork
+from tracking_service.service_layer.recount import recount
 from tracking_service.settings import TrackingSettings
-from tracking_service.store import projection
+from tracking_service.store import TrackingStore
+from tracking_service.store.tables import MESSAGING
 
 SHOWN = 20
 
@@ -27,17 +31,19 @@ class Rebuild:
 
 async def rebuild(database_url: str, repair: bool = False) -> Rebuild:
     engine = create_engine(database_url)
+    unit = UnitOfWork(
+        create_sessionmaker(engine),
+        MESSAGING,
+        source="/attain/tracking-service/rebuild",
+        clock=SystemClock(),
+        store=TrackingStore,
+    )
     try:
-        async with create_sessionmaker(engine)() as session:
+        async with unit as uow:
             started = time.perf_counter()
-            await projection.lock(session)
-            goals = await projection.goal_count(session)
-            differences = await projection.differences(session)
-            if repair:
-                for goal_id, _, _, numerator, denominator in differences:
-                    await projection.set_figures(session, goal_id, numerator, denominator)
-            await session.commit()
-            return Rebuild(goals, differences, time.perf_counter() - started)
+            result = await recount(uow, repair)
+            await uow.commit()
+            return Rebuild(result.goals, result.differences, time.perf_counter() - started)
     finally:
         await engine.dispose()
 

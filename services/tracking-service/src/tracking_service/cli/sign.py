@@ -1,5 +1,5 @@
 """Sign a JSON body per the Standard Webhooks spec and POST it, as a CRM would:
-`python -m tracking_service.sign --secret whsec_... --url URL deal.json`."""
+`python -m tracking_service.cli.sign --secret whsec_... --url URL deal.json`."""
 
 import argparse
 import sys

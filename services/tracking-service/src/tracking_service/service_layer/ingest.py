@@ -11,7 +11,6 @@ from typing import Any, Literal
 from uuid import uuid4
 
 from attain_contracts import ActualRecorded
-from servicekit.uow import UnitOfWork
 from tracking_service.domain.directory import Directory
 from tracking_service.domain.fx import MissingRate
 from tracking_service.domain.ledger import (
@@ -22,13 +21,14 @@ from tracking_service.domain.ledger import (
     credits,
     rows_to_append,
 )
-from tracking_service.records import BY_KIND, RecordIn
-from tracking_service.store import ledger as store
+from tracking_service.service_layer.records import BY_KIND, RecordIn
+from tracking_service.service_layer.unit import Runtime, Unit
 from tracking_service.store.tables import CrmRecord, LedgerEntry
 
 Status = Literal["accepted", "duplicate", "stale", "parked"]
 RecordKey = tuple[str, str, str]  # source, kind, record id
 MONEY_METRICS = frozenset({"revenue", "collections"})
+ATTEMPTS = 3
 
 
 @dataclass
@@ -42,25 +42,24 @@ class Outcome:
 
 
 async def record(
-    uow: UnitOfWork, source_id: str, records: Sequence[RecordIn], base_currency: str
+    uow: Unit, source_id: str, records: Sequence[RecordIn], base_currency: str
 ) -> list[Outcome]:
     """Apply `records` (in any order; versions of one record may repeat) and return
     one outcome per record, in the order given."""
     by_key: dict[RecordKey, list[tuple[int, RecordIn]]] = defaultdict(list)
     for index, item in enumerate(records):
         by_key[(source_id, item.kind, item.id)].append((index, item))
-    await store.lock_directory(uow.session, exclusive=False)
-    stored = await store.lock_records(uow.session, list(by_key))
+    await uow.store.org.lock(exclusive=False)
+    stored = await uow.store.records.lock(list(by_key))
     new_keys = [key for key in by_key if key not in stored]
     people = {person for item in records for person in item.credited_people()}
-    directory = await store.directory(uow.session, people)
+    directory = await uow.store.org.directory(people)
     # The stored states' rates too: the change from a state is named by comparing
     # it in the base currency with the new one.
     stored_items = {key: BY_KIND[row.kind].model_validate(row.state) for key, row in stored.items()}
     needs = _rate_needs([*records, *stored_items.values()], base_currency)
-    rates = await store.rates(uow.session, needs)
-    held = await store.held(uow.session, [key for key in by_key if key in stored])
-    session = uow.session
+    rates = await uow.store.rates.of(needs)
+    held = await uow.store.ledger.held([key for key in by_key if key in stored])
     outcomes: dict[int, Outcome] = {}
     appended: list[LedgerEntry] = []
     changed: list[CrmRecord] = []
@@ -92,16 +91,36 @@ async def record(
             outcomes[index] = Outcome(
                 item.kind, item.id, version, "accepted", entries=[str(e.id) for e in entries]
             )
-    conflicts = await store.save_records(session, changed, new_keys)
+    conflicts = await uow.store.records.save(changed, new_keys)
     if conflicts:
         # A concurrent delivery created one of these records first: undo nothing
         # here (nothing was written), just apply the whole batch again, now locked.
         raise ConcurrentCreation(conflicts)
-    await store.save_versions(session, versions, now)
-    await store.append(session, appended)
+    await uow.store.records.save_versions(versions, now)
+    await uow.store.ledger.append(appended)
     for entry in appended:
         uow.publish(actual_recorded(entry))
     return [outcomes[index] for index in range(len(records))]
+
+
+async def apply(
+    runtime: Runtime,
+    source_id: str,
+    records: list[RecordIn],
+) -> list[Outcome]:
+    """Record and commit. A batch that raced another creating the same record is
+    applied again (it wrote nothing), now finding the record stored."""
+    attempt = 1
+    while True:
+        try:
+            async with runtime.unit_of_work() as uow:
+                outcomes = await record(uow, source_id, records, runtime.settings.base_currency)
+                await uow.commit()
+                return outcomes
+        except ConcurrentCreation:
+            if attempt == ATTEMPTS:
+                raise
+            attempt += 1
 
 
 class ConcurrentCreation(Exception):
@@ -193,20 +212,16 @@ def _credit(
     return entries
 
 
-async def repath(
-    uow: UnitOfWork, person_ids: Sequence[str], base_currency: str
-) -> list[LedgerEntry]:
+async def repath(uow: Unit, person_ids: Sequence[str], base_currency: str) -> list[LedgerEntry]:
     """Move these people's credits to the org path in force on each credit date, as
     now known: a deal credited before tracking-service heard of its owner's team
     counts for that team once it has."""
     if not person_ids:
         return []
-    directory = await store.directory(uow.session, person_ids)
+    directory = await uow.store.org.directory(person_ids)
     now = uow.clock.now()
     entries = []
-    for (record_key, version), held in (
-        await store.held_by_person(uow.session, person_ids)
-    ).items():
+    for (record_key, version), held in (await uow.store.ledger.held_by_person(person_ids)).items():
         wanted: dict[LedgerKey, Decimal] = defaultdict(Decimal)
         for key, amount in held.items():
             credit = key.credit
@@ -217,7 +232,7 @@ async def repath(
             entries.append(
                 ledger_entry(record_key, version, key, amount, "repathed", base_currency, now)
             )
-    await store.append(uow.session, entries)
+    await uow.store.ledger.append(entries)
     for entry in entries:
         uow.publish(actual_recorded(entry))
     return entries
@@ -268,24 +283,24 @@ def actual_recorded(entry: LedgerEntry) -> ActualRecorded:
         reason=entry.reason,
         deal_version=entry.record_version,
         recorded_at=entry.recorded_at,
+        record_id=entry.record_id,
+        record_version=entry.record_version,
     )
 
 
-async def credit_parked(
-    uow: UnitOfWork, arrived: Iterable[tuple[str, date]], base_currency: str
-) -> int:
+async def credit_parked(uow: Unit, arrived: Iterable[tuple[str, date]], base_currency: str) -> int:
     """Credit the records parked for want of one of these (currency, day) rates;
     returns how many were credited."""
-    await store.lock_directory(uow.session, exclusive=False)
-    rows = await store.parked(uow.session, arrived)
+    await uow.store.org.lock(exclusive=False)
+    rows = await uow.store.records.parked_for(arrived)
     if not rows:
         return 0
     items = [BY_KIND[row.kind].model_validate(row.state) for row in rows]
     keys = [(row.source_id, row.kind, row.record_id) for row in rows]
     people = {person for item in items for person in item.credited_people()}
-    directory = await store.directory(uow.session, people)
-    rates = await store.rates(uow.session, _rate_needs(items, base_currency))
-    held = await store.held(uow.session, keys)
+    directory = await uow.store.org.directory(people)
+    rates = await uow.store.rates.of(_rate_needs(items, base_currency))
+    held = await uow.store.ledger.held(keys)
     now = uow.clock.now()
     appended: list[LedgerEntry] = []
     credited = 0
@@ -299,8 +314,8 @@ async def credit_parked(
         row.parked_on = None
         appended.extend(_credit(row, None, state, held[key], directory, base_currency, now))
         credited += 1
-    await uow.session.flush()
-    await store.append(uow.session, appended)
+    await uow.store.records.flush()
+    await uow.store.ledger.append(appended)
     for entry in appended:
         uow.publish(actual_recorded(entry))
     return credited

@@ -1,26 +1,30 @@
 """A goal's progress: live (the projector's running numerator and denominator)
-or at any past instant (summed from the ledger), and the `GoalProgressUpdated`
-event that announces it."""
+or at any past instant (summed from the ledger), its series for a chart, and the
+`GoalProgressUpdated` event that announces it."""
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Literal
 
 from attain_contracts import GoalProgressUpdated, Period
 from attain_contracts.progress import ChildTarget, GoalTerms, Milestone
-from servicekit.uow import UnitOfWork
+from servicekit.auth import Principal
+from servicekit.clock import local_day
+from servicekit.errors import FieldError, Missing
 from tracking_service.domain.progress import Pipeline, Progress, progress_at
-from tracking_service.store import queries
+from tracking_service.service_layer.unit import Unit
+from tracking_service.service_layer.visibility import sees_goal, visibility
+from tracking_service.store import TrackingStore
 from tracking_service.store.tables import Goal
 
 PIPELINE_METRICS = frozenset({"revenue", "deals_won"})
+Step = Literal["day", "week"]
 
 
-def local_day(goal: Goal, as_of: datetime) -> date:
-    return as_of.astimezone(ZoneInfo(goal.timezone)).date()
+def goal_day(goal: Goal, as_of: datetime) -> date:
+    return local_day(as_of, goal.timezone)
 
 
 def terms(goal: Goal, children: Sequence[ChildTarget] = ()) -> GoalTerms:
@@ -39,48 +43,151 @@ def terms(goal: Goal, children: Sequence[ChildTarget] = ()) -> GoalTerms:
 
 
 async def live_progress(
-    session: AsyncSession, goals: Sequence[Goal], as_of: datetime
+    store: TrackingStore, goals: Sequence[Goal], as_of: datetime
 ) -> dict[str, Progress]:
     """Each goal's progress from its live figures, at `as_of`."""
-    children = await queries.child_targets(session, [goal.id for goal in goals])
+    children = await store.goals.child_targets([goal.id for goal in goals])
     return {
         goal.id: progress_at(
             terms(goal, children.get(goal.id, ())),
             goal.numerator,
             goal.denominator,
-            local_day(goal, as_of),
+            goal_day(goal, as_of),
         )
         for goal in goals
     }
 
 
 async def progress_on(
-    session: AsyncSession, goal: Goal, as_of: datetime, with_pipeline: bool = True
+    store: TrackingStore, goal: Goal, as_of: datetime, with_pipeline: bool = True
 ) -> Progress:
     """The goal's progress from the ledger as it stood at the end of `as_of`'s day,
     with the pipeline projection where the metric has one."""
-    day = local_day(goal, as_of)
-    numerator, denominator = await queries.ledger_figures(session, goal, until=day)
-    children = await queries.child_targets(session, [goal.id])
+    day = goal_day(goal, as_of)
+    numerator, denominator = await store.figures.of(goal, until=day)
+    children = await store.goals.child_targets([goal.id])
     pipeline = None
     if with_pipeline and goal.metric in PIPELINE_METRICS and day < goal.period_end:
-        pipeline = await _pipeline(session, goal, day)
+        pipeline = await _pipeline(store, goal, day)
     return progress_at(
         terms(goal, children.get(goal.id, ())), numerator, denominator, day, pipeline=pipeline
     )
 
 
-async def _pipeline(session: AsyncSession, goal: Goal, day: date) -> Pipeline:
-    open_value, open_count = await queries.open_pipeline(session, goal, after=day)
-    win_rate = await queries.win_rate(session, goal, until=day)
+async def _pipeline(store: TrackingStore, goal: Goal, day: date) -> Pipeline:
+    open_value, open_count = await store.figures.open_pipeline(goal, after=day)
+    win_rate = await store.figures.win_rate(goal, until=day)
     return Pipeline(open_value if goal.metric == "revenue" else open_count, win_rate)
 
 
-async def publish_progress(uow: UnitOfWork, goals: Sequence[Goal]) -> None:
+async def visible_goal(store: TrackingStore, principal: Principal, goal_id: str) -> Goal:
+    """The goal, or Missing alike when it does not exist and when it is not the caller's."""
+    goal = await store.goals.get(goal_id)
+    seen = await visibility(store, principal)
+    if goal is None or not await sees_goal(store, seen, goal):
+        raise Missing(f"no goal {goal_id}")
+    return goal
+
+
+async def goal_progress(
+    store: TrackingStore, principal: Principal, goal_id: str, as_of: datetime
+) -> tuple[Goal, Progress]:
+    goal = await visible_goal(store, principal, goal_id)
+    return goal, await progress_on(store, goal, as_of)
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    on: date
+    actual: Decimal
+    expected_to_date: Decimal
+
+
+async def series(
+    store: TrackingStore, principal: Principal, goal_id: str, step: Step | None, as_of: datetime
+) -> tuple[Goal, Step, list[SeriesPoint]]:
+    """Actual and expected to date at the end of each day (or ISO week, and the last
+    day) of the period up to `as_of`'s day, from one read of the ledger."""
+    goal = await visible_goal(store, principal, goal_id)
+    last = min(goal_day(goal, as_of), goal.period_end)
+    chosen: Step = step or ("day" if (goal.period_end - goal.period_start).days < 62 else "week")
+    daily = await store.figures.daily(goal, until=last)
+    children = await store.goals.child_targets([goal.id])
+    goal_terms = terms(goal, children.get(goal.id, ()))
+    points = []
+    numerator = denominator = Decimal(0)
+    day = goal.period_start
+    while day <= last:
+        credited = daily.get(day)
+        if credited is not None:
+            numerator += credited[0]
+            denominator += credited[1]
+        if chosen == "day" or day.isoweekday() == 7 or day == last:
+            figures = progress_at(goal_terms, numerator, denominator, day)
+            points.append(SeriesPoint(day, figures.actual, figures.expected_to_date))
+        day += timedelta(days=1)
+    return goal, chosen, points
+
+
+@dataclass(frozen=True)
+class GoalFilter:
+    owner_id: str | None = None
+    org_unit_id: str | None = None
+    period_key: str | None = None
+    on: date | None = None
+    metric: str | None = None
+
+
+@dataclass(frozen=True)
+class ProgressPage:
+    goals: list[Goal]
+    figures: dict[str, Progress]
+    count: int
+    more: bool
+
+
+async def progress_page(
+    store: TrackingStore,
+    principal: Principal,
+    chosen: GoalFilter,
+    *,
+    as_of: datetime | None,
+    now: datetime,
+    after: str | None,
+    limit: int,
+    offset: int,
+) -> ProgressPage:
+    """Many goals' live progress (at `as_of`, summed from the ledger, when given)."""
+    seen = await visibility(store, principal)
+    if not seen.everything and seen.person_id is None:
+        raise Missing("no such resource")
+    found = await store.goals.where(
+        owner_id=chosen.owner_id,
+        org_unit_id=chosen.org_unit_id,
+        period_key=chosen.period_key,
+        on=chosen.on,
+        metric=chosen.metric,
+        visible_units=None if seen.everything else sorted(seen.managed),
+        visible_owner=None if seen.everything else seen.person_id,
+        after=after,
+        limit=limit,
+        offset=offset,
+    )
+    if found is None:
+        raise FieldError("after", "not an item of this list; start again without it")
+    goals, count, more = found
+    if as_of is None:
+        figures = await live_progress(store, goals, now)
+    else:
+        figures = {g.id: await progress_on(store, g, as_of, with_pipeline=False) for g in goals}
+    return ProgressPage(goals, figures, count, more)
+
+
+async def publish_progress(uow: Unit, goals: Sequence[Goal]) -> None:
     """One `GoalProgressUpdated` per active goal, at the unit of work's `now`."""
     active = [goal for goal in goals if goal.status == "active"]
     as_of = uow.clock.now()
-    figures = await live_progress(uow.session, active, as_of)
+    figures = await live_progress(uow.store, active, as_of)
     for goal in active:
         progress = figures[goal.id]
         goal.progress_sequence += 1

@@ -66,46 +66,6 @@ RETURNING g.id
 )
 
 
-async def lock(session: AsyncSession) -> None:
-    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PROJECTION_LOCK})
-
-
-async def claim(session: AsyncSession, limit: int) -> list[int]:
-    """Take up to `limit` ledger rows off the projection queue, oldest first."""
-    result = await session.execute(
-        text(
-            """
-            DELETE FROM tracking.projection_queue WHERE entry_seq IN (
-                SELECT entry_seq FROM tracking.projection_queue ORDER BY entry_seq LIMIT :limit
-            ) RETURNING entry_seq
-            """
-        ),
-        {"limit": limit},
-    )
-    return [seq for (seq,) in result.all()]
-
-
-async def fold(session: AsyncSession, seqs: list[int]) -> list[str]:
-    """Add these ledger rows to every goal they count for; returns those goals' ids."""
-    result = await session.execute(_FOLD, {"seqs": seqs})
-    return [goal_id for (goal_id,) in result.all()]
-
-
-async def state(session: AsyncSession) -> dict[str, int]:
-    row = (
-        await session.execute(
-            text(
-                """
-                SELECT (SELECT count(*) FROM tracking.ledger_entry),
-                       (SELECT count(*) FROM tracking.projection_queue),
-                       (SELECT count(*) FROM tracking.crm_record WHERE parked_reason IS NOT NULL)
-                """
-            )
-        )
-    ).one()
-    return {"ledger_entries": row[0], "unprojected": row[1], "parked": row[2]}
-
-
 # Every goal's figures recounted from the projected ledger: rows summed per
 # person or unit, metric, product line and day first, so each goal joins a few
 # hundred daily sums instead of every ledger row.
@@ -146,23 +106,62 @@ ORDER BY g.id
 """
 
 
-async def differences(
-    session: AsyncSession,
-) -> list[tuple[str, Decimal, Decimal, Decimal, Decimal]]:
-    """Goals whose live (numerator, denominator) differ from the ledger's:
-    (goal id, live numerator, live denominator, recounted numerator, recounted denominator)."""
-    rows = await session.execute(text(_RECOUNT))
-    return [(g, Decimal(n), Decimal(d), Decimal(rn), Decimal(rd)) for g, n, d, rn, rd in rows.all()]
+_STATE = text(
+    """
+    SELECT (SELECT count(*) FROM tracking.ledger_entry),
+           (SELECT count(*) FROM tracking.projection_queue),
+           (SELECT count(*) FROM tracking.crm_record WHERE parked_reason IS NOT NULL)
+    """
+)
 
 
-async def goal_count(session: AsyncSession) -> int:
-    return int(await session.scalar(text("SELECT count(*) FROM tracking.goal")) or 0)
+class Projection:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
 
+    async def lock(self) -> None:
+        await self.session.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": PROJECTION_LOCK}
+        )
 
-async def set_figures(
-    session: AsyncSession, goal_id: str, numerator: Decimal, denominator: Decimal
-) -> None:
-    await session.execute(
-        text("UPDATE tracking.goal SET numerator = :n, denominator = :d WHERE id = :id"),
-        {"id": goal_id, "n": numerator, "d": denominator},
-    )
+    async def claim(self, limit: int) -> list[int]:
+        """Take up to `limit` ledger rows off the projection queue, oldest first."""
+        result = await self.session.execute(
+            text(
+                """
+                DELETE FROM tracking.projection_queue WHERE entry_seq IN (
+                    SELECT entry_seq FROM tracking.projection_queue ORDER BY entry_seq LIMIT :limit
+                ) RETURNING entry_seq
+                """
+            ),
+            {"limit": limit},
+        )
+        return [seq for (seq,) in result.all()]
+
+    async def fold(self, seqs: list[int]) -> list[str]:
+        """Add these ledger rows to every goal they count for; returns those goals' ids."""
+        result = await self.session.execute(_FOLD, {"seqs": seqs})
+        return [goal_id for (goal_id,) in result.all()]
+
+    async def state(self) -> dict[str, int]:
+        row = (await self.session.execute(_STATE)).one()
+        return {"ledger_entries": row[0], "unprojected": row[1], "parked": row[2]}
+
+    async def differences(
+        self,
+    ) -> list[tuple[str, Decimal, Decimal, Decimal, Decimal]]:
+        """Goals whose live (numerator, denominator) differ from the ledger's:
+        (goal id, live numerator, live denominator, recounted numerator, recounted denominator)."""
+        rows = await self.session.execute(text(_RECOUNT))
+        return [
+            (g, Decimal(n), Decimal(d), Decimal(rn), Decimal(rd)) for g, n, d, rn, rd in rows.all()
+        ]
+
+    async def goal_count(self) -> int:
+        return int(await self.session.scalar(text("SELECT count(*) FROM tracking.goal")) or 0)
+
+    async def set_figures(self, goal_id: str, numerator: Decimal, denominator: Decimal) -> None:
+        await self.session.execute(
+            text("UPDATE tracking.goal SET numerator = :n, denominator = :d WHERE id = :id"),
+            {"id": goal_id, "n": numerator, "d": denominator},
+        )

@@ -10,6 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from servicekit.db import instant_column, messaging_tables
 from servicekit.migrations import NAMING_CONVENTION
+from servicekit.orgcopy import MembershipColumns, OrgTables, OrgUnitColumns
 
 SCHEMA = "tracking"
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
@@ -35,29 +36,24 @@ class Source(SQLModel, table=True):
     created_at: datetime = Field(sa_column=instant_column())
 
 
-class OrgUnit(SQLModel, table=True):
+class OrgUnit(OrgUnitColumns, table=True):
     """Our copy of goal-service's org tree, from `OrgUnitUpserted`."""
 
     __tablename__ = "org_unit"
     __table_args__ = {"schema": SCHEMA}
 
-    id: str = Field(primary_key=True)
-    path: list[str] = Field(sa_column=Column(ARRAY(Text), nullable=False))
-    manager_id: str | None = None
-    version: int
 
-
-class Membership(SQLModel, table=True):
-    """From `PersonUpserted`: which org unit a person belonged to when."""
+class Membership(MembershipColumns, table=True):
+    """From `PersonUpserted`: which org unit a person belonged to when, and the
+    version of the person it came with (there is no person table here)."""
 
     __tablename__ = "membership"
     __table_args__ = {"schema": SCHEMA}
 
-    person_id: str = Field(primary_key=True)
-    valid_from: date = Field(primary_key=True)
-    org_unit_id: str
-    valid_to: date | None = None
     person_version: int
+
+
+ORG = OrgTables(units=OrgUnit, memberships=Membership)
 
 
 class Goal(SQLModel, table=True):

@@ -5,14 +5,13 @@ so a quiet system answers in milliseconds and a busy one in large batches (fewer
 events per row)."""
 
 import asyncio
+from functools import partial
 
 from prometheus_client import Counter
 
-from servicekit.app import ServiceRuntime
-from servicekit.wakeup import listening
-from tracking_service.progress import publish_progress
-from tracking_service.settings import TrackingSettings
-from tracking_service.store import projection, queries
+from servicekit.wakeup import drain_queue
+from tracking_service.service_layer.progress import publish_progress
+from tracking_service.service_layer.unit import Runtime
 from tracking_service.store.ledger import LEDGER_CHANNEL
 
 ROWS_PROJECTED = Counter(
@@ -23,25 +22,25 @@ GOALS_UPDATED = Counter(
 )
 
 
-async def run_projector(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+async def run_projector(runtime: Runtime, stop: asyncio.Event) -> None:
     settings = runtime.settings
-    assert isinstance(settings, TrackingSettings)
-    async with listening(runtime.engine, LEDGER_CHANNEL) as wakeup:
-        while not stop.is_set():
-            wakeup.clear()
-            if await project_once(runtime, settings.projection_batch_size) < (
-                settings.projection_batch_size
-            ):
-                await wakeup.wait(stop, settings.outbox_poll_seconds)
+    await drain_queue(
+        runtime.engine,
+        LEDGER_CHANNEL,
+        stop,
+        partial(project_once, runtime, settings.projection_batch_size),
+        batch_size=settings.projection_batch_size,
+        poll_seconds=settings.outbox_poll_seconds,
+    )
 
 
-async def project_once(runtime: ServiceRuntime, limit: int) -> int:
+async def project_once(runtime: Runtime, limit: int) -> int:
     """Fold up to `limit` queued ledger rows; returns how many."""
     async with runtime.unit_of_work() as uow:
-        await projection.lock(uow.session)
-        seqs = await projection.claim(uow.session, limit)
+        await uow.store.projection.lock()
+        seqs = await uow.store.projection.claim(limit)
         if seqs:
-            goals = await queries.goals(uow.session, await projection.fold(uow.session, seqs))
+            goals = await uow.store.goals.many(await uow.store.projection.fold(seqs))
             await publish_progress(uow, goals)
             GOALS_UPDATED.inc(sum(1 for goal in goals if goal.status == "active"))
         await uow.commit()
