@@ -48,7 +48,7 @@ from attain_devstack import workload as w
 from attain_devstack.workload import Rep, Unit, Workload
 from servicekit.auth import Role, mint_token
 from servicekit.settings import ServiceSettings
-from tracking_service.sign import signed_headers
+from tracking_service.cli.sign import signed_headers
 
 SOURCE_ID = "demo-crm"
 ADMIN_PERSON = "p-admin"

@@ -59,15 +59,5 @@ async def read_statistics(
         today=runtime.clock.now().date(),
         metric=metric,
     )
-    return Statistics(
-        org_unit_id=org_unit_id,
-        metric=metric,
-        start=found.start,
-        end=found.end,
-        totals=found.totals,
-        by_child=found.by_child,
-        by_person=found.by_person,
-        by_month=found.by_month,
-        by_product_line=found.by_product_line,
-        rates={name: RatePublic(**asdict(r)) for name, r in found.rates.items()},
-    )
+    # The figures' dataclasses (rates too) become the answer's fields by name.
+    return Statistics(org_unit_id=org_unit_id, metric=metric, **asdict(found))
