@@ -40,15 +40,7 @@ class Node:
 
     @property
     def key(self) -> Key:
-        return (
-            self.parent_id or self.derived_from_id,
-            self.metric,
-            self.org_unit_id,
-            self.person_id,
-            self.product_line,
-            self.period.start,
-            self.period.end,
-        )
+        return _key(self, self.period.start, self.period.end)
 
     @property
     def changed(self) -> bool:
@@ -165,14 +157,19 @@ def node_of(goal: Goal) -> Node:
 
 
 def key_of(goal: Goal) -> Key:
+    return _key(goal, goal.period_start, goal.period_end)
+
+
+def _key(goal: "Node | Goal", start: date, end: date) -> Key:
+    """What a plan matches an existing goal by: where it hangs, metric, scope, period."""
     return (
         goal.parent_id or goal.derived_from_id,
         goal.metric,
         goal.org_unit_id,
         goal.person_id,
         goal.product_line,
-        goal.period_start,
-        goal.period_end,
+        start,
+        end,
     )
 
 

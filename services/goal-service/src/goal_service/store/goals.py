@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from attain_contracts import Period
 from goal_service.store.tables import Goal, GoalVersion, OrgUnit
@@ -71,13 +72,8 @@ class GoalQueries:
     ) -> Goal | None:
         """The live goal with this metric, scope, period and parent, if there is one."""
         rows = await self._session.execute(
-            select(Goal).where(
-                Goal.metric == metric,
-                Goal.org_unit_id == org_unit_id,
-                col(Goal.person_id).is_not_distinct_from(person_id),
+            _of_scope_in(metric, org_unit_id, person_id, period).where(
                 col(Goal.product_line).is_not_distinct_from(product_line),
-                Goal.period_start == period.start,
-                Goal.period_end == period.end,
                 col(Goal.parent_id).is_not_distinct_from(parent_id),
                 col(Goal.status).in_(LIVE),
             )
@@ -88,15 +84,7 @@ class GoalQueries:
         self, *, metric: str, org_unit_id: str, person_id: str | None, period: Period
     ) -> Goal | None:
         """A goal of this metric and scope over exactly this period (any status)."""
-        rows = await self._session.execute(
-            select(Goal).where(
-                Goal.metric == metric,
-                Goal.org_unit_id == org_unit_id,
-                col(Goal.person_id).is_not_distinct_from(person_id),
-                Goal.period_start == period.start,
-                Goal.period_end == period.end,
-            )
-        )
+        rows = await self._session.execute(_of_scope_in(metric, org_unit_id, person_id, period))
         return rows.scalars().first()
 
     async def children(self, goal_id: str) -> list[Goal]:
@@ -140,6 +128,18 @@ class GoalQueries:
 
     def add_version(self, version: dict[str, Any]) -> None:
         self._session.add(GoalVersion(**version))
+
+
+def _of_scope_in(
+    metric: str, org_unit_id: str, person_id: str | None, period: Period
+) -> SelectOfScalar[Goal]:
+    return select(Goal).where(
+        Goal.metric == metric,
+        Goal.org_unit_id == org_unit_id,
+        col(Goal.person_id).is_not_distinct_from(person_id),
+        Goal.period_start == period.start,
+        Goal.period_end == period.end,
+    )
 
 
 def columns_of(goal: Goal) -> dict[str, Any]:
