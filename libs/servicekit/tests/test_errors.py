@@ -53,6 +53,20 @@ def test_each_error_is_its_problem(
     assert body["detail"] == detail
 
 
+def test_a_field_error_may_list_every_fault() -> None:
+    app = FastAPI()
+    install_problem_handlers(app)
+    faults = [{"field": "target", "code": "not_positive", "message": "a target is positive"}]
+
+    @app.get("/faults")
+    def faults_route() -> None:
+        raise FieldError("target", "a target is positive", errors=faults)
+
+    body = TestClient(app).get("/faults").json()
+    assert body["field"] == "target" and body["errors"] == faults
+    assert "errors" not in TestClient(_app()).get("/field").json()
+
+
 def test_the_local_day_of_an_instant_is_the_zones_day() -> None:
     late_evening_utc = datetime(2026, 6, 30, 17, 30, tzinfo=UTC)
     assert local_day(late_evening_utc, "Asia/Shanghai") == date(2026, 7, 1)

@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from attain_contracts import GoalUpserted
-from goal_service.store.events import goal_upserted, goal_upserted_json
-from goal_service.store.goals import _row
+from goal_service.service_layer.events import goal_upserted, goal_upserted_json
+from goal_service.store.goals import columns_of as _row
 from goal_service.store.tables import Goal
 
 amounts = st.decimals(min_value=0, max_value=10**12, places=4, allow_nan=False)

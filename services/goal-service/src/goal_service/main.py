@@ -8,6 +8,7 @@ from attain_contracts import DeviationDetected
 from goal_service.api import goals, imports, org, plans, proposals
 from goal_service.handlers import deviations
 from goal_service.settings import GoalSettings
+from goal_service.store import GoalStore
 from goal_service.store.tables import MESSAGING
 from servicekit.app import ConsumerSpec, create_service_app
 from servicekit.clock import Clock
@@ -24,6 +25,7 @@ def create_app(
         title="Attain goal-service",
         settings=settings,
         tables=MESSAGING,
+        store=GoalStore,
         routers=[org.router, goals.router, plans.router, proposals.router, imports.router],
         consumers=[
             ConsumerSpec(
@@ -31,6 +33,7 @@ def create_app(
                 handlers={DeviationDetected: deviations.handler(settings, tracking_transport)},
             )
         ],
+        workers={},
         clock=clock,
     )
     app.state.tracking_transport = tracking_transport

@@ -9,6 +9,7 @@ from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 
 from attain_contracts import Period
+from goal_service.domain.errors import InputError
 from servicekit.money import largest_remainder, round_half_up, round_to
 
 # Enough digits that a share's exact value is never rounded into the wrong unit
@@ -22,12 +23,8 @@ NO_CHILDREN = "there are no children to split between"
 RAMP = (Decimal("0.25"), Decimal("0.5"), Decimal("0.75"))
 
 
-class AllocationError(ValueError):
-    """A split that cannot be made; `field` names the input at fault."""
-
-    def __init__(self, field: str, detail: str) -> None:
-        super().__init__(detail)
-        self.field = field
+class AllocationError(InputError):
+    """A split that cannot be made."""
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,13 @@ from decimal import Decimal
 from typing import Literal
 
 from attain_contracts import Period
+from goal_service.domain.errors import InputError
 
 MIN_DEALS = 20
 
 
-class FunnelError(ValueError):
-    """A funnel that cannot be derived; `field` names the input at fault."""
-
-    def __init__(self, field: str, detail: str) -> None:
-        super().__init__(detail)
-        self.field = field
+class FunnelError(InputError):
+    """A funnel that cannot be derived."""
 
 
 @dataclass(frozen=True)

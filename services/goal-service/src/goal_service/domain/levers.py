@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
+from goal_service.domain.errors import InputError
 from servicekit.money import round_half_up
 
 # ln and exp of Decimal are correctly rounded to the context's precision; 60
@@ -13,12 +14,8 @@ from servicekit.money import round_half_up
 PRECISION = 60
 
 
-class LeverError(ValueError):
-    """Levers that cannot be set; `field` names the input at fault."""
-
-    def __init__(self, field: str, detail: str) -> None:
-        super().__init__(detail)
-        self.field = field
+class LeverError(InputError):
+    """Levers that cannot be set."""
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from typing import Literal
 
+from goal_service.domain.errors import InputError
 from servicekit.money import largest_remainder, round_half_up
 
 Policy = Literal["scale", "gap_by_weight", "max"]
@@ -16,12 +17,8 @@ PRECISION = 50
 NO_PROPOSAL = "no proposal; its top-down share counted as its proposal"
 
 
-class ReconcileError(ValueError):
-    """A reconciliation that cannot be made; `field` names the input at fault."""
-
-    def __init__(self, field: str, detail: str) -> None:
-        super().__init__(detail)
-        self.field = field
+class ReconcileError(InputError):
+    """A reconciliation that cannot be made."""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,15 @@ from datetime import date
 from decimal import ROUND_CEILING, Decimal
 
 from attain_contracts import Period
+from goal_service.domain.errors import InputError
 from servicekit.money import largest_remainder
+
+
+class ReplanError(InputError):
+    """Nothing that can be re-planned."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("as_of", reason)
 
 
 @dataclass(frozen=True)
@@ -45,9 +53,9 @@ def replan(
     closed = [child.period.end < as_of for child in children]
     open_children = [child for child, done in zip(children, closed, strict=True) if not done]
     if not open_children:
-        raise ValueError("no period left to re-plan")
+        raise ReplanError("no period left to re-plan")
     if negative := [str(child.target) for child in open_children if child.target < 0]:
-        raise ValueError(f"open children have negative targets {negative}")
+        raise ReplanError(f"open children have negative targets {negative}")
     done_children = [child for child, done in zip(children, closed, strict=True) if done]
     remaining = target - sum((child.actual for child in done_children), Decimal(0))
     behind_by = sum((child.target - child.actual for child in done_children), Decimal(0))

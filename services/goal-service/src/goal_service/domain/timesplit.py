@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from attain_contracts import Period
 from attain_contracts.calendar import GRAINS, FiscalCalendar, Grain, days_in_month, days_of
+from goal_service.domain.errors import InputError
 from servicekit.money import largest_remainder
 
 # A month's share is spread evenly over its days. Dividing by 31 would leave a
@@ -17,6 +18,13 @@ from servicekit.money import largest_remainder
 # lcm(28, 29, 30, 31) keeps every day weight exact. Only ratios of weights
 # matter, so the scale is invisible in the split.
 DAYS_LCM = 377_580
+
+
+class TimeSplitError(InputError):
+    """A period that cannot be split so."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(None, reason)
 
 
 @dataclass(frozen=True)
@@ -31,7 +39,7 @@ class Percentages:
         _check_months(self.by_month, "percentage")
         total = sum(self.by_month.values(), Decimal(0))
         if total != 100:
-            raise ValueError(f"monthly percentages must sum to 100, not {total}")
+            raise TimeSplitError(f"monthly percentages must sum to 100, not {total}")
 
 
 @dataclass(frozen=True)
@@ -91,7 +99,7 @@ def day_weights(period: Period, profile: Profile, calendar: FiscalCalendar) -> d
     if isinstance(profile, Percentages):
         missing = sorted({day.month for day in days_of(period)} - set(profile.by_month))
         if missing:
-            raise ValueError(f"no percentage given for month(s) {missing} of the period")
+            raise TimeSplitError(f"no percentage given for month(s) {missing} of the period")
     return {
         day: profile.by_month.get(day.month, Decimal(0)) * (DAYS_LCM // days_in_month(day))
         for day in days_of(period)
@@ -112,9 +120,9 @@ def split_time(
     zero target are left out; the others still add up to their parent."""
     _check_grains(grains)
     if target < 0:
-        raise ValueError(f"target {target} is negative")
+        raise TimeSplitError(f"target {target} is negative")
     if target % unit != 0:
-        raise ValueError(f"target {target} is not a multiple of the unit {unit}")
+        raise TimeSplitError(f"target {target} is not a multiple of the unit {unit}")
     pieces, fell_back = _shape(period, tuple(grains), _profile_key(profile), calendar)
     slices: list[TimeSlice] = []
     milestones: list[tuple[date, Decimal]] = []
@@ -161,7 +169,9 @@ def _shape(
     if fell_back:
         weights = day_weights(period, CalendarDays(), calendar)
     if not any(weights.values()):
-        raise ValueError(f"the profile gives no weight to any day of {period.start}..{period.end}")
+        raise TimeSplitError(
+            f"the profile gives no weight to any day of {period.start}..{period.end}"
+        )
 
     def pieces(parent: Period, level: int) -> tuple[_Piece, ...]:
         if level == len(grains):
@@ -202,7 +212,7 @@ def _check_grains(grains: Sequence[Grain]) -> None:
     allowed = GRAINS[1:]  # the year is what gets split (§5.2), never a level of it
     known = bool(grains) and all(grain in allowed for grain in grains)
     if not known or sorted(set(grains), key=GRAINS.index) != list(grains):
-        raise ValueError(
+        raise TimeSplitError(
             f"grains {list(grains)} must be one or more of {', '.join(allowed)}, "
             "coarse to fine, each once"
         )
@@ -210,6 +220,6 @@ def _check_grains(grains: Sequence[Grain]) -> None:
 
 def _check_months(by_month: Mapping[int, Decimal], what: str) -> None:
     if bad := sorted(month for month in by_month if not 1 <= month <= 12):
-        raise ValueError(f"months must be 1 to 12, not {bad}")
+        raise TimeSplitError(f"months must be 1 to 12, not {bad}")
     if negative := sorted(month for month, value in by_month.items() if value < 0):
-        raise ValueError(f"{what} of month(s) {negative} is negative")
+        raise TimeSplitError(f"{what} of month(s) {negative} is negative")

@@ -6,22 +6,19 @@ the history checks into one warning; it never blocks a planner."""
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
-
 from attain_contracts import Period
 from attain_contracts.calendar import year_before
+from goal_service.clients.tracking import TrackingClient, TrackingUnavailable
 from goal_service.domain import smart
 from goal_service.domain.metrics import CATALOG
-from goal_service.store import queries
+from goal_service.store import GoalStore
 from goal_service.store.tables import Goal
-from goal_service.tracking import TrackingClient, TrackingUnavailable
 
 BEST_MONTH_YEARS = 3
 
 
 async def smart_findings(
-    session: AsyncSession, tracking: TrackingClient, goal: Goal, parent: Goal | None
+    store: GoalStore, tracking: TrackingClient, goal: Goal, parent: Goal | None
 ) -> list[smart.Finding]:
     metric = CATALOG.get(goal.metric)
     period = Period(key=goal.period_key, start=goal.period_start, end=goal.period_end)
@@ -38,10 +35,8 @@ async def smart_findings(
         lower_is_better=metric is not None and metric.lower_is_better,
     )
     summable = metric is not None and metric.kind in ("sum", "count")
-    children = [
-        c.target for c in await queries.children(session, goal.id) if c.metric == goal.metric
-    ]
-    row = await queries.calendar_settings(session)
+    children = [c.target for c in await store.goals.children(goal.id) if c.metric == goal.metric]
+    row = await store.org.calendar_settings()
     ceiling = row.growth_ceiling if row else smart.GROWTH_CEILING
     findings = smart.check(
         draft, growth_ceiling=ceiling, children_targets=children, adds_up=summable
@@ -49,7 +44,7 @@ async def smart_findings(
     if not summable or any(f.severity == "error" for f in findings):
         return findings
     try:
-        past = await _history(session, tracking, goal, period)
+        past = await _history(store, tracking, goal, period)
     except TrackingUnavailable as error:
         return [*findings, smart.Finding("warning", "history_unavailable", "target", error.detail)]
     return smart.check(
@@ -58,7 +53,7 @@ async def smart_findings(
 
 
 async def _history(
-    session: AsyncSession, tracking: TrackingClient, goal: Goal, period: Period
+    store: GoalStore, tracking: TrackingClient, goal: Goal, period: Period
 ) -> smart.History:
     last_period = year_before(period)
     last = await tracking.statistics(
@@ -77,21 +72,17 @@ async def _history(
     return smart.History(
         last_year=last_year or None,
         best_month=best_month or None,
-        last_year_resources=await _resources_a_year_earlier(session, goal, last_period),
+        last_year_resources=await _resources_a_year_earlier(store, goal, last_period),
     )
 
 
 async def _resources_a_year_earlier(
-    session: AsyncSession, goal: Goal, last_period: Period
+    store: GoalStore, goal: Goal, last_period: Period
 ) -> smart.Resources | None:
-    rows = await session.execute(
-        select(Goal).where(
-            Goal.metric == goal.metric,
-            Goal.org_unit_id == goal.org_unit_id,
-            col(Goal.person_id).is_not_distinct_from(goal.person_id),
-            Goal.period_start == last_period.start,
-            Goal.period_end == last_period.end,
-        )
+    earlier = await store.goals.of_scope_in(
+        metric=goal.metric,
+        org_unit_id=goal.org_unit_id,
+        person_id=goal.person_id,
+        period=last_period,
     )
-    earlier = rows.scalars().first()
     return smart.Resources(earlier.budget, earlier.headcount) if earlier else None

@@ -7,12 +7,10 @@ Anything else is answered as if it did not exist."""
 
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from goal_service.store import queries
+from goal_service.store import GoalStore
 from goal_service.store.tables import Goal, Membership
 from servicekit.auth import Principal, Role
-from servicekit.problems import NotFound
+from servicekit.errors import Missing
 
 SHAPES = (Role.ADMIN, Role.PLANNER)
 READS_ALL = (Role.ADMIN, Role.PLANNER, Role.VIEWER)
@@ -32,40 +30,40 @@ class Visibility:
         return person_id is not None and person_id == self.person_id
 
 
-async def visibility(session: AsyncSession, principal: Principal) -> Visibility:
+async def visibility(store: GoalStore, principal: Principal) -> Visibility:
     if principal.has_any(*READS_ALL):
         return Visibility(True, principal.has_any(*SHAPES), principal.person_id, frozenset())
     managed: frozenset[str] = frozenset()
     if principal.has_any(Role.MANAGER) and principal.person_id:
-        managed = frozenset(u.id for u in await queries.managed_units(session, principal.person_id))
+        managed = frozenset(u.id for u in await store.org.managed_units(principal.person_id))
     person = principal.person_id if principal.has_any(Role.MANAGER, Role.REP) else None
     return Visibility(False, False, person, managed)
 
 
-async def sees_goal(session: AsyncSession, seen: Visibility, goal: Goal) -> bool:
+async def sees_goal(store: GoalStore, seen: Visibility, goal: Goal) -> bool:
     if seen.everything or seen.is_person(goal.owner_id) or seen.is_person(goal.person_id):
         return True
     if not seen.managed:
         return False
-    unit = await queries.org_unit(session, goal.org_unit_id)
+    unit = await store.org.unit(goal.org_unit_id)
     return unit is not None and seen.sees_unit(unit.path)
 
 
-async def visible_goal(session: AsyncSession, principal: Principal, goal_id: str) -> Goal:
-    """The goal, or 404 when it does not exist or the caller may not see it."""
-    goal = await queries.goal(session, goal_id)
-    if goal is None or not await sees_goal(session, await visibility(session, principal), goal):
-        raise NotFound(f"no goal {goal_id}")
+async def visible_goal(store: GoalStore, principal: Principal, goal_id: str) -> Goal:
+    """The goal, or Missing when it does not exist or the caller may not see it."""
+    goal = await store.goals.goal(goal_id)
+    if goal is None or not await sees_goal(store, await visibility(store, principal), goal):
+        raise Missing(f"no goal {goal_id}")
     return goal
 
 
 async def sees_person(
-    session: AsyncSession, seen: Visibility, person_id: str, memberships: list[Membership]
+    store: GoalStore, seen: Visibility, person_id: str, memberships: list[Membership]
 ) -> bool:
     if seen.everything or seen.is_person(person_id):
         return True
     for membership in memberships if seen.managed else []:
-        unit = await queries.org_unit(session, membership.org_unit_id)
+        unit = await store.org.unit(membership.org_unit_id)
         if unit is not None and seen.sees_unit(unit.path):
             return True
     return False

@@ -6,13 +6,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from goal_service.domain.metrics import CATALOG
-from goal_service.plans.engine import Computed, Node
-from goal_service.store import goals
+from goal_service.service_layer import goal_writes
+from goal_service.service_layer.plan_tree import Computed, Node
+from goal_service.store import GoalStore
 from servicekit.uow import UnitOfWork
 
 
 async def apply(
-    uow: UnitOfWork,
+    uow: UnitOfWork[GoalStore],
     computed: Computed,
     *,
     actor: str,
@@ -22,13 +23,15 @@ async def apply(
 ) -> None:
     status = computed.root.existing.status if computed.root.existing else "active"
     fresh = [_row(node, status) for node in computed.nodes if node.existing is None]
-    await goals.add_rows(uow, fresh, actor=actor, reason=reason, timezone=timezone, plan_id=plan_id)
+    await goal_writes.add_rows(
+        uow, fresh, actor=actor, reason=reason, timezone=timezone, plan_id=plan_id
+    )
     for node in [computed.root, *computed.nodes]:
         if node.existing is not None and node.changed:
             changes: dict[str, Any] = {"target": node.target}
             if node.milestones is not None:
                 changes["milestones"] = node.milestones
-            goals.change(
+            goal_writes.change(
                 uow,
                 node.existing,
                 actor=actor,

@@ -6,12 +6,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
-
 from attain_contracts import Period
+from goal_service.store import GoalStore
 from goal_service.store.tables import Membership, OrgUnit, Person, ProductLine
-from servicekit.problems import InvalidInput
+from servicekit.errors import FieldError
 
 
 @dataclass(frozen=True)
@@ -26,8 +24,8 @@ class Scope:
 
 
 class Scopes:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, store: GoalStore) -> None:
+        self._store = store
         self._loaded = False
         self._units: dict[str, OrgUnit] = {}
         self._children: dict[str, list[OrgUnit]] = {}
@@ -41,7 +39,7 @@ class Scopes:
     ) -> list[Scope]:
         await self._load()
         if person_id is not None:
-            raise InvalidInput("a person's goal has no org children to split to", field="steps")
+            raise FieldError("steps", "a person's goal has no org children to split to")
         units = self._children.get(org_unit_id, [])
         if to == "units" or (to == "auto" and units):
             return [self._unit_scope(unit) for unit in units]
@@ -84,7 +82,7 @@ class Scopes:
 
     def _unit_scope(self, unit: OrgUnit) -> Scope:
         if unit.manager_id is None:
-            raise InvalidInput(f"org unit {unit.id} has no manager to own its goal", field="steps")
+            raise FieldError("steps", f"org unit {unit.id} has no manager to own its goal")
         return Scope(unit.id, unit.id, None, unit.manager_id, "unit")
 
     def _members(self, org_unit_id: str, period: Period) -> list[Person]:
@@ -103,18 +101,15 @@ class Scopes:
     async def _load(self) -> None:
         if self._loaded:
             return
-        session = self._session
-        for unit in (await session.execute(select(OrgUnit).order_by(OrgUnit.id))).scalars():
+        org = await self._store.org.snapshot()
+        for unit in org.units:
             self._units[unit.id] = unit
             if unit.parent_id is not None:
                 self._children.setdefault(unit.parent_id, []).append(unit)
-        self._people = {p.id: p for p in (await session.execute(select(Person))).scalars()}
-        rows = await session.execute(select(Membership).order_by(Membership.person_id))
-        for membership in rows.scalars():
+        self._people = {p.id: p for p in org.people}
+        for membership in org.memberships:
             self._memberships.setdefault(membership.org_unit_id, []).append(membership)
             joined = self._joined.get(membership.person_id, membership.valid_from)
             self._joined[membership.person_id] = min(joined, membership.valid_from)
-        self._lines = {
-            line.id: line for line in (await session.execute(select(ProductLine))).scalars()
-        }
+        self._lines = {line.id: line for line in org.lines}
         self._loaded = True
