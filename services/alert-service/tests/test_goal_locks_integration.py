@@ -6,7 +6,7 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from alert_service.store.queries import lock_goals
+from alert_service.store.goals import lock_goals
 
 pytestmark = pytest.mark.integration
 

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from alert_service.handlers.progress import newest_per_goal
+from alert_service.service_layer.progress import newest_per_goal
 from attain_contracts import GoalProgressUpdated, Period
 
 pytestmark = pytest.mark.unit

@@ -24,8 +24,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from alert_service.clients.senders import Senders, SendResult, SmtpConfig
 from alert_service.domain.channels import Notification
-from alert_service.senders import Senders, SendResult, SmtpConfig
 
 pytestmark = pytest.mark.integration
 

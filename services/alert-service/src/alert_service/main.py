@@ -6,7 +6,6 @@ from functools import partial
 from fastapi import FastAPI
 
 from alert_service.api import admin, alerts, rules, subscriptions
-from alert_service.deliveries import run_deliveries
 from alert_service.handlers.directory import (
     on_goals,
     on_goals_archived,
@@ -14,9 +13,11 @@ from alert_service.handlers.directory import (
     on_people,
 )
 from alert_service.handlers.progress import on_goal_progress
-from alert_service.schedule import run_sweeps
 from alert_service.settings import AlertSettings
+from alert_service.store import AlertStore
 from alert_service.store.tables import MESSAGING
+from alert_service.workers.deliveries import run_deliveries
+from alert_service.workers.sweeps import run_sweeps
 from attain_contracts import (
     GoalArchived,
     GoalProgressUpdated,
@@ -34,6 +35,7 @@ def create_app(settings: AlertSettings | None = None, clock: Clock | None = None
         title="Attain alert-service",
         settings=settings,
         tables=MESSAGING,
+        store=AlertStore,
         routers=[alerts.router, rules.router, subscriptions.router, admin.router],
         consumers=[
             ConsumerSpec(

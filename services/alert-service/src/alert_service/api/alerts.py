@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from alert_service import alerting
+from alert_service.api.dependencies import Uow
 from alert_service.api.models import (
     AcknowledgeRequest,
     AlertDetailPublic,
@@ -16,124 +16,88 @@ from alert_service.api.models import (
     HistoryPublic,
     SnoozeRequest,
 )
-from alert_service.api.visibility import may_act, sees_target, visibility, visible_alert
-from alert_service.domain.rules import RuleName
-from alert_service.store import queries
-from alert_service.store.tables import Alert, Delivery, DeliveryAttempt
+from alert_service.domain.rules import KnownRule
+from alert_service.service_layer import alerts
+from alert_service.service_layer.alerts import AlertDetail, DeliveryView, Filters
 from attain_contracts.types import Severity
-from servicekit.app import UnitOfWorkDep
-from servicekit.auth import CurrentPrincipal, Principal, Role, require_roles
+from servicekit import roles
+from servicekit.auth import CurrentPrincipal
 from servicekit.inputs import Offset
 from servicekit.paging import PagingDep
-from servicekit.problems import NotFound
-from servicekit.uow import UnitOfWork
 
 router = APIRouter(tags=["alerts"])
-can_read = require_roles(Role.ADMIN, Role.PLANNER, Role.MANAGER, Role.REP, Role.VIEWER)
-can_act = require_roles(Role.ADMIN, Role.MANAGER, Role.REP)
 
 
-@router.get("/alerts", dependencies=[can_read], response_model=AlertsPublic)
+@router.get("/alerts", dependencies=[roles.people], response_model=AlertsPublic)
 async def list_alerts(
-    uow: UnitOfWorkDep,
+    uow: Uow,
     principal: CurrentPrincipal,
     paging: PagingDep,
     owner_id: str | None = None,
     org_unit_id: str | None = Query(default=None, description="the unit and its subtree"),
     goal_id: str | None = None,
-    rule: RuleName | None = None,
+    rule: KnownRule | None = None,
     severity: Severity | None = None,
     status: Literal["open", "acknowledged", "resolved"] | None = None,
     offset: Annotated[Offset, Query(deprecated=True, description="use `after`")] = 0,
 ) -> AlertsPublic:
     """Newest first."""
-    seen = await visibility(uow.session, principal)
-    if not seen.everything and seen.person_id is None:
-        return AlertsPublic(data=[], count=0)
-    alerts, total, more = await queries.alerts(
-        uow.session,
-        owner_id=owner_id,
-        org_unit_id=org_unit_id,
-        goal_id=goal_id,
-        rule=rule,
-        severity=severity,
-        status=status,
-        visible_to=None if seen.everything else (seen.person_id or "", sorted(seen.managed)),
+    page = await alerts.page(
+        uow,
+        principal,
+        Filters(owner_id, org_unit_id, goal_id, rule, severity, status),
         after=paging.after,
         limit=paging.limit,
         offset=offset,
     )
     return AlertsPublic(
-        data=[AlertPublic.model_validate(a) for a in alerts],
-        count=total,
-        next_after=alerts[-1].id if more else None,
+        data=[AlertPublic.model_validate(a) for a in page.alerts],
+        count=page.count,
+        next_after=page.next_after,
     )
 
 
-@router.get("/alerts/{alert_id}", dependencies=[can_read], response_model=AlertDetailPublic)
-async def get_alert(
-    alert_id: str, uow: UnitOfWorkDep, principal: CurrentPrincipal
-) -> AlertDetailPublic:
-    alert, _ = await visible_alert(uow.session, principal, alert_id)
-    return await _detail(uow, principal, alert)
+@router.get("/alerts/{alert_id}", dependencies=[roles.people], response_model=AlertDetailPublic)
+async def get_alert(alert_id: str, uow: Uow, principal: CurrentPrincipal) -> AlertDetailPublic:
+    return _detail(await alerts.detail(uow, principal, alert_id))
 
 
 @router.post(
-    "/alerts/{alert_id}/acknowledge", dependencies=[can_act], response_model=AlertDetailPublic
+    "/alerts/{alert_id}/acknowledge", dependencies=[roles.actors], response_model=AlertDetailPublic
 )
 async def acknowledge(
-    alert_id: str, body: AcknowledgeRequest, uow: UnitOfWorkDep, principal: CurrentPrincipal
+    alert_id: str, body: AcknowledgeRequest, uow: Uow, principal: CurrentPrincipal
 ) -> AlertDetailPublic:
-    alert = await _actionable(uow, principal, alert_id)
-    alerting.acknowledge(uow, alert, _actor(principal), body.note, uow.clock.now())
+    detail = await alerts.acknowledge(uow, principal, alert_id, body.note)
     await uow.commit()
-    return await _detail(uow, principal, alert)
+    return _detail(detail)
 
 
-@router.post("/alerts/{alert_id}/snooze", dependencies=[can_act], response_model=AlertDetailPublic)
+@router.post(
+    "/alerts/{alert_id}/snooze", dependencies=[roles.actors], response_model=AlertDetailPublic
+)
 async def snooze(
-    alert_id: str, body: SnoozeRequest, uow: UnitOfWorkDep, principal: CurrentPrincipal
+    alert_id: str, body: SnoozeRequest, uow: Uow, principal: CurrentPrincipal
 ) -> AlertDetailPublic:
-    alert = await _actionable(uow, principal, alert_id)
-    alerting.snooze(uow, alert, _actor(principal), body.until, body.note, uow.clock.now())
+    detail = await alerts.snooze(uow, principal, alert_id, body.until, body.note)
     await uow.commit()
-    return await _detail(uow, principal, alert)
+    return _detail(detail)
 
 
-async def _actionable(uow: UnitOfWork, principal: Principal, alert_id: str) -> Alert:
-    alert, seen = await visible_alert(uow.session, principal, alert_id, for_update=True)
-    if not may_act(principal, seen, alert):
-        raise NotFound(f"no alert {alert_id}")
-    return alert
-
-
-def _actor(principal: Principal) -> str:
-    return principal.person_id or principal.subject
-
-
-async def _detail(uow: UnitOfWork, principal: Principal, alert: Alert) -> AlertDetailPublic:
-    deliveries = await queries.deliveries_of(uow.session, alert.id)
-    attempts = await queries.attempts_of(uow.session, [d.id for d in deliveries])
+def _detail(detail: AlertDetail) -> AlertDetailPublic:
     return AlertDetailPublic(
-        **AlertPublic.model_validate(alert).model_dump(),
-        history=[
-            HistoryPublic.model_validate(h) for h in await queries.history(uow.session, alert.id)
-        ],
-        deliveries=[
-            _delivery(d, [a for a in attempts if a.delivery_id == d.id], sees_target(principal, d))
-            for d in deliveries
-        ],
+        **AlertPublic.model_validate(detail.alert).model_dump(),
+        history=[HistoryPublic.model_validate(h) for h in detail.history],
+        deliveries=[_delivery(d) for d in detail.deliveries],
     )
 
 
-def _delivery(
-    delivery: Delivery, attempts: list[DeliveryAttempt], with_target: bool
-) -> DeliveryPublic:
+def _delivery(view: DeliveryView) -> DeliveryPublic:
     """Without the target, also without what the channel answered: an error
     message can quote the URL it failed to reach."""
-    public = DeliveryPublic.model_validate(delivery)
-    log = [AttemptPublic.model_validate(a) for a in attempts]
-    if with_target:
+    public = DeliveryPublic.model_validate(view.delivery)
+    log = [AttemptPublic.model_validate(a) for a in view.attempts]
+    if view.with_target:
         return public.model_copy(update={"log": log})
     return public.model_copy(
         update={

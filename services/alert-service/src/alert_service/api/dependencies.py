@@ -1,14 +1,11 @@
+"""The typed dependencies of alert-service's routes."""
+
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
-from alert_service.settings import AlertSettings
+from alert_service.service_layer import AlertRuntime, AlertUnit
+from servicekit.app import get_runtime, unit_of_work
 
-
-def alert_settings(request: Request) -> AlertSettings:
-    settings = request.app.state.settings
-    assert isinstance(settings, AlertSettings)
-    return settings
-
-
-SettingsDep = Annotated[AlertSettings, Depends(alert_settings)]
+Uow = Annotated[AlertUnit, Depends(unit_of_work)]
+Runtime = Annotated[AlertRuntime, Depends(get_runtime)]

@@ -15,7 +15,7 @@ from pydantic import (
 )
 
 from alert_service.domain.channels import Channel
-from alert_service.domain.rules import RuleName
+from alert_service.domain.rules import KnownRule
 from attain_contracts.types import DecimalString, Severity
 from servicekit.inputs import InputModel
 from servicekit.paging import Page
@@ -146,7 +146,7 @@ class EvaluationPublic(BaseModel):
 
 
 class RuleSettingCreate(Input):
-    rule: RuleName
+    rule: KnownRule
     scope: Scope
     scope_id: str | None = Field(
         default=None, description="metric key, org unit id or goal id; none for `default`"

@@ -5,14 +5,7 @@ from calendar import monthrange
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-RULE_TITLES = {
-    "pace": "behind pace",
-    "consecutive_low": "low periods in a row",
-    "ratio_floor": "below its floor",
-    "forecast": "forecast short of target",
-    "silence": "nothing recorded",
-    "ahead": "ahead of pace",
-}
+from alert_service.domain.rules import title
 
 
 def period_label(start: date, end: date) -> str:
@@ -46,7 +39,7 @@ def alert_message(
 
 def notification_title(severity: str, event: str, rule: str, label: str) -> str:
     prefix = "Escalated: " if event == "escalated" else ""
-    return f"[{severity}] {prefix}{label}: {RULE_TITLES.get(rule, rule)}"
+    return f"[{severity}] {prefix}{label}: {title(rule)}"
 
 
 def notification_text(message: str, event: str, owner_name: str) -> str:

@@ -1,5 +1,8 @@
 """The six deviation rules of DOMAIN.md §6, as pure functions of a goal's facts at
-a day: each returns a `Finding` when its condition holds, else None.
+a day: each returns a `Finding` when its condition holds, else None. The registry
+at the end is the one list of rules: each rule's name, parameters, evaluation and
+title together, so adding a rule adds one `Rule` there (the API's rule names and
+the settings' validation read it).
 
 Expected to date, the run-rate projection and working days are those of
 `attain_contracts.progress` (DOMAIN.md §4), so an alert explains the same figures
@@ -11,11 +14,11 @@ places (half up) and the percentages of its detail to 0.1, so a pace of 0.90004
 is not 10% behind even though it is shown as 0.9000.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
@@ -35,15 +38,8 @@ from attain_contracts.progress import (
 from attain_contracts.types import Severity
 from servicekit.inputs import TEXT_MAX_LENGTH
 
-RuleName = Literal["pace", "consecutive_low", "ratio_floor", "forecast", "silence", "ahead"]
-RULES: tuple[RuleName, ...] = (
-    "pace",
-    "consecutive_low",
-    "ratio_floor",
-    "forecast",
-    "silence",
-    "ahead",
-)
+RuleName = str
+"""A rule's name: one of `RULES`, which the registry at the end of this module lists."""
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -132,16 +128,6 @@ class AheadParams(RuleParams):
     severity: Severity = "info"
 
 
-PARAMS: dict[RuleName, type[BaseModel]] = {
-    "pace": PaceParams,
-    "consecutive_low": ConsecutiveLowParams,
-    "ratio_floor": RatioFloorParams,
-    "forecast": ForecastParams,
-    "silence": SilenceParams,
-    "ahead": AheadParams,
-}
-
-
 class InvalidRuleParams(ValueError):
     """A rule's configuration that cannot be used, naming the offending field."""
 
@@ -156,9 +142,10 @@ def effective_params(rule: RuleName, layers: Sequence[Mapping[str, Any]]) -> Bas
     engine passes the metric's, then the org units' from root to leaf, then the
     goal's). The merged whole is validated, since a pair of fields set in
     different layers can be inconsistent only together."""
-    model = PARAMS.get(rule)
-    if model is None:
+    known = REGISTRY.get(rule)
+    if known is None:
         raise InvalidRuleParams("rule", f"unknown rule {rule!r}")
+    model = known.params
     merged: dict[str, Any] = {}
     for layer in layers:
         merged.update(layer)
@@ -549,3 +536,75 @@ def _percent(share: Decimal) -> str:
 
 def _number(value: Decimal) -> str:
     return format(value.quantize(NUMBER_PLACES, rounding=ROUND_HALF_UP).normalize(), ",f")
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What a rule is judged on: a goal's facts at a day, with what the series
+    rules need (evaluation loads it once for all the rules)."""
+
+    facts: GoalFacts
+    day: date
+    # The closed periods of the goal's series, oldest first; None when the goal
+    # is not split into weeks or months of its own scope.
+    closed: Sequence[PeriodResult] | None = None
+    # Whether the goal carries its person's `silence` alert, and their last day.
+    carries_silence: bool = False
+    last_recorded_on: date | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    params: type[RuleParams]
+    # What a notification calls the finding, e.g. "[warning] ...: behind pace".
+    title: str
+    judge: Callable[[Situation, Any], Finding | None]
+
+
+def _judge_consecutive_low(at: Situation, params: ConsecutiveLowParams) -> Finding | None:
+    return None if at.closed is None else consecutive_low(at.facts, at.closed, params)
+
+
+def _judge_silence(at: Situation, params: SilenceParams) -> Finding | None:
+    if not at.carries_silence:
+        return None
+    return silence(at.facts, at.day, at.last_recorded_on, params)
+
+
+REGISTRY: dict[str, Rule] = {
+    rule.name: rule
+    for rule in (
+        Rule("pace", PaceParams, "behind pace", lambda at, p: pace(at.facts, at.day, p)),
+        Rule(
+            "consecutive_low", ConsecutiveLowParams, "low periods in a row", _judge_consecutive_low
+        ),
+        Rule(
+            "ratio_floor",
+            RatioFloorParams,
+            "below its floor",
+            lambda at, p: ratio_floor(at.facts, at.day, p),
+        ),
+        Rule(
+            "forecast",
+            ForecastParams,
+            "forecast short of target",
+            lambda at, p: forecast(at.facts, at.day, p),
+        ),
+        Rule("silence", SilenceParams, "nothing recorded", _judge_silence),
+        Rule("ahead", AheadParams, "ahead of pace", lambda at, p: ahead(at.facts, at.day, p)),
+    )
+}
+RULES: tuple[RuleName, ...] = tuple(REGISTRY)
+PARAMS: dict[RuleName, type[RuleParams]] = {name: rule.params for name, rule in REGISTRY.items()}
+
+if TYPE_CHECKING:
+    KnownRule = str
+else:
+    # The names the API accepts, as an enum in its schema.
+    KnownRule = Literal[RULES]
+
+
+def title(rule: str) -> str:
+    known = REGISTRY.get(rule)
+    return known.title if known is not None else rule

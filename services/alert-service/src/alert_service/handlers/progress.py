@@ -1,80 +1,12 @@
-"""Goal progress from tracking-service: keep the newest figures of each goal,
-note who recorded something, and evaluate the goal's rules (and its parent's
-`consecutive_low`, which reads the closed child periods) at the instant the
-progress is as of."""
+"""Goal progress from tracking-service (see `service_layer.progress`)."""
 
-from collections.abc import Iterable, Mapping
-from datetime import date, datetime
-from typing import Any
-from zoneinfo import ZoneInfo
-
-from alert_service.evaluation import evaluate_goals
+from alert_service.service_layer import AlertUnit
+from alert_service.service_layer.progress import record_progress
 from alert_service.settings import AlertSettings
-from alert_service.store import queries
-from alert_service.store.tables import GoalProgress
 from attain_contracts import GoalProgressUpdated
-from servicekit.db import upsert_newer
-from servicekit.uow import UnitOfWork
 
 
 async def on_goal_progress(
-    uow: UnitOfWork, events: list[GoalProgressUpdated], *, settings: AlertSettings
+    uow: AlertUnit, events: list[GoalProgressUpdated], *, settings: AlertSettings
 ) -> None:
-    newest = newest_per_goal(events)
-    stored = await queries.progress_of(uow.session, [e.goal_id for e in newest])
-    await upsert_newer(
-        uow.session,
-        GoalProgress,
-        "goal_id",
-        [
-            {
-                "goal_id": e.goal_id,
-                "numerator": e.numerator if e.numerator is not None else e.actual,
-                "denominator": e.denominator,
-                "sequence": e.sequence,
-                "as_of": e.as_of,
-            }
-            for e in newest
-        ],
-        "sequence",
-    )
-    await queries.mark_recorded(uow.session, recorded_by_person(newest, stored))
-    targets: dict[str, datetime] = {}
-    for event in newest:
-        targets[event.goal_id] = event.as_of
-        if event.parent_id is not None:
-            targets.setdefault(event.parent_id, event.as_of)
-    await evaluate_goals(uow, settings, targets)
-
-
-def newest_per_goal(events: Iterable[GoalProgressUpdated]) -> list[GoalProgressUpdated]:
-    """The update with the highest sequence of each goal: a batch is folded into
-    one write per goal, and an older update that arrives late changes nothing."""
-    newest: dict[str, GoalProgressUpdated] = {}
-    for event in events:
-        kept = newest.get(event.goal_id)
-        if kept is None or event.sequence > kept.sequence:
-            newest[event.goal_id] = event
-    return list(newest.values())
-
-
-def recorded_by_person(
-    events: Iterable[GoalProgressUpdated], stored: Mapping[str, Any]
-) -> dict[str, date]:
-    """The day each person last had something credited to one of their goals: a
-    person goal whose figures moved. What `silence` watches."""
-    recorded: dict[str, date] = {}
-    for event in events:
-        if event.person_id is None:
-            continue
-        before = stored.get(event.goal_id)
-        numerator = event.numerator if event.numerator is not None else event.actual
-        moved = (
-            numerator != 0
-            if before is None
-            else (numerator, event.denominator) != (before.numerator, before.denominator)
-        )
-        if moved:
-            day = event.as_of.astimezone(ZoneInfo(event.timezone or "UTC")).date()
-            recorded[event.person_id] = max(day, recorded.get(event.person_id, day))
-    return recorded
+    await record_progress(uow, settings, events)

@@ -1,0 +1,25 @@
+"""alert-service's store: every table and query, grouped by what they store, on
+one unit of work's session (`uow.store.alerts.page(...)`)."""
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alert_service.store.alerts import Alerts
+from alert_service.store.deliveries import Deliveries
+from alert_service.store.goals import Goals, Progress
+from alert_service.store.org import OrgCopy
+from alert_service.store.rules import RuleSettings
+from alert_service.store.subscriptions import Subscriptions
+
+
+class AlertStore:
+    def __init__(self, session: AsyncSession) -> None:
+        self.org = OrgCopy(session)
+        self.goals = Goals(session)
+        self.progress = Progress(session)
+        self.alerts = Alerts(session)
+        self.rules = RuleSettings(session)
+        self.subscriptions = Subscriptions(session)
+        self.deliveries = Deliveries(session)
+
+
+__all__ = ["AlertStore"]

@@ -11,12 +11,10 @@ who sees that goal."""
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from alert_service.store import queries
+from alert_service.store import AlertStore
 from alert_service.store.tables import Alert, Delivery, Goal, OrgUnit, RuleSetting
 from servicekit.auth import Principal, Role
-from servicekit.problems import NotFound
+from servicekit.errors import Missing
 
 READS_ALL = (Role.ADMIN, Role.PLANNER, Role.VIEWER)
 
@@ -53,24 +51,24 @@ class Visibility:
         )
 
 
-async def visibility(session: AsyncSession, principal: Principal) -> Visibility:
+async def visibility(store: AlertStore, principal: Principal) -> Visibility:
     if principal.has_any(*READS_ALL):
         return Visibility(True, principal.person_id, frozenset())
     managed: frozenset[str] = frozenset()
     if principal.has_any(Role.MANAGER) and principal.person_id:
-        managed = frozenset(await queries.units_managed_by(session, principal.person_id))
+        managed = frozenset(await store.org.units_managed_by(principal.person_id))
     person = principal.person_id if principal.has_any(Role.MANAGER, Role.REP) else None
-    paths = tuple(tuple(u.path) for u in (await queries.org_units(session, managed)).values())
+    paths = tuple(tuple(u.path) for u in (await store.org.units(managed)).values())
     return Visibility(False, person, managed, paths)
 
 
 async def visible_alert(
-    session: AsyncSession, principal: Principal, alert_id: str, *, for_update: bool = False
+    store: AlertStore, principal: Principal, alert_id: str, *, for_update: bool = False
 ) -> tuple[Alert, Visibility]:
-    alert = await queries.alert(session, alert_id, for_update=for_update)
-    seen = await visibility(session, principal)
+    alert = await store.alerts.one(alert_id, for_update=for_update)
+    seen = await visibility(store, principal)
     if alert is None or not seen.sees(alert):
-        raise NotFound(f"no alert {alert_id}")
+        raise Missing(f"no alert {alert_id}")
     return alert, seen
 
 
@@ -83,32 +81,30 @@ def sees_target(principal: Principal, delivery: Delivery) -> bool:
 
 
 async def visible_goal(
-    session: AsyncSession, principal: Principal, goal_id: str
+    store: AlertStore, principal: Principal, goal_id: str
 ) -> tuple[Goal, tuple[str, ...]]:
     """The goal and its org path; 404 alike when it is missing and when it is not the caller's."""
-    goal = await queries.goal(session, goal_id)
+    goal = await store.goals.one(goal_id)
     path: tuple[str, ...] = ()
     if goal is not None:
-        unit = (await queries.org_units(session, [goal.org_unit_id])).get(goal.org_unit_id)
+        unit = (await store.org.units([goal.org_unit_id])).get(goal.org_unit_id)
         path = tuple(unit.path) if unit else ()
-    seen = await visibility(session, principal)
+    seen = await visibility(store, principal)
     if goal is None or not seen.sees_goal(goal, path or (goal.org_unit_id,)):
-        raise NotFound(f"no goal {goal_id}")
+        raise Missing(f"no goal {goal_id}")
     return goal, path
 
 
 async def visible_settings(
-    session: AsyncSession, principal: Principal, settings: list[RuleSetting]
+    store: AlertStore, principal: Principal, settings: list[RuleSetting]
 ) -> list[RuleSetting]:
-    seen = await visibility(session, principal)
+    seen = await visibility(store, principal)
     if seen.everything:
         return settings
-    units = await queries.org_units(
-        session, {s.scope_id for s in settings if s.scope == "org_unit"}
-    )
+    units = await store.org.units({s.scope_id for s in settings if s.scope == "org_unit"})
     goal_ids = {s.scope_id for s in settings if s.scope == "goal"}
-    goals = {g.goal_id: g for g in await queries.goals_by_id(session, goal_ids)}
-    goal_units = await queries.org_units(session, {g.org_unit_id for g in goals.values()})
+    goals = {g.goal_id: g for g in await store.goals.by_id(goal_ids)}
+    goal_units = await store.org.units({g.org_unit_id for g in goals.values()})
 
     def sees(setting: RuleSetting) -> bool:
         if setting.scope == "org_unit":
@@ -121,3 +117,8 @@ async def visible_settings(
         return True
 
     return [s for s in settings if sees(s)]
+
+
+def actor(principal: Principal) -> str:
+    """Who a change is recorded as made by."""
+    return principal.person_id or principal.subject

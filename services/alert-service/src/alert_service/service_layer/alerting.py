@@ -8,28 +8,43 @@ raising publish `DeviationDetected` and notify, resolving publishes
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 from uuid import uuid4
-from zoneinfo import ZoneInfo
 
 import structlog
+from prometheus_client import Counter
 
-from alert_service import notifications
 from alert_service.domain import messages
 from alert_service.domain.lifecycle import SEVERITY_RANK, Transition, next_transition
-from alert_service.metrics import ALERTS_ESCALATED, ALERTS_RAISED
+from alert_service.domain.rules import Finding, RuleName
+from alert_service.service_layer import AlertUnit, events, notifications
 from alert_service.settings import AlertSettings
-from alert_service.store import events, queries
 from alert_service.store.tables import Alert, AlertHistory, OrgUnit, Person
 from attain_contracts.types import Severity
-from servicekit.problems import Conflict, InvalidInput
-from servicekit.uow import UnitOfWork
-
-if TYPE_CHECKING:
-    from alert_service.evaluation import Verdict
+from servicekit.clock import local_day
+from servicekit.errors import Clash, FieldError
 
 log = structlog.get_logger()
 SYSTEM = "system"
+ALERTS_RAISED = Counter(
+    "attain_alerts_raised_total",
+    "Alerts opened or raised, by rule and severity",
+    ["rule", "severity"],
+)
+ALERTS_ESCALATED = Counter("attain_alerts_escalated_total", "Alerts escalated", ["rule"])
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a rule found about a goal at an instant; no finding resolves the
+    goal's alert of that rule, for `resolution`'s reason."""
+
+    goal: Any  # a goal row (store.goals.Goals.with_progress)
+    org_path: tuple[str, ...]
+    rule: RuleName
+    finding: Finding | None
+    as_of: datetime
+    resolution: str = "cleared"
 
 
 @dataclass(frozen=True)
@@ -44,17 +59,16 @@ class AlertChange:
 
 
 async def apply_verdicts(
-    uow: UnitOfWork,
+    uow: AlertUnit,
     settings: AlertSettings,
-    verdicts: Sequence["Verdict"],
+    verdicts: Sequence[Verdict],
     open_alerts: Mapping[str, Mapping[str, Alert]],
 ) -> list[AlertChange]:
     """Returns the changes of status or severity, not the refreshes of figures."""
-    session = uow.session
     found = [v for v in verdicts if v.finding is not None]
-    units = await queries.org_units(session, {v.goal.org_unit_id for v in found})
-    people = await queries.people(
-        session, {p for v in found for p in (v.goal.owner_id, v.goal.person_id) if p}
+    units = await uow.store.org.units({v.goal.org_unit_id for v in found})
+    people = await uow.store.org.people(
+        {p for v in found for p in (v.goal.owner_id, v.goal.person_id) if p}
     )
     changes, notices = [], []
     for verdict in verdicts:
@@ -84,30 +98,30 @@ async def apply_verdicts(
     return changes
 
 
-def resolve(uow: UnitOfWork, alert: Alert, at: datetime, resolution: str) -> None:
+def resolve(uow: AlertUnit, alert: Alert, at: datetime, resolution: str) -> None:
     """Closed with the figures of its last finding, which is what it reported."""
     alert.status, alert.resolved_at, alert.resolution = "resolved", at, resolution
     _history(uow, alert, "resolved", at, note=resolution)
     uow.publish(events.deviation_resolved(alert))
 
 
-def acknowledge(uow: UnitOfWork, alert: Alert, actor: str, note: str | None, at: datetime) -> None:
+def acknowledge(uow: AlertUnit, alert: Alert, actor: str, note: str | None, at: datetime) -> None:
     """Someone is on it: no escalation. A later rise in severity re-opens it."""
     if alert.status == "resolved":
-        raise Conflict(f"alert {alert.id} is already resolved")
+        raise Clash(f"alert {alert.id} is already resolved")
     alert.status, alert.acknowledged_at, alert.acknowledged_by = "acknowledged", at, actor
     _history(uow, alert, "acknowledged", at, actor=actor, note=note)
 
 
 def snooze(
-    uow: UnitOfWork, alert: Alert, actor: str, until: datetime, note: str | None, at: datetime
+    uow: AlertUnit, alert: Alert, actor: str, until: datetime, note: str | None, at: datetime
 ) -> None:
     """No notifications and no escalation until `until`; the alert stays open and
     still follows its goal."""
     if alert.status == "resolved":
-        raise Conflict(f"alert {alert.id} is already resolved")
+        raise Clash(f"alert {alert.id} is already resolved")
     if until <= at:
-        raise InvalidInput("a snooze ends in the future", field="until")
+        raise FieldError("until", "a snooze ends in the future")
     alert.snoozed_until = until
     _history(
         uow, alert, "snoozed", at, actor=actor, note=note, details={"until": until.isoformat()}
@@ -115,7 +129,7 @@ def snooze(
 
 
 async def escalate_due(
-    uow: UnitOfWork, settings: AlertSettings, as_of: datetime
+    uow: AlertUnit, settings: AlertSettings, as_of: datetime
 ) -> list[AlertChange]:
     """Critical alerts open and unacknowledged for the escalation delay go to the
     owner's manager: the nearest manager above the goal's org unit who is not the
@@ -123,12 +137,12 @@ async def escalate_due(
     delay = timedelta(seconds=settings.escalation_delay_seconds)
     due = [
         alert
-        for alert in await queries.escalations_due(uow.session, as_of - delay)
+        for alert in await uow.store.alerts.escalations_due(as_of - delay)
         if not _snoozed(alert, as_of)
     ]
     if not due:
         return []
-    units = await queries.org_units(uow.session, {u for a in due for u in a.org_path})
+    units = await uow.store.org.units({u for a in due for u in a.org_path})
     changes = []
     for alert in due:
         manager = manager_above(alert.org_path, alert.owner_id, units)
@@ -160,9 +174,9 @@ def _snoozed(alert: Alert, at: datetime) -> bool:
 
 
 def _record(
-    uow: UnitOfWork,
+    uow: AlertUnit,
     alert: Alert | None,
-    verdict: "Verdict",
+    verdict: Verdict,
     units: Mapping[str, OrgUnit],
     people: Mapping[str, Person],
 ) -> Alert:
@@ -178,7 +192,7 @@ def _record(
         unit.name if unit else None,
         person.name if person else None,
     )
-    day = verdict.as_of.astimezone(ZoneInfo(goal.timezone)).date()
+    day = local_day(verdict.as_of, goal.timezone)
     fields: dict[str, Any] = {
         # The owner follows the goal: a re-assigned goal's alert goes to its new owner.
         "owner_id": goal.owner_id,
@@ -205,7 +219,7 @@ def _record(
             opened_at=verdict.as_of,
             **fields,
         )
-        uow.session.add(alert)
+        uow.store.alerts.add(alert)
     else:
         rose = SEVERITY_RANK[finding.severity] > SEVERITY_RANK[cast(Severity, alert.severity)]
         if rose and alert.status == "acknowledged":
@@ -221,7 +235,7 @@ def _record(
 
 
 def _history(
-    uow: UnitOfWork,
+    uow: AlertUnit,
     alert: Alert,
     kind: str,
     at: datetime,
@@ -230,7 +244,7 @@ def _history(
     note: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    uow.session.add(
+    uow.store.alerts.add_history(
         AlertHistory(
             alert_id=alert.id,
             at=at,

@@ -22,6 +22,7 @@ from alert_service.domain.channels import (
     retryable,
     smtp_retryable,
 )
+from alert_service.settings import AlertSettings
 
 # Enough of an answer for `rejection`; a misconfigured URL pointing at a large
 # download must not be read into memory.
@@ -158,3 +159,19 @@ def _transport_detail(error: httpx.HTTPError) -> str:
     if cause is error:
         return f"{type(error).__name__}: {error}"
     return f"{type(error).__name__} ({type(cause).__name__}): {cause}"
+
+
+def smtp_config(settings: AlertSettings) -> SmtpConfig | None:
+    """The SMTP server of the settings; None when none is configured."""
+    if settings.smtp_host is None:
+        return None
+    return SmtpConfig(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.smtp_sender,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        starttls=settings.smtp_starttls,
+        use_tls=settings.smtp_use_tls,
+        timeout_seconds=settings.http_timeout_seconds,
+    )

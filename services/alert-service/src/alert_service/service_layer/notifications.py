@@ -15,44 +15,41 @@ from typing import Any
 from uuid import uuid4
 
 import structlog
-from sqlalchemy import text
 
 from alert_service.domain import messages
 from alert_service.domain.channels import Notification
 from alert_service.domain.lifecycle import SEVERITY_RANK
 from alert_service.domain.quiet_hours import deliverable_at
+from alert_service.service_layer import AlertUnit
 from alert_service.settings import AlertSettings
-from alert_service.store import queries
 from alert_service.store.tables import Alert, Delivery, OrgUnit, Person, Subscription
-from servicekit.uow import UnitOfWork
 
 log = structlog.get_logger()
-WAKE_CHANNEL = "alert_delivery"
 
 
 async def notify(
-    uow: UnitOfWork, settings: AlertSettings, notices: Sequence[tuple[Alert, str]]
+    uow: AlertUnit, settings: AlertSettings, notices: Sequence[tuple[Alert, str]]
 ) -> int:
     """Queue the notifications of each (alert, event); returns how many deliveries
     were queued. Who to tell is read once for the whole batch: a sweep opens
     thousands of alerts at once."""
     if not notices:
         return 0
-    session = uow.session
-    units = await queries.org_units(
-        session, {u for alert, event in notices if event != "escalated" for u in alert.org_path}
+    store = uow.store
+    units = await store.org.units(
+        {u for alert, event in notices if event != "escalated" for u in alert.org_path}
     )
     managers = {
         alert.id: set() if event == "escalated" else _managers_above(alert, units)
         for alert, event in notices
     }
     recipients = {alert.id: _recipient(alert, event) for alert, event in notices}
-    people = await queries.people(
-        session, {*recipients.values(), *(alert.owner_id for alert, _ in notices)}
+    people = await store.org.people(
+        {*recipients.values(), *(alert.owner_id for alert, _ in notices)}
     )
     subscriptions: dict[str, list[Subscription]] = defaultdict(list)
-    for found in await queries.subscriptions_of(
-        session, {*recipients.values(), *(m for ms in managers.values() for m in ms)}
+    for found in await store.subscriptions.enabled_of(
+        {*recipients.values(), *(m for ms in managers.values() for m in ms)}
     ):
         subscriptions[found.person_id].append(found)
     now = uow.clock.now()
@@ -69,14 +66,14 @@ async def notify(
             people.get(recipient),
         )
         for person_id, subscription, address in targets:
-            session.add(
+            store.deliveries.add(
                 _delivery(settings, alert, event, person_id, subscription, address, owner, now)
             )
         queued += len(targets)
         if not targets:
             log.info("alert.notification.nobody", alert_id=alert.id, recipient=recipient, on=event)
     if queued:
-        await session.execute(text(f"SELECT pg_notify('{WAKE_CHANNEL}', '')"))
+        await store.deliveries.wake_sender()
     return queued
 
 

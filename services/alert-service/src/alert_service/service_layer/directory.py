@@ -1,0 +1,77 @@
+"""Our copies of the org tree, people and goals, kept from goal-service's events
+(newest version only). Evaluation reads them: a goal's terms and milestones,
+who manages whom for escalation and visibility, and where to e-mail an owner."""
+
+from alert_service.service_layer import AlertUnit
+from alert_service.service_layer.evaluation import evaluate_goals
+from alert_service.settings import AlertSettings
+from attain_contracts import GoalArchived, GoalUpserted, OrgUnitUpserted, PersonUpserted
+from servicekit.db import newest_versions
+
+
+async def keep_org_units(uow: AlertUnit, events: list[OrgUnitUpserted]) -> None:
+    await uow.store.org.upsert_units(
+        newest_versions(
+            {
+                "id": e.org_unit_id,
+                "name": e.name,
+                "parent_id": e.parent_id,
+                "manager_id": e.manager_id,
+                "path": e.path,
+                "version": e.version,
+            }
+            for e in events
+        )
+    )
+
+
+async def keep_people(uow: AlertUnit, events: list[PersonUpserted]) -> None:
+    await uow.store.org.upsert_people(
+        newest_versions(
+            {"id": e.person_id, "name": e.name, "email": e.email, "version": e.version}
+            for e in events
+        )
+    )
+
+
+async def keep_goals(uow: AlertUnit, settings: AlertSettings, events: list[GoalUpserted]) -> None:
+    """A goal whose terms changed (target, owner, milestones) is judged again at
+    the instant it changed."""
+    await uow.store.goals.upsert(
+        newest_versions(
+            (
+                {
+                    "goal_id": e.goal_id,
+                    "parent_id": e.parent_id,
+                    "metric": e.metric,
+                    "direction": e.direction,
+                    "org_unit_id": e.org_unit_id,
+                    "person_id": e.person_id,
+                    "product_line": e.product_line,
+                    "owner_id": e.owner_id,
+                    "period_start": e.period.start,
+                    "period_end": e.period.end,
+                    "timezone": e.timezone,
+                    "target": e.target,
+                    "status": e.status,
+                    "milestones": [m.model_dump(mode="json") for m in e.milestones],
+                    "version": e.version,
+                }
+                for e in events
+            ),
+            key="goal_id",
+        )
+    )
+    await evaluate_goals(uow, settings, {e.goal_id: e.updated_at for e in events})
+
+
+async def archive_goals(
+    uow: AlertUnit, settings: AlertSettings, events: list[GoalArchived]
+) -> None:
+    """A closed or cancelled goal's open alerts resolve at once."""
+    newest = newest_versions(
+        {"id": e.goal_id, "status": e.status, "version": e.version, "at": e.archived_at}
+        for e in events
+    )
+    await uow.store.goals.archive((a["id"], a["status"], a["version"]) for a in newest)
+    await evaluate_goals(uow, settings, {a["id"]: a["at"] for a in newest})
