@@ -5,12 +5,16 @@ problem response once for every app."""
 
 class FieldError(ValueError):
     """Input that is well formed but wrong for the domain: names the field and why.
-    Answered as a 422 problem whose `field` is `field`."""
+    Answered as a 422 problem whose `field` is `field`; `errors`, when given, lists
+    every problem found (`{"field", "code", "reason"}` each), `field` naming the first."""
 
-    def __init__(self, field: str | None, reason: str) -> None:
+    def __init__(
+        self, field: str | None, reason: str, *, errors: list[dict[str, str]] | None = None
+    ) -> None:
         super().__init__(reason)
         self.field = field
         self.reason = reason
+        self.errors = errors
 
 
 class Missing(LookupError):

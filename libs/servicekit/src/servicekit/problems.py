@@ -108,6 +108,7 @@ async def _on_field_error(request: Request, exc: Exception) -> JSONResponse:
         exc.reason,
         instance=request.url.path,
         field=exc.field,
+        errors=list(exc.errors) if exc.errors else None,
     )
 
 
