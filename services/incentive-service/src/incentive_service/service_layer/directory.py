@@ -14,49 +14,18 @@ from servicekit.db import newest_versions
 
 
 async def apply_org_units(uow: Uow, events: list[OrgUnitUpserted]) -> None:
-    await uow.store.org.upsert_units(
-        newest_versions(
-            {
-                "id": e.org_unit_id,
-                "name": e.name,
-                "parent_id": e.parent_id,
-                "manager_id": e.manager_id,
-                "path": e.path,
-                "version": e.version,
-            }
-            for e in events
-        )
-    )
+    await uow.store.org.apply_units(events)
 
 
 async def apply_people(uow: Uow, calendar: FiscalCalendar, events: list[PersonUpserted]) -> None:
     """A person placed or moved may now fall under another plan or team: their
     statements are priced again for every period they have credits in."""
-    store = uow.store
-    newest = {e.person_id: e for e in sorted(events, key=lambda e: e.version)}
-    changed = await store.org.upsert_people(
-        [{"id": e.person_id, "name": e.name, "version": e.version} for e in newest.values()],
-    )
+    changed = (await uow.store.org.apply_people(events)).changed
     if changed:
-        await store.org.replace_memberships(
-            changed,
-            [
-                {
-                    "person_id": person_id,
-                    "org_unit_id": m.org_unit_id,
-                    "valid_from": m.valid_from,
-                    "valid_to": m.valid_to,
-                }
-                for person_id in sorted(changed)
-                for m in {
-                    (m.org_unit_id, m.valid_from): m for m in newest[person_id].memberships
-                }.values()
-            ],
-        )
-        await store.queue.enqueue(
+        await uow.store.queue.enqueue(
             {
                 (person_id, period.key or "")
-                for person_id, month in await store.credits.credited_months(changed)
+                for person_id, month in await uow.store.credits.credited_months(changed)
                 for period in statement_periods(calendar, month)
             },
         )
@@ -90,12 +59,7 @@ async def apply_goals_archived(
     uow: Uow, calendar: FiscalCalendar, events: list[GoalArchived]
 ) -> None:
     """A cancelled quota stops counting; the statements priced on it are priced again."""
-    goals = await uow.store.goals.by_ids({e.goal_id for e in events})
-    for event in sorted(events, key=lambda e: e.version):
-        goal = goals.get(event.goal_id)
-        if goal is not None and event.version > goal.version:
-            goal.status, goal.version = event.status, event.version
-    await uow.store.flush()
+    goals = await uow.store.goals.archive(events)
     await _reprice_goals(
         uow,
         calendar,

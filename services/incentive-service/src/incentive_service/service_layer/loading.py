@@ -18,12 +18,12 @@ from incentive_service.service_layer.plan_periods import Key
 from incentive_service.store import IncentiveStore
 from incentive_service.store.tables import (
     Adjustment,
-    Membership,
     OrgUnit,
     Plan,
     PlanVersion,
     Statement,
 )
+from servicekit.orgcopy import MembershipColumns
 
 Periods = dict[Key, tuple[Period, Grain]]
 
@@ -33,7 +33,7 @@ class Directory:
     """What a batch needs of the org: every unit, and the batch's people."""
 
     units: dict[str, OrgUnit]
-    memberships: dict[str, list[Membership]]
+    memberships: dict[str, list[MembershipColumns]]
     managers: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -10,7 +10,7 @@ from attain_contracts.calendar import FiscalCalendar
 from incentive_service.domain.plans import PlanTerms, plan_problems
 from incentive_service.service_layer import Uow
 from incentive_service.service_layer.repricing import reprice_plan
-from incentive_service.service_layer.visibility import sees_plan
+from incentive_service.service_layer.visibility import sees_plan, visibility
 from incentive_service.store.tables import Plan, PlanVersion
 from servicekit.auth import Principal
 from servicekit.errors import Clash, FieldError, Missing
@@ -108,10 +108,11 @@ async def put_version(
 
 
 async def visible_plans(uow: Uow, principal: Principal) -> list[Plan]:
+    seen = await visibility(uow.store, principal)
     return [
         plan
         for plan in await uow.store.plans.all()
-        if await sees_plan(uow.store, principal, plan.assignments)
+        if await sees_plan(uow.store, seen, plan.assignments)
     ]
 
 
@@ -121,7 +122,9 @@ async def with_versions(uow: Uow, plans: list[Plan]) -> list[PlanWithVersions]:
 
 async def plan(uow: Uow, principal: Principal, plan_id: str) -> PlanWithVersions:
     found = await uow.store.plans.get(plan_id)
-    if found is None or not await sees_plan(uow.store, principal, found.assignments):
+    if found is None or not await sees_plan(
+        uow.store, await visibility(uow.store, principal), found.assignments
+    ):
         raise Missing(f"no plan {plan_id}")
     return await _with_versions(uow, found)
 

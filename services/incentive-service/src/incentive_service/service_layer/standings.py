@@ -9,7 +9,12 @@ from attain_contracts.calendar import FiscalCalendar
 from incentive_service.domain import standings as ranking
 from incentive_service.service_layer import Uow
 from incentive_service.service_layer.plan_periods import named_period
-from incentive_service.service_layer.visibility import manages_person, require_person, sees_unit
+from incentive_service.service_layer.visibility import (
+    manages_person,
+    require_person,
+    sees_unit,
+    visibility,
+)
 from incentive_service.store.tables import Badge, GrowthScore, ScorecardWeights
 from servicekit.auth import Principal, Role
 from servicekit.errors import FieldError, Missing
@@ -66,7 +71,7 @@ async def leaderboard(
 ) -> list[ranking.Ranked]:
     """Everyone in the unit's subtree ranked by attainment, not by amount."""
     if unit_id not in await uow.store.org.units() or not await sees_unit(
-        uow.store, principal, unit_id
+        uow.store, await visibility(uow.store, principal), unit_id
     ):
         raise Missing(f"no org unit {unit_id}")
     period = named_period(calendar, period_key, field="period")

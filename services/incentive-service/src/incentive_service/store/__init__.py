@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from incentive_service.store.adjustments import AdjustmentQueries
 from incentive_service.store.credits import CreditQueries
 from incentive_service.store.goals import GoalQueries
-from incentive_service.store.org import OrgQueries
+from incentive_service.store.org import IncentiveOrg
 from incentive_service.store.periods import PeriodQueries
 from incentive_service.store.plans import PlanQueries
 from incentive_service.store.queue import REPRICE_CHANNEL, QueueQueries
@@ -19,7 +19,7 @@ __all__ = ["REPRICE_CHANNEL", "IncentiveStore"]
 class IncentiveStore:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-        self.org = OrgQueries(session)
+        self.org = IncentiveOrg(session)
         self.goals = GoalQueries(session)
         self.credits = CreditQueries(session)
         self.plans = PlanQueries(session)

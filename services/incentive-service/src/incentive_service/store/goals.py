@@ -8,9 +8,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import col
 
+from attain_contracts import GoalArchived
 from incentive_service.store.base import Queries
 from incentive_service.store.tables import Goal, GoalProgress
 from servicekit.db import upsert_newer
+from servicekit.orgcopy import archive_goals
 
 COUNTED_GOALS = ("active", "closed")
 
@@ -24,9 +26,9 @@ class GoalQueries(Queries):
         """Later sequences only."""
         await upsert_newer(self.session, GoalProgress, "goal_id", rows, "sequence")
 
-    async def by_ids(self, goal_ids: Collection[str]) -> dict[str, Goal]:
-        rows = await self.session.execute(select(Goal).where(col(Goal.goal_id).in_(goal_ids)))
-        return {goal.goal_id: goal for goal in rows.scalars()}
+    async def archive(self, events: Sequence[GoalArchived]) -> dict[str, Goal]:
+        """Each archive applied where it is newer than our copy; the goals held among them."""
+        return await archive_goals(self.session, Goal, events)
 
     async def of_people(
         self, person_ids: Collection[str], metrics: Collection[str], first: date, last: date
