@@ -22,6 +22,17 @@ def _app() -> FastAPI:
     def field() -> None:
         raise FieldError("weights", "weights must add up to 1")
 
+    @app.get("/fields")
+    def fields() -> None:
+        raise FieldError(
+            "results",
+            "results: too low; growth: too high",
+            errors=[
+                {"field": "results", "code": "invalid_weights", "reason": "too low"},
+                {"field": "growth", "code": "invalid_weights", "reason": "too high"},
+            ],
+        )
+
     @app.get("/missing")
     def missing() -> None:
         raise Missing("no goal g-9")
@@ -64,6 +75,15 @@ def test_a_field_error_may_list_every_fault() -> None:
 
     body = TestClient(app).get("/faults").json()
     assert body["field"] == "target" and body["errors"] == faults
+
+
+def test_a_field_error_may_list_every_problem_it_found() -> None:
+    body = TestClient(_app()).get("/fields").json()
+    assert (body["status"], body["field"]) == (422, "results")
+    assert [(e["field"], e["reason"]) for e in body["errors"]] == [
+        ("results", "too low"),
+        ("growth", "too high"),
+    ]
     assert "errors" not in TestClient(_app()).get("/field").json()
 
 

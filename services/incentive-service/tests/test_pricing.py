@@ -978,7 +978,7 @@ def test_a_deal_reversed_after_its_period_closed_nets_to_zero_across_periods(
     closed_credits: list[Credit],
     open_credits: list[Credit],
 ) -> None:
-    """What the service does (statements.py): the closed period was paid with
+    """What the service does (service_layer/repricing.py): the closed period was paid with
     the deal; restated without it; the difference is carried into the next open
     period. Over both periods that is exactly as if the deal had never been."""
     deal, _ = data.draw(reversed_pairs(closed_credits))

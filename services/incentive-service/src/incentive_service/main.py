@@ -14,7 +14,7 @@ from attain_contracts import (
     PersonUpserted,
 )
 from incentive_service.api import periods, plans, standings, statements
-from incentive_service.handlers.actuals import record_credits
+from incentive_service.handlers.actuals import on_actuals
 from incentive_service.handlers.directory import (
     on_goals,
     on_goals_archived,
@@ -22,9 +22,10 @@ from incentive_service.handlers.directory import (
     on_people,
 )
 from incentive_service.handlers.progress import on_progress
-from incentive_service.repricer import run_repricer
 from incentive_service.settings import IncentiveSettings
+from incentive_service.store import IncentiveStore
 from incentive_service.store.tables import MESSAGING
+from incentive_service.workers.repricer import run_repricer
 from servicekit.app import ConsumerSpec, create_service_app
 from servicekit.clock import Clock
 
@@ -35,6 +36,7 @@ def create_app(settings: IncentiveSettings | None = None, clock: Clock | None = 
         title="Attain incentive-service",
         settings=settings,
         tables=MESSAGING,
+        store=IncentiveStore,
         routers=[plans.router, statements.router, periods.router, standings.router],
         consumers=[
             ConsumerSpec(
@@ -45,7 +47,7 @@ def create_app(settings: IncentiveSettings | None = None, clock: Clock | None = 
                     GoalUpserted: partial(on_goals, settings=settings),
                     GoalArchived: partial(on_goals_archived, settings=settings),
                     GoalProgressUpdated: on_progress,
-                    ActualRecorded: partial(record_credits, settings=settings),
+                    ActualRecorded: partial(on_actuals, settings=settings),
                 },
             )
         ],

@@ -4,21 +4,21 @@ export its statements line by line."""
 import csv
 import io
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 
+from incentive_service.api.dependencies import Calendar, Uow
 from incentive_service.api.models import PayoutRunPublic, PeriodClosed
-from incentive_service.api.plans import calendar_of
-from incentive_service.periods import close_period, payout_run
-from incentive_service.statements import statement_id
-from incentive_service.store import queries
-from servicekit.app import UnitOfWorkDep
-from servicekit.auth import CurrentPrincipal, Role, require_roles
-from servicekit.problems import NotFound
+from incentive_service.service_layer.periods import (
+    close_period,
+    payout_run,
+    statements_for_payroll,
+)
+from incentive_service.service_layer.plan_periods import statement_id
+from servicekit import roles
+from servicekit.auth import CurrentPrincipal
 
 router = APIRouter(tags=["periods"])
-can_run = require_roles(Role.ADMIN, Role.PLANNER)
-admins = require_roles(Role.ADMIN)
 
 CSV_COLUMNS = (
     "statement_id",
@@ -40,20 +40,22 @@ CSV_COLUMNS = (
 
 
 @router.post(
-    "/periods/{period_key}/payout-run", dependencies=[can_run], response_model=PayoutRunPublic
+    "/periods/{period_key}/payout-run", dependencies=[roles.shapers], response_model=PayoutRunPublic
 )
-async def run_payout(period_key: str, uow: UnitOfWorkDep, request: Request) -> PayoutRunPublic:
+async def run_payout(period_key: str, uow: Uow, calendar: Calendar) -> PayoutRunPublic:
     """Price every statement of the period now; a re-run with nothing new changes nothing."""
-    run = await payout_run(uow, calendar_of(request), period_key)
+    run = await payout_run(uow, calendar, period_key)
     await uow.commit()
     return PayoutRunPublic.model_validate(run, from_attributes=True)
 
 
-@router.post("/periods/{period_key}/close", dependencies=[admins], response_model=PeriodClosed)
+@router.post(
+    "/periods/{period_key}/close", dependencies=[roles.admins], response_model=PeriodClosed
+)
 async def close(
-    period_key: str, uow: UnitOfWorkDep, principal: CurrentPrincipal, request: Request
+    period_key: str, uow: Uow, principal: CurrentPrincipal, calendar: Calendar
 ) -> PeriodClosed:
-    run, badges = await close_period(uow, calendar_of(request), period_key, principal.subject)
+    run, badges = await close_period(uow, calendar, period_key, principal.subject)
     closed_at = uow.clock.now()
     await uow.commit()
     return PeriodClosed(
@@ -63,24 +65,19 @@ async def close(
     )
 
 
-@router.get("/periods/{period_key}/statements.csv", dependencies=[admins])
-async def export_statements(period_key: str, uow: UnitOfWorkDep) -> Response:
+@router.get("/periods/{period_key}/statements.csv", dependencies=[roles.admins])
+async def export_statements(period_key: str, uow: Uow) -> Response:
     """One row per statement line, for payroll; a statement without lines is
     one row with an empty line, so nobody is missing from the file."""
-    statements = await queries.statements_of_period(uow.session, period_key)
-    if not statements:
-        raise NotFound(f"no statements for {period_key}")
-    names = {
-        p.id: p.name for p in await queries.people(uow.session, [s.person_id for s in statements])
-    }
+    export = await statements_for_payroll(uow, period_key)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    for statement in statements:
+    for statement in export.statements:
         base = [
             statement_id(statement.person_id, period_key),
             statement.person_id,
-            names.get(statement.person_id, ""),
+            export.names.get(statement.person_id, ""),
             period_key,
             statement.status,
             statement.plan_id or "",

@@ -10,6 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from servicekit.db import instant_column, messaging_tables
 from servicekit.migrations import NAMING_CONVENTION
+from servicekit.orgcopy import MembershipColumns, OrgTables, OrgUnitColumns, PersonColumns
 
 SCHEMA = "incentive"
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
@@ -28,28 +29,23 @@ def _json(*, nullable: bool = False) -> Column:
 # Our copies of goal-service's org tree, people and goals (newest version only).
 
 
-class OrgUnit(SQLModel, table=True):
+class OrgUnit(OrgUnitColumns, table=True):
     __tablename__ = "org_unit"
     __table_args__ = {"schema": SCHEMA}
 
-    id: str = Field(primary_key=True)
     name: str
     parent_id: str | None = None
     manager_id: str | None = Field(default=None, index=True)
-    path: list[str] = Field(sa_column=Column(ARRAY(Text), nullable=False))
-    version: int
 
 
-class Person(SQLModel, table=True):
+class Person(PersonColumns, table=True):
     __tablename__ = "person"
     __table_args__ = {"schema": SCHEMA}
 
-    id: str = Field(primary_key=True)
     name: str
-    version: int
 
 
-class Membership(SQLModel, table=True):
+class Membership(MembershipColumns, table=True):
     """A person's membership of one org unit, `valid_to` exclusive (open when None)."""
 
     __tablename__ = "membership"
@@ -58,10 +54,11 @@ class Membership(SQLModel, table=True):
         {"schema": SCHEMA},
     )
 
-    person_id: str = Field(primary_key=True)
+    # Part of the key here: a person may join two units on one day.
     org_unit_id: str = Field(primary_key=True)
-    valid_from: date = Field(primary_key=True)
-    valid_to: date | None = None
+
+
+ORG = OrgTables(units=OrgUnit, people=Person, memberships=Membership)
 
 
 class Goal(SQLModel, table=True):

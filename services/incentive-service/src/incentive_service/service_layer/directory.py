@@ -1,0 +1,97 @@
+"""Our copies of goal-service's org tree, people and goals (newest version
+only): who a plan applies to, their quota, their team and its goal, and the
+process goals a scorecard reads. A changed quota or team goal prices the
+statements it touches again."""
+
+from datetime import date
+from typing import NamedTuple
+
+from attain_contracts import GoalArchived, GoalUpserted, OrgUnitUpserted, Period, PersonUpserted
+from attain_contracts.calendar import FiscalCalendar
+from incentive_service.service_layer import Uow
+from incentive_service.service_layer.plan_periods import PLAN_GRAINS, statement_periods
+from servicekit.db import newest_versions
+
+
+async def apply_org_units(uow: Uow, events: list[OrgUnitUpserted]) -> None:
+    await uow.store.org.apply_units(events)
+
+
+async def apply_people(uow: Uow, calendar: FiscalCalendar, events: list[PersonUpserted]) -> None:
+    """A person placed or moved may now fall under another plan or team: their
+    statements are priced again for every period they have credits in."""
+    changed = (await uow.store.org.apply_people(events)).changed
+    if changed:
+        await uow.store.queue.enqueue(
+            {
+                (person_id, period.key or "")
+                for person_id, month in await uow.store.credits.credited_months(changed)
+                for period in statement_periods(calendar, month)
+            },
+        )
+
+
+async def apply_goals(uow: Uow, calendar: FiscalCalendar, events: list[GoalUpserted]) -> None:
+    rows = newest_versions(
+        (
+            {
+                "goal_id": e.goal_id,
+                "metric": e.metric,
+                "org_unit_id": e.org_unit_id,
+                "person_id": e.person_id,
+                "period_start": e.period.start,
+                "period_end": e.period.end,
+                "target": e.target,
+                "status": e.status,
+                "version": e.version,
+            }
+            for e in events
+        ),
+        key="goal_id",
+    )
+    await uow.store.goals.upsert(rows)
+    await _reprice_goals(
+        uow, calendar, [GoalScope(**{n: row[n] for n in GoalScope._fields}) for row in rows]
+    )
+
+
+async def apply_goals_archived(
+    uow: Uow, calendar: FiscalCalendar, events: list[GoalArchived]
+) -> None:
+    """A cancelled quota stops counting; the statements priced on it are priced again."""
+    goals = await uow.store.goals.archive(events)
+    await _reprice_goals(
+        uow,
+        calendar,
+        [
+            GoalScope(g.person_id, g.org_unit_id, g.period_start, g.period_end)
+            for g in goals.values()
+        ],
+    )
+
+
+class GoalScope(NamedTuple):
+    person_id: str | None
+    org_unit_id: str
+    period_start: date
+    period_end: date
+
+
+async def _reprice_goals(uow: Uow, calendar: FiscalCalendar, goals: list[GoalScope]) -> None:
+    """A person's goal is their quota; an org unit's is a team bonus's goal for its members."""
+    keys: set[tuple[str, str]] = set()
+    team_goals: dict[tuple[str, str], date] = {}
+    for goal in goals:
+        period = Period(start=goal.period_start, end=goal.period_end)
+        period_key = calendar.key_of(period.start, period.end)
+        if period_key is None or calendar.grain_of(period) not in PLAN_GRAINS:
+            continue
+        if goal.person_id is not None:
+            keys.add((goal.person_id, period_key))
+        else:
+            team_goals[(goal.org_unit_id, period_key)] = goal.period_end
+    if team_goals and await uow.store.plans.any_team_bonus():
+        for (unit_id, period_key), period_end in sorted(team_goals.items()):
+            members = await uow.store.org.members_of([unit_id], period_end)
+            keys.update((person_id, period_key) for person_id in members.get(unit_id, []))
+    await uow.store.queue.enqueue(keys)
