@@ -64,19 +64,6 @@ def test_each_error_is_its_problem(
     assert body["detail"] == detail
 
 
-def test_a_field_error_may_list_every_fault() -> None:
-    app = FastAPI()
-    install_problem_handlers(app)
-    faults = [{"field": "target", "code": "not_positive", "message": "a target is positive"}]
-
-    @app.get("/faults")
-    def faults_route() -> None:
-        raise FieldError("target", "a target is positive", errors=faults)
-
-    body = TestClient(app).get("/faults").json()
-    assert body["field"] == "target" and body["errors"] == faults
-
-
 def test_a_field_error_may_list_every_problem_it_found() -> None:
     body = TestClient(_app()).get("/fields").json()
     assert (body["status"], body["field"]) == (422, "results")
