@@ -52,9 +52,12 @@ test-kafka: install  ## what .ci/run proves on Apache Kafka: the delivery tests 
 test-browser: install  ## the dashboard in Chromium (screenshots and logs in .artifacts/)
 	$(RUN) pytest tests/browser
 
-lint: install
+lint: install  ## style, the layout's walls (ARCHITECTURE.md) and the generated schemas
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(RUN) lint-imports
+	@if grep -rnE '\buow\.session\b' services/*/src --include='*.py' | grep -v -e '/store/' -e '/migrations/'; then \
+		echo "only store/ holds the session (ARCHITECTURE.md, Layout)"; exit 1; fi
 	$(RUN) python -m attain_contracts.schemagen --check
 
 typecheck: install
