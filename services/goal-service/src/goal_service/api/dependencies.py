@@ -8,12 +8,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from goal_service.clients.tracking import TrackingClient
+from goal_service.service_layer import GoalStore, Unit
 from goal_service.settings import GoalSettings
-from goal_service.store import GoalStore
 from servicekit.app import ServiceRuntime, get_runtime, unit_of_work
-from servicekit.uow import UnitOfWork
 
-Uow = Annotated[UnitOfWork[GoalStore], Depends(unit_of_work)]
+Uow = Annotated[Unit, Depends(unit_of_work)]
 Runtime = Annotated[ServiceRuntime[GoalSettings, GoalStore], Depends(get_runtime)]
 
 

@@ -7,15 +7,13 @@ from functools import partial
 import httpx
 
 from attain_contracts import DeviationDetected
-from goal_service.service_layer import replanning
+from goal_service.service_layer import Unit, replanning
 from goal_service.settings import GoalSettings
-from goal_service.store import GoalStore
 from servicekit.consumer import BatchHandler
-from servicekit.uow import UnitOfWork
 
 
 async def on_deviations(
-    uow: UnitOfWork[GoalStore],
+    uow: Unit,
     events: list[DeviationDetected],
     *,
     settings: GoalSettings,

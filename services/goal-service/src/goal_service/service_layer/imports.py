@@ -15,14 +15,12 @@ from pydantic import ValidationError
 from goal_service.clients.tracking import TrackingClient
 from goal_service.domain import smart
 from goal_service.domain.ordering import parents_first
-from goal_service.service_layer import goal_writes, goals, org
+from goal_service.service_layer import Unit, goal_writes, goals, org
 from goal_service.service_layer.import_parsing import Row
 from goal_service.service_layer.inputs import GoalCreate, OrgUnitPut, PersonPut
 from goal_service.settings import GoalSettings
-from goal_service.store import GoalStore
 from goal_service.store.tables import Goal
 from servicekit.errors import Clash, FieldError, Missing
-from servicekit.uow import UnitOfWork
 
 Status = Literal["applied", "unchanged", "rejected"]
 T = TypeVar("T")
@@ -49,9 +47,6 @@ class Refusal:
     field: str | None
     reason: str
     error: Exception
-
-
-Unit = UnitOfWork[GoalStore]
 
 
 async def apply_org(uow: Unit, rows: list[Row]) -> list[Outcome]:

@@ -14,7 +14,7 @@ from uuid import uuid4
 from goal_service.clients.tracking import TrackingClient
 from goal_service.service_layer import goal_writes, plan_writes, planner, replanning
 from goal_service.service_layer.plan_requests import PlanRequest, ReplanRequest
-from goal_service.service_layer.visibility import sees_goal, visibility, visible_goal
+from goal_service.service_layer.visibility import sees_goal, shapes, visibility, visible_goal
 from goal_service.settings import GoalSettings
 from goal_service.store import GoalStore
 from goal_service.store.tables import Goal, Plan
@@ -165,7 +165,7 @@ async def _plannable(
     store: GoalStore, principal: Principal, goal_id: str, *, applying: bool
 ) -> Goal:
     goal = await visible_goal(store, principal, goal_id)
-    if applying and not (await visibility(store, principal)).shapes:
+    if applying and not shapes(principal):
         raise Missing(f"no goal {goal_id}")  # managers preview and propose; planners apply
     if goal.status not in ("draft", "active"):
         raise Clash(f"goal {goal_id} is {goal.status}")

@@ -8,7 +8,7 @@ from decimal import Decimal
 from attain_contracts import Period
 from goal_service.domain import reconcile
 from goal_service.service_layer.plan_scopes import Scope, Scopes
-from goal_service.service_layer.visibility import visibility, visible_goal
+from goal_service.service_layer.visibility import shapes, visibility, visible_goal
 from goal_service.store import GoalStore
 from goal_service.store.tables import Goal, Proposal
 from servicekit.auth import Principal
@@ -77,7 +77,11 @@ async def _goal_for(store: GoalStore, principal: Principal, goal_id: str, scope:
     seen = await visibility(store, principal)
     if seen.everything or seen.managed:
         goal = await visible_goal(store, principal, goal_id)
-        if seen.shapes or scope in seen.managed or await _in_managed(store, seen.managed, scope):
+        if (
+            shapes(principal)
+            or scope in seen.managed
+            or await _in_managed(store, seen.managed, scope)
+        ):
             return goal
         raise Missing(f"no goal {goal_id}")
     own = await store.goals.goal(goal_id)

@@ -1,6 +1,7 @@
 """The org as goal-service keeps it: org units, people and their memberships,
 product lines and the organisation's calendar."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -35,9 +36,19 @@ class OrgQueries:
             query = query.where(col(OrgUnit.path).contains([under]))
         return list((await self._session.execute(query)).scalars())
 
-    async def managed_units(self, person_id: str) -> list[OrgUnit]:
-        rows = await self._session.execute(select(OrgUnit).where(OrgUnit.manager_id == person_id))
+    async def managed_units(self, person_id: str) -> list[str]:
+        """The ids of the units the person manages (`servicekit.visibility.OrgReader`)."""
+        rows = await self._session.execute(
+            select(OrgUnit.id).where(OrgUnit.manager_id == person_id)
+        )
         return list(rows.scalars())
+
+    async def paths(self, ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
+        """Each unit's path from the root, by id (`servicekit.visibility.OrgReader`)."""
+        rows = await self._session.execute(
+            select(OrgUnit.id, OrgUnit.path).where(col(OrgUnit.id).in_(list(ids)))
+        )
+        return {unit_id: tuple(path) for unit_id, path in rows.all()}
 
     async def person(self, person_id: str) -> Person | None:
         return await self._session.get(Person, person_id)
