@@ -9,12 +9,12 @@ from alert_service.service_layer.visibility import (
     actor,
     may_act,
     sees_target,
-    visibility,
     visible_alert,
 )
 from alert_service.store.tables import Alert, AlertHistory, Delivery, DeliveryAttempt
 from servicekit.auth import Principal
 from servicekit.errors import Missing
+from servicekit.visibility import Visibility
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ async def page(
     offset: int,
 ) -> AlertPage:
     """Newest first."""
-    seen = await visibility(uow.store, principal)
+    seen = await Visibility.of(principal, uow.store.org)
     if not seen.everything and seen.person_id is None:
         return AlertPage([], 0, None)
     alerts, total, more = await uow.store.alerts.page(

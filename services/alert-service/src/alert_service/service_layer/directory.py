@@ -10,28 +10,11 @@ from servicekit.db import newest_versions
 
 
 async def keep_org_units(uow: AlertUnit, events: list[OrgUnitUpserted]) -> None:
-    await uow.store.org.upsert_units(
-        newest_versions(
-            {
-                "id": e.org_unit_id,
-                "name": e.name,
-                "parent_id": e.parent_id,
-                "manager_id": e.manager_id,
-                "path": e.path,
-                "version": e.version,
-            }
-            for e in events
-        )
-    )
+    await uow.store.org.apply_units(events)
 
 
 async def keep_people(uow: AlertUnit, events: list[PersonUpserted]) -> None:
-    await uow.store.org.upsert_people(
-        newest_versions(
-            {"id": e.person_id, "name": e.name, "email": e.email, "version": e.version}
-            for e in events
-        )
-    )
+    await uow.store.org.apply_people(events)
 
 
 async def keep_goals(uow: AlertUnit, settings: AlertSettings, events: list[GoalUpserted]) -> None:
@@ -69,9 +52,7 @@ async def archive_goals(
     uow: AlertUnit, settings: AlertSettings, events: list[GoalArchived]
 ) -> None:
     """A closed or cancelled goal's open alerts resolve at once."""
-    newest = newest_versions(
-        {"id": e.goal_id, "status": e.status, "version": e.version, "at": e.archived_at}
-        for e in events
-    )
-    await uow.store.goals.archive((a["id"], a["status"], a["version"]) for a in newest)
-    await evaluate_goals(uow, settings, {a["id"]: a["at"] for a in newest})
+    await uow.store.goals.archive(events)
+    # At the instant of each goal's newest archive: the last of its events by version.
+    archived_at = {e.goal_id: e.archived_at for e in sorted(events, key=lambda e: e.version)}
+    await evaluate_goals(uow, settings, archived_at)

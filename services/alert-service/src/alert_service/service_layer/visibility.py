@@ -9,71 +9,43 @@ unit for who manages a unit on its path or under it, one scoped to a goal for
 who sees that goal."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from alert_service.store import AlertStore
-from alert_service.store.tables import Alert, Delivery, Goal, OrgUnit, RuleSetting
+from alert_service.store.tables import Alert, Delivery, Goal, RuleSetting
 from servicekit.auth import Principal, Role
 from servicekit.errors import Missing
-
-READS_ALL = (Role.ADMIN, Role.PLANNER, Role.VIEWER)
-
-
-@dataclass(frozen=True)
-class Visibility:
-    everything: bool
-    person_id: str | None
-    managed: frozenset[str]
-    managed_paths: tuple[tuple[str, ...], ...] = ()
-
-    def sees(self, alert: Alert) -> bool:
-        return self.everything or self.owns(alert) or self.manages(alert)
-
-    def owns(self, alert: Alert) -> bool:
-        return self.person_id is not None and alert.owner_id == self.person_id
-
-    def manages(self, alert: Alert) -> bool:
-        return not self.managed.isdisjoint(alert.org_path)
-
-    def sees_goal(self, goal: Goal, path: Sequence[str]) -> bool:
-        return (
-            self.everything
-            or (self.person_id is not None and self.person_id in (goal.owner_id, goal.person_id))
-            or not self.managed.isdisjoint(path)
-        )
-
-    def sees_unit(self, unit: OrgUnit) -> bool:
-        """Its subtree, and the units above it whose settings it inherits."""
-        return (
-            self.everything
-            or not self.managed.isdisjoint(unit.path)
-            or any(unit.id in path for path in self.managed_paths)
-        )
+from servicekit.visibility import Visibility
 
 
-async def visibility(store: AlertStore, principal: Principal) -> Visibility:
-    if principal.has_any(*READS_ALL):
-        return Visibility(True, principal.person_id, frozenset())
-    managed: frozenset[str] = frozenset()
-    if principal.has_any(Role.MANAGER) and principal.person_id:
-        managed = frozenset(await store.org.units_managed_by(principal.person_id))
-    person = principal.person_id if principal.has_any(Role.MANAGER, Role.REP) else None
-    paths = tuple(tuple(u.path) for u in (await store.org.units(managed)).values())
-    return Visibility(False, person, managed, paths)
+def sees_alert(seen: Visibility, alert: Alert) -> bool:
+    return seen.everything or seen.is_person(alert.owner_id) or seen.manages(alert.org_path)
+
+
+def sees_goal(seen: Visibility, goal: Goal, path: Sequence[str]) -> bool:
+    return (
+        seen.everything
+        or seen.is_person(goal.owner_id)
+        or seen.is_person(goal.person_id)
+        or seen.manages(path)
+    )
 
 
 async def visible_alert(
     store: AlertStore, principal: Principal, alert_id: str, *, for_update: bool = False
 ) -> tuple[Alert, Visibility]:
     alert = await store.alerts.one(alert_id, for_update=for_update)
-    seen = await visibility(store, principal)
-    if alert is None or not seen.sees(alert):
+    seen = await Visibility.of(principal, store.org)
+    if alert is None or not sees_alert(seen, alert):
         raise Missing(f"no alert {alert_id}")
     return alert, seen
 
 
 def may_act(principal: Principal, seen: Visibility, alert: Alert) -> bool:
-    return principal.has_any(Role.ADMIN) or seen.owns(alert) or seen.manages(alert)
+    return (
+        principal.has_any(Role.ADMIN)
+        or seen.is_person(alert.owner_id)
+        or seen.manages(alert.org_path)
+    )
 
 
 def sees_target(principal: Principal, delivery: Delivery) -> bool:
@@ -89,8 +61,8 @@ async def visible_goal(
     if goal is not None:
         unit = (await store.org.units([goal.org_unit_id])).get(goal.org_unit_id)
         path = tuple(unit.path) if unit else ()
-    seen = await visibility(store, principal)
-    if goal is None or not seen.sees_goal(goal, path or (goal.org_unit_id,)):
+    seen = await Visibility.of(principal, store.org)
+    if goal is None or not sees_goal(seen, goal, path or (goal.org_unit_id,)):
         raise Missing(f"no goal {goal_id}")
     return goal, path
 
@@ -98,7 +70,7 @@ async def visible_goal(
 async def visible_settings(
     store: AlertStore, principal: Principal, settings: list[RuleSetting]
 ) -> list[RuleSetting]:
-    seen = await visibility(store, principal)
+    seen = await Visibility.of(principal, store.org)
     if seen.everything:
         return settings
     units = await store.org.units({s.scope_id for s in settings if s.scope == "org_unit"})
@@ -109,11 +81,11 @@ async def visible_settings(
     def sees(setting: RuleSetting) -> bool:
         if setting.scope == "org_unit":
             unit = units.get(setting.scope_id)
-            return unit is not None and seen.sees_unit(unit)
+            return unit is not None and seen.sees_unit_or_above(unit.id, unit.path)
         if setting.scope == "goal":
             goal = goals.get(setting.scope_id)
             unit = goal_units.get(goal.org_unit_id) if goal else None
-            return goal is not None and seen.sees_goal(goal, unit.path if unit else ())
+            return goal is not None and sees_goal(seen, goal, unit.path if unit else ())
         return True
 
     return [s for s in settings if sees(s)]

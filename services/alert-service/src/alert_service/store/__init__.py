@@ -6,14 +6,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alert_service.store.alerts import Alerts
 from alert_service.store.deliveries import Deliveries
 from alert_service.store.goals import Goals, Progress
-from alert_service.store.org import OrgCopy
+from alert_service.store.org import AlertOrg
 from alert_service.store.rules import RuleSettings
 from alert_service.store.subscriptions import Subscriptions
 
 
 class AlertStore:
     def __init__(self, session: AsyncSession) -> None:
-        self.org = OrgCopy(session)
+        self.org = AlertOrg(session)
         self.goals = Goals(session)
         self.progress = Progress(session)
         self.alerts = Alerts(session)

@@ -5,7 +5,7 @@ Two evaluations of one goal are kept apart by a transaction-scoped advisory lock
 per goal, always taken in goal id order so they cannot deadlock; deciding about
 a goal's alerts then holds the locks on its open alerts."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from alert_service.store.tables import Goal, GoalProgress
+from attain_contracts import GoalArchived
 from servicekit.db import upsert_newer
+from servicekit.orgcopy import archive_goals
 
 GOAL = Goal.__table__  # type: ignore[attr-defined]
 PROGRESS = GoalProgress.__table__  # type: ignore[attr-defined]
@@ -32,14 +34,8 @@ class Goals:
     async def upsert(self, rows: list[dict[str, Any]]) -> None:
         await upsert_newer(self._session, Goal, "goal_id", rows, "version")
 
-    async def archive(self, archived: Iterable[tuple[str, str, int]]) -> None:
-        """Each (goal id, status, version): the goal's status, when the version is
-        newer than the one we hold."""
-        for goal_id, status, version in archived:
-            goal = await self._session.get(Goal, goal_id)
-            if goal is not None and version > goal.version:
-                goal.status, goal.version = status, version
-        await self._session.flush()
+    async def archive(self, events: Sequence[GoalArchived]) -> None:
+        await archive_goals(self._session, Goal, events)
 
     async def one(self, goal_id: str) -> Goal | None:
         return await self._session.get(Goal, goal_id)

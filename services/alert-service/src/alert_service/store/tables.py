@@ -15,6 +15,7 @@ from sqlmodel import Field, SQLModel
 
 from servicekit.db import instant_column, messaging_tables
 from servicekit.migrations import NAMING_CONVENTION
+from servicekit.orgcopy import OrgTables, OrgUnitColumns, PersonColumns
 
 SCHEMA = "alert"
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
@@ -30,26 +31,21 @@ def _json(default: str) -> Column:
     return Column(JSONB, nullable=False, server_default=text(f"'{default}'::jsonb"))
 
 
-class OrgUnit(SQLModel, table=True):
+class OrgUnit(OrgUnitColumns, table=True):
     __tablename__ = "org_unit"
     __table_args__ = {"schema": SCHEMA}
 
-    id: str = Field(primary_key=True)
     name: str
     parent_id: str | None = None
     manager_id: str | None = Field(default=None, index=True)
-    path: list[str] = Field(sa_column=Column(ARRAY(Text), nullable=False))
-    version: int
 
 
-class Person(SQLModel, table=True):
+class Person(PersonColumns, table=True):
     __tablename__ = "person"
     __table_args__ = {"schema": SCHEMA}
 
-    id: str = Field(primary_key=True)
     name: str
     email: str | None = None
-    version: int
     # The last day anything was credited to one of their goals: the `silence` rule.
     last_recorded_on: date | None = None
 
@@ -243,3 +239,6 @@ class DeliveryAttempt(SQLModel, table=True):
     ok: bool
     detail: str
     duration_ms: int
+
+
+ORG = OrgTables(units=OrgUnit, people=Person)
