@@ -2,6 +2,7 @@
 free ports, against one new database and the session's broker."""
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +19,17 @@ def service_environment() -> dict[str, str]:
     return {}
 
 
+# The services' logs of each module's stack, kept after the run (git-ignored) to read when a
+# test failed.
+KEPT_LOGS = Path(__file__).resolve().parents[2] / ".artifacts" / "e2e"
+
+
 @pytest.fixture(scope="module")
-def stack(infrastructure: Infrastructure, service_environment: dict[str, str]) -> Iterator[Stack]:
-    with running_stack(infrastructure, service_environment) as running:
+def stack(
+    infrastructure: Infrastructure,
+    service_environment: dict[str, str],
+    request: pytest.FixtureRequest,
+) -> Iterator[Stack]:
+    kept = KEPT_LOGS / request.module.__name__.rsplit(".", 1)[-1]
+    with running_stack(infrastructure, service_environment, kept) as running:
         yield running

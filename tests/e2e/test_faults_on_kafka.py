@@ -64,6 +64,9 @@ SETTLE_SECONDS = 180
 FOUR = ("goal-service", "tracking-service", "alert-service", "incentive-service")
 SCHEMAS = ("goal", "tracking", "alert", "incentive")
 REPLICATED = {"tracking-service": 2, "alert-service": 2}
+# Where the services' and the broker's logs are kept after the module (git-ignored), to read
+# when a fault test failed: its temporary folder is gone by then.
+KEPT_LOGS = Path(__file__).resolve().parents[2] / ".artifacts" / "faults"
 
 
 @dataclass
@@ -88,6 +91,15 @@ def servers() -> Iterator[Servers]:
                 stop_embedded_postgres(Path(folder) / "postgres")
         finally:
             kafka.stop()
+            _keep_logs(Path(folder))
+
+
+def _keep_logs(folder: Path) -> None:
+    shutil.rmtree(KEPT_LOGS, ignore_errors=True)
+    for log in [*(folder / "kafka").glob("kafka.log"), *folder.glob("*-service-*/*.log")]:
+        kept = KEPT_LOGS / log.relative_to(folder)
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(log, kept)
 
 
 @dataclass

@@ -2,6 +2,7 @@
 database and a given broker: what end-to-end and browser tests run against."""
 
 import os
+import shutil
 import socket
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -37,10 +38,13 @@ def _free_port() -> int:
 
 @contextmanager
 def running_stack(
-    infrastructure: Infrastructure, service_environment: Mapping[str, str]
+    infrastructure: Infrastructure,
+    service_environment: Mapping[str, str],
+    keep_logs_in: Path | None = None,
 ) -> Iterator[Stack]:
     """Every service started and ready, stopped on leaving; `service_environment`
-    adds settings of the caller's own (an SMTP server, a shorter delay)."""
+    adds settings of the caller's own (an SMTP server, a shorter delay). The services' logs
+    are copied into `keep_logs_in`, when given, once they have stopped."""
     services = [Service(s.name, s.package, _free_port(), s.migrated) for s in SERVICES]
     with (
         temporary_database(infrastructure.database_url) as database_url,
@@ -68,3 +72,6 @@ def running_stack(
             )
         finally:
             stop(processes)
+            if keep_logs_in is not None:
+                shutil.rmtree(keep_logs_in, ignore_errors=True)
+                shutil.copytree(log_dir, keep_logs_in)

@@ -34,6 +34,14 @@ from servicekit.uow import UnitOfWork
 
 log = structlog.get_logger()
 
+# How long the broker waits, in a rebalance, for a live member to rejoin (it first finishes the
+# batch in hand, `_FinishBatchBeforeRevoke`). aiokafka makes it the session timeout unless told,
+# and the embedded brokers' sessions are 2 s: under load a member still committing its batch
+# missed that, was dropped from the generation, rejoined and started the next rebalance, so a
+# group with two replicas could go minutes without settling on both. A dead member is still
+# dropped after its session timeout; only a live, busy one is waited for longer.
+REBALANCE_TIMEOUT_MS = 30_000
+
 
 @dataclass(frozen=True)
 class Delivery:
@@ -79,6 +87,7 @@ class EventConsumer:
         batch_size: int = 500,
         session_timeout_ms: int = 10_000,
         heartbeat_interval_ms: int = 3_000,
+        rebalance_timeout_ms: int = REBALANCE_TIMEOUT_MS,
         max_attempts: int = 5,
         retry_backoff_seconds: float = 0.2,
     ) -> None:
@@ -94,6 +103,7 @@ class EventConsumer:
         self._batch_size = batch_size
         self._session_timeout_ms = session_timeout_ms
         self._heartbeat_interval_ms = heartbeat_interval_ms
+        self._rebalance_timeout_ms = max(rebalance_timeout_ms, session_timeout_ms)
         self._max_attempts = max_attempts
         self._backoff = retry_backoff_seconds
         self._batch_lock = asyncio.Lock()
@@ -109,6 +119,7 @@ class EventConsumer:
             max_poll_records=self._batch_size,
             session_timeout_ms=self._session_timeout_ms,
             heartbeat_interval_ms=self._heartbeat_interval_ms,
+            rebalance_timeout_ms=self._rebalance_timeout_ms,
         )
         consumer.subscribe(self._topics, listener=_FinishBatchBeforeRevoke(self._batch_lock))
         await consumer.start()

@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
 
 from servicekit.settings import ServiceSettings
 
@@ -27,6 +28,19 @@ def has_failed_for_good(producer: AIOKafkaProducer) -> bool:
     producer epoch instead; aiokafka 0.14 does not)."""
     sender = producer._sender
     return sender is not None and sender.sender_task is not None and sender.sender_task.done()
+
+
+def must_be_renewed(producer: AIOKafkaProducer, error: BaseException) -> bool:
+    """Whether a producer can only be replaced after `error`: one that has failed for good, or
+    an idempotent one whose send failed with a Kafka error. aiokafka gives each batch of an
+    idempotent producer its sequence number when it leaves the accumulator, also when it fails
+    there without being sent (a batch older than the request timeout whose partition has no
+    known leader, as in a broker outage); the broker then answers OutOfOrderSequenceNumber to
+    every later batch of that partition, a failure of that batch only, so the producer never
+    stops and never sends to that partition again. A new producer gets a new producer id and
+    starts its sequences afresh."""
+    idempotent = producer._txn_manager is not None
+    return has_failed_for_good(producer) or (idempotent and isinstance(error, KafkaError))
 
 
 def event_headers(

@@ -5,8 +5,9 @@ crash (or a missed notification) are always picked up. Rows are claimed with
 `FOR UPDATE SKIP LOCKED`, so several replicas never publish the same row at once.
 Delivery is at least once: a crash after publishing and before marking re-sends
 the row, and consumers drop the duplicate through their inbox. A producer that
-has failed for good (`kafka.has_failed_for_good`) is replaced by a new one from
-`new_producer`, so the relay outlives any broker outage."""
+that cannot send again (`kafka.must_be_renewed`: failed for good, or an idempotent one whose
+send failed) is replaced by a new one from `new_producer`, so the relay outlives any broker
+outage."""
 
 import asyncio
 import contextlib
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from servicekit import metrics
 from servicekit.db import MessagingTables
-from servicekit.kafka import event_headers, has_failed_for_good
+from servicekit.kafka import event_headers, must_be_renewed
 from servicekit.wakeup import Wakeup, listening
 
 log = structlog.get_logger()
@@ -69,7 +70,7 @@ class OutboxRelay:
                 metrics.OUTBOX_PUBLISH_FAILURES.labels(self._service).inc()
                 log.warning("outbox.publish_failed", error=repr(error), attempt=failures)
                 await self._record_failure(repr(error))
-                await self._renew_producer_if_failed()
+                await self._renew_producer_if_failed(error)
                 await _sleep_or_stop(stop, min(MAX_BACKOFF_SECONDS, 0.2 * 2**failures))
                 continue
             if published < self._batch_size:
@@ -120,12 +121,18 @@ class OutboxRelay:
             metrics.EVENTS_PUBLISHED.labels(self._service, row.type).inc()
         return len(rows)
 
-    async def _renew_producer_if_failed(self) -> None:
-        if self._new_producer is None or not has_failed_for_good(self._producer):
+    async def _renew_producer_if_failed(self, error: BaseException) -> None:
+        if self._new_producer is None or not must_be_renewed(self._producer, error):
+            return
+        renewed = self._new_producer()
+        try:
+            await renewed.start()
+        except Exception as error:
+            # The broker is still away: the next failure tries again.
+            log.warning("outbox.producer_not_renewed", error=repr(error))
+            await renewed.stop()
             return
         log.warning("outbox.producer_renewed")
-        renewed = self._new_producer()
-        await renewed.start()
         failed, self._producer = self._producer, renewed
         await failed.stop()
 
