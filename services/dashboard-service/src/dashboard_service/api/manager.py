@@ -183,7 +183,16 @@ async def _view(
 ) -> manager.TeamView:
     currency = settings_of(request).base_currency
     return await _checked(
-        manager.team_view(viewer.attain, unit_id, grain, period, _now(), currency)
+        manager.team_view(
+            viewer.attain,
+            unit_id,
+            grain,
+            period,
+            _now(),
+            currency,
+            person_id=viewer.person_id,
+            sees_everything=_reads_everything(viewer),
+        )
     )
 
 

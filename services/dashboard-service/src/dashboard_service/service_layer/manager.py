@@ -10,9 +10,10 @@ pipeline coverage (`funnel_view`) and the leaderboard (`leaders_view`), the slow
 reads, are fragments the page loads after it. The org tree, the calendar and
 people's names come through the per-token read cache.
 
-Nothing here decides who may see what: a unit outside the person's subtree is
-answered 404 by incentive-service's leaderboard (read for the names, with every
-page) and tracking-service's statistics (the funnel), shown as not found."""
+Nothing here decides what figures a person may see: every list is the APIs' answer
+to the person's token. The page of a unit outside the person's subtree is not found
+(`Org.managed_by`, from the org tree goal-service gave them, as the APIs' visibility
+rule has it), and the fragments get tracking- and incentive-service's own 404."""
 
 import asyncio
 from collections.abc import Awaitable, Iterable, Sequence
@@ -226,6 +227,12 @@ class Org:
     def trail(self, unit: Unit) -> tuple[Unit, ...]:
         return tuple(self.units[i] for i in unit.path if i in self.units)
 
+    def managed_by(self, unit: Unit, person_id: str | None) -> bool:
+        """The person manages the unit or one above it (the subtrees a manager sees)."""
+        return person_id is not None and any(
+            self.units[i].manager_id == person_id for i in unit.path if i in self.units
+        )
+
     def children(self, unit_id: str) -> list[Unit]:
         return sorted(
             (u for u in self.units.values() if u.parent_id == unit_id), key=lambda u: u.name
@@ -323,11 +330,18 @@ async def team_view(
     span_key: str | None,
     now: datetime,
     currency: str,
+    *,
+    person_id: str | None,
+    sees_everything: bool,
 ) -> TeamView:
     """The grid and the at-risk list. `currency` is the organisation's base currency,
-    that revenue is counted in."""
+    that revenue is counted in. A unit the person does not manage, nor one above it, is
+    not found (unless they read everything): the lists the page reads would answer it
+    with only what the person may see rather than with a 404."""
     scope = await scope_of(attain, unit_id, grain, span_key, now)
     tree, unit, span, keys = scope.tree, scope.unit, scope.span, scope.keys
+    if not sees_everything and not tree.managed_by(unit, person_id):
+        raise Upstream404("goal-service", _not_found(unit_id))
     progress, alerts, names = await asyncio.gather(
         asyncio.gather(*(_progress_of(attain.tracking, unit.id, key) for key in keys)),
         _unresolved_alerts(attain.alerts, unit.id),
