@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any, Generic, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -32,7 +32,7 @@ from servicekit.problems import install_problem_handlers, unexpected_error
 from servicekit.ratelimit import RateLimiter, rate_limits
 from servicekit.relay import OutboxRelay
 from servicekit.settings import ServiceSettings
-from servicekit.uow import UnitOfWork
+from servicekit.uow import StoreFactory, StoreT, UnitOfWork
 
 log = structlog.get_logger()
 
@@ -47,42 +47,50 @@ class ConsumerSpec:
     handlers: dict[type[Event], BatchHandler]
 
 
-@dataclass
-class ServiceRuntime:
-    """What the lifespan creates; routes reach it as `request.app.state.runtime`."""
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
-    settings: ServiceSettings
+
+@dataclass
+class ServiceRuntime(Generic[SettingsT, StoreT]):
+    """What the lifespan creates; routes reach it as `request.app.state.runtime`.
+    Typed by the service's settings and store: `ServiceRuntime[GoalSettings, GoalStore]`."""
+
+    settings: SettingsT
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     tables: MessagingTables
     producer: AIOKafkaProducer
     clock: Clock
+    store: StoreFactory[StoreT] | None = None
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def unit_of_work(self) -> UnitOfWork:
+    def unit_of_work(self) -> UnitOfWork[StoreT]:
         return UnitOfWork(
             self.sessions,
             self.tables,
             source=f"/attain/{self.settings.service_name}",
             clock=self.clock,
+            store=self.store,
         )
 
 
-Worker = Callable[[ServiceRuntime, asyncio.Event], Awaitable[None]]
+Worker = Callable[[ServiceRuntime[SettingsT, StoreT], asyncio.Event], Awaitable[None]]
 
 
 def create_service_app(
     *,
     title: str,
-    settings: ServiceSettings,
+    settings: SettingsT,
     tables: MessagingTables,
+    store: StoreFactory[StoreT] | None = None,
     routers: Sequence[APIRouter] = (),
     consumers: Sequence[ConsumerSpec] = (),
-    workers: Mapping[str, Worker] | None = None,
+    workers: Mapping[str, Worker[SettingsT, StoreT]] | None = None,
     clock: Clock | None = None,
 ) -> FastAPI:
-    """`workers` are background loops by name, run until the app stops and restarted
-    after a pause when they fail."""
+    """`store` builds the service's store on each unit of work's session; `workers`
+    are background loops by name, run until the app stops and restarted after a
+    pause when they fail."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -97,6 +105,7 @@ def create_service_app(
             tables=tables,
             producer=producer,
             clock=clock or SystemClock(),
+            store=store,
         )
         app.state.runtime = runtime
         # The relay's own producer: it replaces it when a broker outage breaks it for good,
@@ -367,16 +376,19 @@ def _route_template(scope: Scope) -> str:
     return "unmatched"
 
 
-def get_runtime(request: Request) -> ServiceRuntime:
-    runtime: ServiceRuntime = request.app.state.runtime
+def get_runtime(request: Request) -> ServiceRuntime[Any, Any]:
+    runtime: ServiceRuntime[Any, Any] = request.app.state.runtime
     return runtime
 
 
-async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
+async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork[Any]]:
     """One transaction per request: the endpoint commits; anything else rolls back."""
     async with get_runtime(request).unit_of_work() as uow:
         yield uow
 
 
-RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
-UnitOfWorkDep = Annotated[UnitOfWork, Depends(unit_of_work)]
+RuntimeDep = Annotated[ServiceRuntime[Any, Any], Depends(get_runtime)]
+UnitOfWorkDep = Annotated[UnitOfWork[Any], Depends(unit_of_work)]
+"""The untyped forms; a service declares its own typed ones, e.g.
+`Annotated[UnitOfWork[GoalStore], Depends(unit_of_work)]` and
+`Annotated[ServiceRuntime[GoalSettings, GoalStore], Depends(get_runtime)]`."""

@@ -1,6 +1,7 @@
-"""Errors as RFC 9457 problem responses. Domain code raises a `Problem`
-subclass; `install_problem_handlers` maps every error, including validation
-errors and the unexpected, to `application/problem+json` once for the app."""
+"""Errors as RFC 9457 problem responses. `api/` raises a `Problem` subclass; the
+layers below raise `servicekit.errors` (no HTTP in them); `install_problem_handlers`
+maps every error, including validation errors and the unexpected, to
+`application/problem+json` once for the app."""
 
 from typing import Any
 
@@ -11,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from servicekit.db import is_transient
+from servicekit.errors import Clash, FieldError, Missing
 from servicekit.logs import current_correlation_id
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -97,6 +99,37 @@ async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _on_field_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, FieldError)
+    return problem_response(
+        InvalidInput.status,
+        InvalidInput.code,
+        InvalidInput.title,
+        exc.reason,
+        instance=request.url.path,
+        field=exc.field,
+    )
+
+
+async def _on_missing(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Missing)
+    return problem_response(
+        NotFound.status, NotFound.code, NotFound.title, exc.what, instance=request.url.path
+    )
+
+
+async def _on_clash(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Clash)
+    return problem_response(
+        Conflict.status,
+        Conflict.code,
+        Conflict.title,
+        exc.reason,
+        instance=request.url.path,
+        field=exc.field,
+    )
+
+
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
@@ -167,6 +200,9 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(FieldError, _on_field_error)
+    app.add_exception_handler(Missing, _on_missing)
+    app.add_exception_handler(Clash, _on_clash)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -1,20 +1,30 @@
 """The unit of work: one transaction, and the events the change causes written
-to the outbox inside it. Leaving the block without `commit()` rolls back."""
+to the outbox inside it. Leaving the block without `commit()` rolls back.
 
+Use cases reach the database only through `uow.store`: the service's store,
+built on the unit's session (`uow.store.goals.page(...)`). The session itself is
+for `store/` and servicekit."""
+
+from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Generic, Self, TypeVar
 from uuid import uuid4
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from attain_contracts import Envelope, Event
 from servicekit.clock import Clock
 from servicekit.db import MessagingTables, write_rows
 from servicekit.logs import current_correlation_id
+from servicekit.wakeup import notify
+
+StoreT = TypeVar("StoreT")
+
+StoreFactory = Callable[[AsyncSession], StoreT]
+"""Builds a service's store on a unit's session: `GoalStore(session)`."""
 
 
-class UnitOfWork:
+class UnitOfWork(Generic[StoreT]):
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
@@ -22,8 +32,11 @@ class UnitOfWork:
         *,
         source: str,
         clock: Clock,
+        store: "StoreFactory[StoreT] | None" = None,
     ) -> None:
         self._sessions = sessions
+        self._store_factory = store
+        self._store: StoreT | None = None
         self._tables = tables
         self._source = source
         self.clock = clock
@@ -37,6 +50,14 @@ class UnitOfWork:
             raise RuntimeError("the unit of work is used outside its `async with` block")
         return self._session
 
+    @property
+    def store(self) -> StoreT:
+        if self._store is None:
+            if self._store_factory is None:
+                raise RuntimeError("this unit of work was made without a store")
+            self._store = self._store_factory(self.session)
+        return self._store
+
     async def __aenter__(self) -> Self:
         self._session = self._sessions()
         return self
@@ -47,7 +68,7 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        session, self._session = self.session, None
+        session, self._session, self._store = self.session, None, None
         self._pending.clear()
         await session.rollback()
         await session.close()
@@ -94,9 +115,7 @@ class UnitOfWork:
         if self._pending:
             await write_rows(self.session, self._tables.outbox, self._pending)
             # Delivered by PostgreSQL only when the transaction commits.
-            await self.session.execute(
-                text("SELECT pg_notify(:channel, '')"), {"channel": self._tables.notify_channel}
-            )
+            await notify(self.session, self._tables.notify_channel)
         await self.session.commit()
         self._pending.clear()
 

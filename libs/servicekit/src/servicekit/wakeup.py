@@ -3,11 +3,12 @@ channel that committing transactions `NOTIFY`, with polling as the fallback for 
 notification missed while the loop was busy or disconnected."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 
 class Wakeup:
@@ -46,3 +47,29 @@ async def listening(engine: AsyncEngine, channel: str) -> AsyncIterator[Wakeup]:
             yield wakeup
         finally:
             await driver.remove_listener(channel, wakeup.notify)
+
+
+async def notify(session: AsyncSession, channel: str) -> None:
+    """Wake the loops listening on `channel` when the session's transaction commits
+    (PostgreSQL delivers a NOTIFY only then)."""
+    await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
+
+
+async def drain_queue(
+    engine: AsyncEngine,
+    channel: str,
+    stop: asyncio.Event,
+    take: Callable[[], Awaitable[int]],
+    *,
+    batch_size: int,
+    poll_seconds: float,
+) -> None:
+    """The loop of every queue worker (the projector, the repricer, deliveries):
+    `take` handles up to `batch_size` queued items in its own transaction and says
+    how many it took; a full batch means more may be waiting, so it takes again at
+    once; otherwise it sleeps until a NOTIFY on `channel`, `stop`, or `poll_seconds`."""
+    async with listening(engine, channel) as wakeup:
+        while not stop.is_set():
+            wakeup.clear()
+            if await take() < batch_size:
+                await wakeup.wait(stop, poll_seconds)

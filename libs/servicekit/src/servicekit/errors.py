@@ -1,0 +1,30 @@
+"""Errors the pure layers raise. They import nothing, so `domain/` and `service_layer/`
+may raise them without knowing about HTTP; `servicekit.problems` maps each to its
+problem response once for every app."""
+
+
+class FieldError(ValueError):
+    """Input that is well formed but wrong for the domain: names the field and why.
+    Answered as a 422 problem whose `field` is `field`."""
+
+    def __init__(self, field: str | None, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+class Missing(LookupError):
+    """A thing the caller named does not exist (or is not theirs to see): a 404."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+class Clash(ValueError):
+    """The request contradicts the current state (a duplicate, a closed period): a 409."""
+
+    def __init__(self, reason: str, *, field: str | None = None) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
