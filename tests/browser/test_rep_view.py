@@ -20,7 +20,7 @@ import httpx
 import pytest
 from babel.messages.pofile import read_po
 from browsing import REACTION_MS, acknowledge, assert_accessible, screenshot, sign_in
-from playwright.sync_api import BrowserContext, expect
+from playwright.sync_api import BrowserContext, Route, expect
 
 from attain_devstack.processes import Stack
 from dashboard_service.i18n import TRANSLATIONS_DIR
@@ -240,6 +240,70 @@ def test_acknowledging_an_alert_on_the_page_acknowledges_it_at_alert_service(
     )
     assert at_alert_service["status"] == "acknowledged"
     assert at_alert_service["acknowledged_by"] == world.ann
+    page.close()
+
+
+# Counts the htmx requests the goal card issues (a queued one is not issued yet) and their
+# answers about to be swapped in, so the test knows whether the live re-fetch went out and
+# has landed (htmx's later events go to the card, which an outerHTML swap has removed).
+WATCH_CARD = """(card) => {
+  window.__card = {requests: 0, settled: 0};
+  document.body.addEventListener("htmx:beforeRequest", (e) => {
+    if (e.detail.elt.id === card && e.detail.requestConfig.verb === "get") window.__card.requests++;
+  });
+  document.body.addEventListener("htmx:beforeSwap", (e) => {  // the card is still on the page
+    if (e.detail.elt.id === card && e.detail.requestConfig.verb === "get") window.__card.settled++;
+  });
+}"""
+
+
+def test_a_live_refresh_during_an_acknowledge_does_not_swallow_it(
+    browser_context: BrowserContext, world: World
+) -> None:
+    """The live re-fetch of a goal card signalled while the acknowledge is on its way: held
+    at the browser's network until the re-fetch had its chance, the acknowledge still shows
+    on the page (the re-fetch's older card must not replace it, nor the acknowledge's answer
+    go to a card no longer on the page)."""
+    page = browser_context.new_page()
+    sign_in(page, world.stack, world.bob)
+    world.won_deal(world.bob, "100.00")
+    alert = eventually(  # as Bob sees it: alert-service's copy of the org may be behind
+        lambda: world.api(
+            "alert-service",
+            f"/alerts?goal_id={world.bob_goal}&status=open",
+            bearer(world.bob, Role.REP),
+        ),
+        lambda body: body["count"] > 0,
+    )["data"][0]
+    page.reload()  # the alert on the card without waiting for the live channel
+    item = page.locator(f"#alert-{alert['id']}")
+    expect(item).to_be_visible(timeout=REACTION_MS)
+    card = f"goal-{world.bob_goal}"
+    page.evaluate(WATCH_CARD, card)
+
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route("**/alerts/*/acknowledge", hold)
+    item.get_by_role("button", name="确认").click()
+    deadline = time.monotonic() + REACTION_MS / 1000
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(20)  # Playwright hands the route over while it waits
+    assert held, "the acknowledge never left the page"
+    # What the live channel does when the goal moves (htmx-ext-sse triggers `sse:<event>`).
+    page.evaluate("(card) => htmx.trigger(document.getElementById(card), 'sse:' + card)", card)
+    if page.evaluate("window.__card.requests") > 0:  # it went out: let it land first
+        page.wait_for_function("window.__card.settled > 0", timeout=REACTION_MS)
+    held[0].continue_()
+
+    expect(page.locator(f"#alert-{alert['id']}")).to_contain_text("已确认", timeout=REACTION_MS)
+    page.unroute("**/alerts/*/acknowledge", hold)
+    at_alert_service = world.api(
+        "alert-service", f"/alerts/{alert['id']}", bearer(world.bob, Role.REP)
+    )
+    assert at_alert_service["status"] == "acknowledged"
     page.close()
 
 

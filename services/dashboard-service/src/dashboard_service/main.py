@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from dashboard_service.api import admin, live, manager, planner, rep, session
 from dashboard_service.api.errors import install_page_errors
+from dashboard_service.clients import ReadCache
 from dashboard_service.service_layer.live import LiveHub
 from dashboard_service.settings import DashboardSettings
 from dashboard_service.templating import build_environments
@@ -38,6 +39,9 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
         logging.getLogger("httpx").setLevel(logging.WARNING)
         async with httpx.AsyncClient(timeout=settings.upstream_timeout_seconds) as http:
             app.state.http = http
+            app.state.read_cache = (
+                ReadCache(settings.read_cache_seconds) if settings.read_cache_seconds else None
+            )
             try:
                 yield
             finally:

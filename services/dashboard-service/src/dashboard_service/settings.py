@@ -25,6 +25,8 @@ class DashboardSettings(ServiceSettings):
     alert_url: str = "http://127.0.0.1:8003"
     incentive_url: str = "http://127.0.0.1:8004"
     upstream_timeout_seconds: float = Field(default=10, gt=0)
+    # How long the org tree, the calendar and people's names are reused per token (0: not).
+    read_cache_seconds: float = Field(default=30, ge=0)
     session_cookie: str = "attain_session"
     # Browsers keep Secure cookies on http://127.0.0.1 and localhost too, so this stays
     # on in development; turn it off only behind a proxy that serves plain http elsewhere.

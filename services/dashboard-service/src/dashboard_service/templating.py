@@ -87,16 +87,21 @@ def format_instant(value: datetime | str | None, *, locale: str, zone: ZoneInfo)
 
 
 @pass_context
-def live_attrs(context: Context, kind: str, entity_id: str, url: str) -> Markup:
+def live_attrs(
+    context: Context, kind: str, entity_id: str, url: str, swap: str = "outerHTML"
+) -> Markup:
     """htmx attributes that re-fetch `url` (the element's own fragment, swapped in
     place) when the live channel says `kind:entity_id` changed, and the key recorded
-    for the page's token."""
+    for the page's token. `swap="innerHTML"` keeps the element itself on the page
+    (with `hx-select` picking the fragment's children): what htmx queues on an element,
+    a signal that came while a request was in flight, is dropped once it is replaced."""
     key = live_key(kind, entity_id)
     live: LiveKeys | None = context.get("live")
     if live is not None:
         live.keys.add(key)
     return Markup(
-        f'hx-get="{escape(url)}" hx-trigger="sse:{escape(event_name(key))}" hx-swap="outerHTML"'
+        f'hx-get="{escape(url)}" hx-trigger="sse:{escape(event_name(key))}" '
+        f'hx-swap="{escape(swap)}"'
     )
 
 

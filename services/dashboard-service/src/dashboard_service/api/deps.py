@@ -104,7 +104,9 @@ def current_viewer(request: Request) -> Viewer:
         principal=principal,
         token=token,
         locale=locale_of(request),
-        attain=Attain(http, settings_of(request), token),
+        attain=Attain(
+            http, settings_of(request), token, getattr(request.app.state, "read_cache", None)
+        ),
     )
 
 

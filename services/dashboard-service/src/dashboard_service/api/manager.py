@@ -6,9 +6,10 @@ Managers open the units they manage and everything below (the APIs answer 404
 for anything else, shown as the not-found page); planners, admins and viewers
 open any unit."""
 
+import asyncio
 from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -39,6 +40,8 @@ SpanKey = Annotated[
 WALL_PANELS = ("grid", "risks", "leaders", "funnel")
 WALL_SECONDS_EACH = 15
 SNOOZE_DAYS = (1, 3, 7)
+
+T = TypeVar("T")
 
 
 def _now() -> datetime:
@@ -71,14 +74,42 @@ async def unit_page(
     return render(request, viewer, "manager/team.html", {"view": view, "bands": DEFAULT_BANDS})
 
 
+@router.get("/team/units/{unit_id}/funnel", name="manager_funnel")
+async def funnel_fragment(
+    request: Request, viewer: ViewerDep, unit_id: str, period: SpanKey = None
+) -> HTMLResponse:
+    """The funnel and pipeline coverage, loaded by the page after it is shown."""
+    currency = settings_of(request).base_currency
+    view = await _checked(manager.funnel_view(viewer.attain, unit_id, period, _now(), currency))
+    return render(request, viewer, "manager/_funnel.html", {"view": view})
+
+
+@router.get("/team/units/{unit_id}/leaders", name="manager_leaders")
+async def leaders_fragment(
+    request: Request, viewer: ViewerDep, unit_id: str, period: SpanKey = None
+) -> HTMLResponse:
+    """The leaderboard, loaded by the page after it is shown."""
+    currency = settings_of(request).base_currency
+    view = await _checked(manager.leaders_view(viewer.attain, unit_id, period, _now(), currency))
+    return render(request, viewer, "manager/_leaders.html", {"view": view})
+
+
 @router.get("/team/units/{unit_id}/wall", name="manager_wall")
 async def wall_page(
     request: Request, viewer: ViewerDep, unit_id: str, period: SpanKey = None
 ) -> HTMLResponse:
     """Large type, no navigation, the panels in turn; every figure live."""
-    view = await _view(request, viewer, unit_id, "month", period)
+    currency = settings_of(request).base_currency
+    now = _now()
+    view, funnel, leaders = await asyncio.gather(
+        _view(request, viewer, unit_id, "month", period),
+        _checked(manager.funnel_view(viewer.attain, unit_id, period, now, currency)),
+        _checked(manager.leaders_view(viewer.attain, unit_id, period, now, currency)),
+    )
     context = {
         "view": view,
+        "funnel": funnel,
+        "leaders": leaders,
         "bands": DEFAULT_BANDS,
         "panels": WALL_PANELS,
         "cycle": wall_cycle(WALL_PANELS, WALL_SECONDS_EACH),
@@ -151,8 +182,24 @@ async def _view(
     request: Request, viewer: Viewer, unit_id: str, grain: GridGrain, period: str | None
 ) -> manager.TeamView:
     currency = settings_of(request).base_currency
+    return await _checked(
+        manager.team_view(
+            viewer.attain,
+            unit_id,
+            grain,
+            period,
+            _now(),
+            currency,
+            person_id=viewer.person_id,
+            sees_everything=_reads_everything(viewer),
+        )
+    )
+
+
+async def _checked(view: Awaitable[T]) -> T:
+    """A `period` that is no period key of the calendar is a 422 naming it."""
     try:
-        return await manager.team_view(viewer.attain, unit_id, grain, period, _now(), currency)
+        return await view
     except manager.InvalidPeriod as error:
         raise UpstreamRejected("dashboard-service", _problem(error)) from error
 

@@ -11,6 +11,7 @@ not-found page), `Upstream401` (sign in again), `UpstreamRejected(problem)` (ano
 from dashboard_service.clients.attain import (
     Attain,
     Problem,
+    ReadCache,
     Upstream,
     Upstream401,
     Upstream404,
@@ -22,6 +23,7 @@ from dashboard_service.clients.attain import (
 __all__ = [
     "Attain",
     "Problem",
+    "ReadCache",
     "Upstream",
     "Upstream401",
     "Upstream404",

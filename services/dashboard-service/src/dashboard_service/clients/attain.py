@@ -1,3 +1,7 @@
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,12 +62,59 @@ class UpstreamUnavailable(UpstreamError):
     """The service did not answer, or answered 5xx."""
 
 
+class ReadCache:
+    """Answers of reads that change seldom (the org tree, the calendar, people's names),
+    kept a few seconds per token: a person paging through their team asks for them on
+    every page. Keyed by the token, so nobody is answered from another person's read;
+    concurrent misses of one key share one upstream call; failures are not kept."""
+
+    def __init__(self, seconds: float, entries: int = 2048) -> None:
+        self._seconds = seconds
+        self._entries = entries
+        self._kept: OrderedDict[tuple[Any, ...], tuple[float, asyncio.Future[Any]]] = OrderedDict()
+
+    async def get(self, key: tuple[Any, ...], load: Callable[[], Awaitable[Any]]) -> Any:
+        now = time.monotonic()
+        kept = self._kept.get(key)
+        if kept is not None and kept[0] > now:
+            return await asyncio.shield(kept[1])
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._kept[key] = (now + self._seconds, future)
+        while len(self._kept) > self._entries:
+            self._kept.popitem(last=False)
+        try:
+            future.set_result(await load())
+        except BaseException as error:
+            self._kept.pop(key, None)
+            future.set_exception(error)
+            future.exception()  # retrieved: those waiting get it, nobody else must
+            raise
+        return future.result()
+
+
 class Upstream:
-    def __init__(self, http: httpx.AsyncClient, service: str, base_url: str, token: str) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        service: str,
+        base_url: str,
+        token: str,
+        cache: ReadCache | None = None,
+    ) -> None:
         self._http = http
         self.service = service
         self._base_url = base_url.rstrip("/")
         self._token = token
+        self._cache = cache
+
+    async def kept(self, how: str, path: str, **params: Any) -> Any:
+        """`get` (how="get") or `every` (how="every"), answered from the read cache
+        for a few seconds after the first call with this token."""
+        read = self.every if how == "every" else self.get
+        if self._cache is None:
+            return await read(path, **params)
+        key = (self._token, self.service, how, path, tuple(sorted(params.items())))
+        return await self._cache.get(key, lambda: read(path, **params))
 
     async def get(self, path: str, **params: Any) -> Any:
         query = {name: value for name, value in params.items() if value is not None}
@@ -151,8 +202,14 @@ class Upstream:
 class Attain:
     """The four APIs as one person (or, for development sign-in, as an admin) sees them."""
 
-    def __init__(self, http: httpx.AsyncClient, settings: DashboardSettings, token: str) -> None:
-        self.goals = Upstream(http, "goal-service", settings.goal_url, token)
-        self.tracking = Upstream(http, "tracking-service", settings.tracking_url, token)
-        self.alerts = Upstream(http, "alert-service", settings.alert_url, token)
-        self.incentives = Upstream(http, "incentive-service", settings.incentive_url, token)
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        settings: DashboardSettings,
+        token: str,
+        cache: ReadCache | None = None,
+    ) -> None:
+        self.goals = Upstream(http, "goal-service", settings.goal_url, token, cache)
+        self.tracking = Upstream(http, "tracking-service", settings.tracking_url, token, cache)
+        self.alerts = Upstream(http, "alert-service", settings.alert_url, token, cache)
+        self.incentives = Upstream(http, "incentive-service", settings.incentive_url, token, cache)

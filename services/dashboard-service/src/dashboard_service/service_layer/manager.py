@@ -5,8 +5,15 @@ leaderboard (incentive-service). Independent calls go out together, and the grid
 reads whole lists (one request per column, never one per cell), so a region of a
 hundred reps costs the same handful of requests as a team of ten.
 
-Nothing here decides who may see what: a unit outside the person's subtree is
-answered 404 by tracking-service's statistics, which the page shows as not found."""
+The page itself is the grid and the at-risk list (`team_view`); the funnel with
+pipeline coverage (`funnel_view`) and the leaderboard (`leaders_view`), the slow
+reads, are fragments the page loads after it. The org tree, the calendar and
+people's names come through the per-token read cache.
+
+Nothing here decides what figures a person may see: every list is the APIs' answer
+to the person's token. The page of a unit outside the person's subtree is not found
+(`Org.managed_by`, from the org tree goal-service gave them, as the APIs' visibility
+rule has it), and the fragments get tracking- and incentive-service's own 404."""
 
 import asyncio
 from collections.abc import Awaitable, Iterable, Sequence
@@ -193,13 +200,23 @@ class TeamView:
     grid: Grid
     risks: tuple[Risk, ...]
     risk_count: int
+    currency: str
+    as_of: datetime
+    spans: tuple[Period, ...] = field(default=())  # the span before and after, to page through
+
+
+@dataclass(frozen=True)
+class FunnelView:
     funnel: Funnel
     funnel_window: tuple[date, date]
     pipeline: Pipeline | None
     currency: str
+
+
+@dataclass(frozen=True)
+class LeadersView:
     leaders: tuple[Leader, ...]
-    as_of: datetime
-    spans: tuple[Period, ...] = field(default=())  # the span before and after, to page through
+    currency: str
 
 
 @dataclass(frozen=True)
@@ -210,6 +227,12 @@ class Org:
     def trail(self, unit: Unit) -> tuple[Unit, ...]:
         return tuple(self.units[i] for i in unit.path if i in self.units)
 
+    def managed_by(self, unit: Unit, person_id: str | None) -> bool:
+        """The person manages the unit or one above it (the subtrees a manager sees)."""
+        return person_id is not None and any(
+            self.units[i].manager_id == person_id for i in unit.path if i in self.units
+        )
+
     def children(self, unit_id: str) -> list[Unit]:
         return sorted(
             (u for u in self.units.values() if u.parent_id == unit_id), key=lambda u: u.name
@@ -218,7 +241,7 @@ class Org:
 
 async def org(attain: Attain) -> Org:
     units, calendar = await asyncio.gather(
-        attain.goals.every("/org-units"), attain.goals.get("/calendar")
+        attain.goals.kept("every", "/org-units"), attain.goals.kept("get", "/calendar")
     )
     return Org(units={row["id"]: Unit.of(row) for row in units}, calendar=calendar_of(calendar))
 
@@ -252,15 +275,34 @@ def span_for(calendar: FiscalCalendar, key: str | None, today: date) -> Period:
         raise InvalidPeriod(str(error)) from error
 
 
-async def team_view(
-    attain: Attain,
-    unit_id: str,
-    grain: Grain,
-    span_key: str | None,
-    now: datetime,
-    currency: str,
-) -> TeamView:
-    """`currency` is the organisation's base currency, that revenue is counted in."""
+@dataclass(frozen=True)
+class Scope:
+    """What each part of the team page starts from: the unit, its span and columns."""
+
+    tree: Org
+    unit: Unit
+    today: date
+    span: Period
+    columns: list[Period]
+    year: str | None
+
+    @property
+    def window(self) -> tuple[date, date]:
+        """The funnel's dates: the span up to today."""
+        span, today = self.span, self.today
+        return (span.start, min(span.end, today)) if span.start <= today else (span.start,) * 2
+
+    @property
+    def keys(self) -> list[str]:
+        """The span, its year (a unit's goal may be set for the year only, and coverage
+        needs one) and the columns."""
+        keys = (self.span.key, self.year, *(c.key for c in self.columns))
+        return list(dict.fromkeys(k for k in keys if k))
+
+
+async def scope_of(
+    attain: Attain, unit_id: str, grain: Grain, span_key: str | None, now: datetime
+) -> Scope:
     tree = await org(attain)
     unit = tree.units.get(unit_id)
     if unit is None:
@@ -268,33 +310,51 @@ async def team_view(
     today = local_day(tree.calendar, now)
     span = span_for(tree.calendar, span_key, today)
     columns = grid_columns(tree.calendar, span, grain)
-    window = (span.start, min(span.end, today)) if span.start <= today else (span.start, span.start)
-    # The year too: a unit's goal may be set for the year only, and coverage needs one.
     year = tree.calendar.containing(span.start, "year").key
-    keys = list(dict.fromkeys(k for k in (span.key, year, *(c.key for c in columns)) if k))
-    progress, alerts, statistics, leaderboard = await asyncio.gather(
+    return Scope(tree, unit, today, span, columns, year)
+
+
+async def names_of(attain: Attain, unit_id: str, span_key: str | None) -> dict[str, str]:
+    """The people of the unit's leaderboard by id (the names the grid and the at-risk list
+    show), through the read cache: names change seldom, the leaderboard is a slow read."""
+    board = await attain.incentives.kept(
+        "every", f"/org-units/{unit_id}/leaderboard", period=span_key
+    )
+    return {row["person_id"]: row["name"] for row in board}
+
+
+async def team_view(
+    attain: Attain,
+    unit_id: str,
+    grain: Grain,
+    span_key: str | None,
+    now: datetime,
+    currency: str,
+    *,
+    person_id: str | None,
+    sees_everything: bool,
+) -> TeamView:
+    """The grid and the at-risk list. `currency` is the organisation's base currency,
+    that revenue is counted in. A unit the person does not manage, nor one above it, is
+    not found (unless they read everything): the lists the page reads would answer it
+    with only what the person may see rather than with a 404."""
+    scope = await scope_of(attain, unit_id, grain, span_key, now)
+    tree, unit, span, keys = scope.tree, scope.unit, scope.span, scope.keys
+    if not sees_everything and not tree.managed_by(unit, person_id):
+        raise Upstream404("goal-service", _not_found(unit_id))
+    progress, alerts, names = await asyncio.gather(
         asyncio.gather(*(_progress_of(attain.tracking, unit.id, key) for key in keys)),
         _unresolved_alerts(attain.alerts, unit.id),
-        attain.tracking.get(
-            f"/org-units/{unit.id}/statistics",
-            start=window[0].isoformat(),
-            end=window[1].isoformat(),
-        ),
-        attain.incentives.get(f"/org-units/{unit.id}/leaderboard", period=span.key),
+        names_of(attain, unit.id, span.key),
     )
     by_period = dict(zip(keys, progress, strict=True))
-    names = {row["person_id"]: row["name"] for row in leaderboard["data"]}
-    grid = build_grid(tree, unit, span, columns, by_period, names, today)
+    grid = build_grid(tree, unit, span, scope.columns, by_period, names, scope.today)
     ranked = sorted(alerts, key=lambda a: at_risk_order(_risk_key(a)))
     shown = ranked[:RISKS_SHOWN]
-    unit_goal_id = own_goal(by_period, unit.id, (span.key, year))
     # Most alerts are about goals the grid has just read; ask goal-service for the rest only.
     known = {g["goal_id"]: g for goals in by_period.values() for g in goals}
     unknown = [g for g in _unique_goals(shown) if g not in known]
-    alert_goals, unit_progress = await asyncio.gather(
-        asyncio.gather(*(_maybe(attain.goals.get(f"/goals/{g}")) for g in unknown)),
-        _maybe(attain.tracking.get(f"/goals/{unit_goal_id}/progress")) if unit_goal_id else _none(),
-    )
+    alert_goals = await asyncio.gather(*(_maybe(attain.goals.get(f"/goals/{g}")) for g in unknown))
     goals = {
         **{
             goal_id: _goal_of(known[goal_id], currency)
@@ -310,13 +370,49 @@ async def team_view(
         grid=grid,
         risks=tuple(risk(a, goals.get(a["goal_id"]), names, tree, now) for a in shown),
         risk_count=len(alerts),
+        currency=currency,
+        as_of=now,
+        spans=tuple(neighbouring_spans(tree.calendar, span)),
+    )
+
+
+async def funnel_view(
+    attain: Attain, unit_id: str, span_key: str | None, now: datetime, currency: str
+) -> FunnelView:
+    """The funnel of the span up to today, and the pipeline's coverage of what is left of
+    the unit's own goal for the span (else its year)."""
+    scope = await scope_of(attain, unit_id, "month", span_key, now)
+    window = scope.window
+    keys = [k for k in (scope.span.key, scope.year) if k]
+    statistics, *own = await asyncio.gather(
+        attain.tracking.get(
+            f"/org-units/{unit_id}/statistics",
+            start=window[0].isoformat(),
+            end=window[1].isoformat(),
+        ),
+        *(_unit_goals_of(attain.tracking, scope.unit, key) for key in keys),
+    )
+    unit_goal_id = own_goal(dict(zip(keys, own, strict=True)), unit_id, keys)
+    unit_progress = (
+        await _maybe(attain.tracking.get(f"/goals/{unit_goal_id}/progress"))
+        if unit_goal_id
+        else None
+    )
+    return FunnelView(
         funnel=funnel({k: Decimal(v) for k, v in statistics["totals"].items()}),
         funnel_window=window,
         pipeline=pipeline_of(unit_progress),
         currency=currency,
-        leaders=tuple(leader(row) for row in leaderboard["data"][:LEADERS_SHOWN]),
-        as_of=now,
-        spans=tuple(neighbouring_spans(tree.calendar, span)),
+    )
+
+
+async def leaders_view(
+    attain: Attain, unit_id: str, span_key: str | None, now: datetime, currency: str
+) -> LeadersView:
+    scope = await scope_of(attain, unit_id, "month", span_key, now)
+    board = await attain.incentives.get(f"/org-units/{unit_id}/leaderboard", period=scope.span.key)
+    return LeadersView(
+        leaders=tuple(leader(row) for row in board["data"][:LEADERS_SHOWN]), currency=currency
     )
 
 
@@ -483,6 +579,17 @@ def _unique_goals(alerts: Iterable[dict[str, Any]]) -> list[str]:
     return list(dict.fromkeys(a["goal_id"] for a in alerts))
 
 
+async def _unit_goals_of(tracking: Upstream, unit: Unit, period_key: str) -> list[dict[str, Any]]:
+    """The unit's own goals for a period: those its manager owns (one short list, where
+    the unit's whole subtree would be every rep's goal)."""
+    if unit.manager_id is None:
+        return []
+    answer = await tracking.get(
+        "/progress", owner_id=unit.manager_id, period_key=period_key, metric=METRIC, limit=100
+    )
+    return list(answer["data"])
+
+
 async def _progress_of(tracking: Upstream, unit_id: str, period_key: str) -> list[dict[str, Any]]:
     return await _all(
         tracking, "/progress", org_unit_id=unit_id, period_key=period_key, metric=METRIC
@@ -518,10 +625,6 @@ async def _maybe(call: Awaitable[T]) -> T | None:
         return await call
     except Upstream404:
         return None
-
-
-async def _none() -> None:
-    return None
 
 
 def _risk_key(alert: dict[str, Any]) -> RiskKey:
