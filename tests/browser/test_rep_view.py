@@ -23,7 +23,7 @@ from browsing import REACTION_MS, acknowledge, assert_accessible, screenshot, si
 from playwright.sync_api import BrowserContext, Route, expect
 
 from attain_devstack.processes import Stack
-from dashboard_service.i18n import TRANSLATIONS_DIR
+from dashboard_service.api.i18n import TRANSLATIONS_DIR
 from servicekit.auth import Role, mint_token
 from servicekit.settings import DEVELOPMENT_SECRET
 from tracking_service.cli.sign import signed_headers

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dashboard_service.templating import format_day, format_instant, money, percent
+from dashboard_service.api.templating import format_day, format_instant, money, percent
 
 pytestmark = pytest.mark.unit
 

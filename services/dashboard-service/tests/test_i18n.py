@@ -8,7 +8,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from dashboard_service.i18n import LOCALES, TRANSLATIONS_DIR, choose_locale, load_translations
+from dashboard_service.api.i18n import LOCALES, TRANSLATIONS_DIR, choose_locale, load_translations
 
 pytestmark = pytest.mark.unit
 

@@ -13,10 +13,10 @@ from fastapi.staticfiles import StaticFiles
 
 from dashboard_service.api import admin, live, manager, planner, rep, session
 from dashboard_service.api.errors import install_page_errors
+from dashboard_service.api.templating import build_environments
 from dashboard_service.clients import ReadCache
 from dashboard_service.service_layer.live import LiveHub
 from dashboard_service.settings import DashboardSettings
-from dashboard_service.templating import build_environments
 from dashboard_service.workers.live import LiveFeed
 from servicekit.app import create_stateless_app
 

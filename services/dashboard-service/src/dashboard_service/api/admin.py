@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
-from dashboard_service.api.deps import ViewerDep, render, requires, settings_of
+from dashboard_service.api.dependencies import Viewer, ViewerDep, render, requires, settings_of
 from dashboard_service.clients import UpstreamRejected
 from dashboard_service.domain.forms import FormError
 from dashboard_service.service_layer import admin
@@ -214,14 +214,28 @@ async def plan_page(request: Request, viewer: ViewerDep, plan_id: str) -> HTMLRe
     return render(request, viewer, "admin/plan.html", {"plan": found})
 
 
-@router.get("/admin/periods", name="admin_periods")
-async def periods_page(request: Request, viewer: ViewerDep, period_key: str = "") -> HTMLResponse:
+def _periods(
+    request: Request,
+    viewer: Viewer,
+    period_key: str,
+    *,
+    run: object = None,
+    closed: object = None,
+    refused: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    """The periods page, after a payout run, a close, or a refusal of either."""
     return render(
         request,
         viewer,
         "admin/periods.html",
-        {"period_key": period_key, "run": None, "closed": None, "refused": None},
+        {"period_key": period_key, "run": run, "closed": closed, "refused": refused},
+        status_code=422 if refused else 200,
     )
+
+
+@router.get("/admin/periods", name="admin_periods")
+async def periods_page(request: Request, viewer: ViewerDep, period_key: str = "") -> HTMLResponse:
+    return _periods(request, viewer, period_key)
 
 
 @router.post("/admin/periods/payout-run", name="admin_payout_run")
@@ -233,13 +247,7 @@ async def payout_run(
         run = await admin.payout_run(viewer.attain, period_key.strip())
     except UpstreamRejected as error:
         refused = _refusal(error)
-    return render(
-        request,
-        viewer,
-        "admin/periods.html",
-        {"period_key": period_key, "run": run, "closed": None, "refused": refused},
-        status_code=422 if refused else 200,
-    )
+    return _periods(request, viewer, period_key, run=run, refused=refused)
 
 
 @router.post("/admin/periods/close", name="admin_close_period")
@@ -259,13 +267,7 @@ async def close_period(
             closed = await admin.close_period(viewer.attain, period_key.strip())
         except UpstreamRejected as error:
             refused = _refusal(error)
-    return render(
-        request,
-        viewer,
-        "admin/periods.html",
-        {"period_key": period_key, "run": None, "closed": closed, "refused": refused},
-        status_code=422 if refused else 200,
-    )
+    return _periods(request, viewer, period_key, closed=closed, refused=refused)
 
 
 @router.get("/admin/statements.csv", name="admin_statements_csv")

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from dashboard_service.api.deps import (
+from dashboard_service.api.dependencies import (
     PageNotFound,
     SignInRequired,
     current_viewer,

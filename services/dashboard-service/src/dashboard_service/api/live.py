@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from dashboard_service.api.deps import PageNotFound, ViewerDep, settings_of
+from dashboard_service.api.dependencies import PageNotFound, ViewerDep, settings_of
 from dashboard_service.domain.live import event_name
 from dashboard_service.service_layer.live import InvalidPageToken, LiveHub, page_grant
 

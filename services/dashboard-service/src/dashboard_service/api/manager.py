@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from dashboard_service.api.deps import (
+from dashboard_service.api.dependencies import (
     PageNotFound,
     Viewer,
     ViewerDep,

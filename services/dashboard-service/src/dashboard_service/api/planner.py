@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from dashboard_service.api.deps import PageNotFound, ViewerDep, render, requires
+from dashboard_service.api.dependencies import PageNotFound, ViewerDep, render, requires
 from dashboard_service.domain.planning import PlanForm
 from dashboard_service.service_layer import planner
 from servicekit.auth import Role

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from dashboard_service.api.deps import (
+from dashboard_service.api.dependencies import (
     PageNotFound,
     Viewer,
     ViewerDep,

@@ -12,7 +12,7 @@ from urllib.parse import urlencode, urlparse
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from dashboard_service.api.deps import PageNotFound, principal_of, render, settings_of
+from dashboard_service.api.dependencies import PageNotFound, principal_of, render, settings_of
 from dashboard_service.service_layer.session import SESSION_TTL, development_token, people_to_choose
 from servicekit.auth import Role
 

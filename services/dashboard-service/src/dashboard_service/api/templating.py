@@ -23,10 +23,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context,
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
+from dashboard_service.api.i18n import LOCALES, load_translations
 from dashboard_service.domain.live import event_name, live_key
-from dashboard_service.i18n import LOCALES, load_translations
 
-TEMPLATES_DIR = Path(__file__).parent / "templates"
+TEMPLATES_DIR = Path(__file__).parent.parent / "templates"
 
 
 class LiveKeys:

@@ -24,11 +24,11 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment
 
+from dashboard_service.api.i18n import choose_locale
+from dashboard_service.api.templating import LiveKeys
 from dashboard_service.clients import Attain
-from dashboard_service.i18n import choose_locale
 from dashboard_service.service_layer.live import mint_page_token
 from dashboard_service.settings import DashboardSettings
-from dashboard_service.templating import LiveKeys
 from servicekit.auth import Principal, Role, decode_token
 from servicekit.problems import Unauthorized
 
