@@ -33,6 +33,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from servicekit.newest import newest_by
+
 
 @dataclass(frozen=True)
 class MessagingTables:
@@ -140,12 +142,7 @@ async def upsert_newer(
 
 def newest_versions(rows: Iterable[dict[str, Any]], key: str = "id") -> list[dict[str, Any]]:
     """One row per key, the highest version: one batch may carry several."""
-    kept: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        held = kept.get(row[key])
-        if held is None or row["version"] > held["version"]:
-            kept[row[key]] = row
-    return list(kept.values())
+    return list(newest_by(rows, lambda row: row[key], lambda row: row["version"]).values())
 
 
 # SQLSTATEs of a server that is going away or not back yet, as during a restart or a failover:

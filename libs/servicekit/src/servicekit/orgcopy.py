@@ -28,6 +28,7 @@ from sqlalchemy.types import Text
 from sqlmodel import Field, SQLModel
 
 from attain_contracts import GoalArchived, OrgUnitUpserted, PersonUpserted
+from servicekit.newest import newest_by
 
 
 class OrgUnitColumns(SQLModel):
@@ -82,14 +83,9 @@ def _kept(model: type[SQLModel], row: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in row.items() if name in columns}
 
 
-def _newest(events: Iterable[Any], key: str) -> dict[str, Any]:
+def _newest(events: Iterable[Any], key: str) -> dict[Any, Any]:
     """The newest event per `key` attribute in one batch."""
-    kept: dict[str, Any] = {}
-    for event in events:
-        held = kept.get(getattr(event, key))
-        if held is None or event.version > held.version:
-            kept[getattr(event, key)] = event
-    return kept
+    return newest_by(events, lambda event: getattr(event, key), lambda event: event.version)
 
 
 async def _upsert_newer(

@@ -12,6 +12,7 @@ from alert_service.service_layer.evaluation import evaluate_goals
 from alert_service.settings import AlertSettings
 from attain_contracts import GoalProgressUpdated
 from servicekit.clock import local_day
+from servicekit.newest import newest_by
 
 
 async def record_progress(
@@ -43,12 +44,7 @@ async def record_progress(
 def newest_per_goal(events: Iterable[GoalProgressUpdated]) -> list[GoalProgressUpdated]:
     """The update with the highest sequence of each goal: a batch is folded into
     one write per goal, and an older update that arrives late changes nothing."""
-    newest: dict[str, GoalProgressUpdated] = {}
-    for event in events:
-        kept = newest.get(event.goal_id)
-        if kept is None or event.sequence > kept.sequence:
-            newest[event.goal_id] = event
-    return list(newest.values())
+    return list(newest_by(events, lambda e: e.goal_id, lambda e: e.sequence).values())
 
 
 def recorded_by_person(

@@ -3,15 +3,15 @@
 from attain_contracts import GoalProgressUpdated
 from incentive_service.domain.standings import PROCESS_METRICS
 from incentive_service.service_layer import Uow
+from servicekit.newest import newest_by
 
 
 async def record_progress(uow: Uow, events: list[GoalProgressUpdated]) -> None:
-    latest: dict[str, GoalProgressUpdated] = {}
-    for event in events:
-        if event.metric in PROCESS_METRICS:
-            held = latest.get(event.goal_id)
-            if held is None or event.sequence > held.sequence:
-                latest[event.goal_id] = event
+    latest = newest_by(
+        (e for e in events if e.metric in PROCESS_METRICS),
+        lambda e: e.goal_id,
+        lambda e: e.sequence,
+    )
     await uow.store.goals.record_progress(
         [
             {"goal_id": e.goal_id, "actual": e.actual, "sequence": e.sequence}
