@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from servicekit.clock import local_day
-from servicekit.errors import Clash, FieldError, Missing
+from servicekit.errors import Clash, FieldError, Missing, Unreachable
 from servicekit.problems import install_problem_handlers
 
 pytestmark = pytest.mark.unit
@@ -41,6 +41,10 @@ def _app() -> FastAPI:
     def clash() -> None:
         raise Clash("period 2026-11 is closed", field="period")
 
+    @app.get("/unreachable")
+    def unreachable() -> None:
+        raise Unreachable("tracking-unavailable", "tracking-service did not answer", "timeout")
+
     return app
 
 
@@ -50,6 +54,7 @@ def _app() -> FastAPI:
         ("/field", 422, "invalid-input", "weights", "weights must add up to 1"),
         ("/missing", 404, "not-found", None, "no goal g-9"),
         ("/clash", 409, "conflict", "period", "period 2026-11 is closed"),
+        ("/unreachable", 502, "tracking-unavailable", None, "timeout"),
     ],
 )
 def test_each_error_is_its_problem(

@@ -32,3 +32,14 @@ class Clash(ValueError):
         super().__init__(reason)
         self.field = field
         self.reason = reason
+
+
+class Unreachable(RuntimeError):
+    """Another service did not answer, or answered with a failure: a 502 whose code
+    names it (`tracking-unavailable`, "tracking-service did not answer")."""
+
+    def __init__(self, code: str, title: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.title = title
+        self.reason = reason

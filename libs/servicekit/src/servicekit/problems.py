@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from servicekit.db import is_transient
-from servicekit.errors import Clash, FieldError, Missing
+from servicekit.errors import Clash, FieldError, Missing, Unreachable
 from servicekit.logs import current_correlation_id
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -131,6 +131,17 @@ async def _on_clash(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _on_unreachable(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Unreachable)
+    return problem_response(
+        502,
+        exc.code,
+        exc.title,
+        exc.reason,
+        instance=request.url.path,
+    )
+
+
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
@@ -204,6 +215,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(FieldError, _on_field_error)
     app.add_exception_handler(Missing, _on_missing)
     app.add_exception_handler(Clash, _on_clash)
+    app.add_exception_handler(Unreachable, _on_unreachable)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected)

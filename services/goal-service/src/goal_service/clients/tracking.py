@@ -12,11 +12,12 @@ import httpx
 
 from goal_service.settings import GoalSettings
 from servicekit.auth import Role, mint_token
-from servicekit.problems import Problem
+from servicekit.errors import Unreachable
 
 
-class TrackingUnavailable(Problem):
-    status, code, title = 502, "tracking-unavailable", "tracking-service did not answer"
+class TrackingUnavailable(Unreachable):
+    def __init__(self, reason: str) -> None:
+        super().__init__("tracking-unavailable", "tracking-service did not answer", reason)
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ async def smart_findings(
     try:
         past = await _history(store, tracking, goal, period)
     except TrackingUnavailable as error:
-        return [*findings, smart.Finding("warning", "history_unavailable", "target", error.detail)]
+        return [*findings, smart.Finding("warning", "history_unavailable", "target", error.reason)]
     return smart.check(
         draft, growth_ceiling=ceiling, history=past, children_targets=children, adds_up=summable
     )
