@@ -306,6 +306,35 @@ async def test_reps_see_their_own_and_managers_their_subtree(
     assert (await client.get("/progress", headers=INTEGRATION)).status_code == 404
 
 
+async def test_the_list_takes_several_periods_in_one_call(
+    client: httpx.AsyncClient, kafka_bootstrap: str
+) -> None:
+    org = Org()
+    april = Period(key="2026-04", start=date(2026, 4, 1), end=date(2026, 4, 30))
+    may = Period(key="2026-05", start=date(2026, 5, 1), end=date(2026, 5, 31))
+    march_goal, april_goal, may_goal = (
+        goal(org.east, org.ann, person_id=org.ann, period=period) for period in (MARCH, april, may)
+    )
+    await setup(
+        kafka_bootstrap, org, org.person(org.ann, org.east), march_goal, april_goal, may_goal
+    )
+    for g in (march_goal, april_goal, may_goal):
+        await until(client, f"/goals/{g.goal_id}/progress?as_of={AS_OF}", lambda _: True)
+
+    async def listed(query: str) -> tuple[list[str], int]:
+        response = await client.get(f"/progress?org_unit_id={org.east}&{query}", headers=ADMIN)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        return [g["goal_id"] for g in body["data"]], body["count"]
+
+    both = "period_key=2026-03&period_key=2026-05"
+    assert await listed(both) == ([march_goal.goal_id, may_goal.goal_id], 2)
+    assert await listed("period_key=2026-04") == ([april_goal.goal_id], 1)
+    first, _ = await listed(f"{both}&limit=1")
+    assert first == [march_goal.goal_id]
+    assert await listed(f"{both}&limit=1&after={march_goal.goal_id}") == ([may_goal.goal_id], 2)
+
+
 async def test_the_series_accumulates_actual_beside_expected_by_day_and_by_week(
     client: httpx.AsyncClient, kafka_bootstrap: str
 ) -> None:

@@ -30,7 +30,7 @@ def _refusal(error: FormError | UpstreamRejected) -> dict[str, Any]:
     if isinstance(error, FormError):
         return {"field": error.field, "fault": str(error.fault), "detail": error.detail}
     problem = error.problem
-    return {"field": problem.field, "fault": None, "detail": problem.detail or problem.title}
+    return {"field": problem.field, "fault": None, "detail": None, "problem": problem}
 
 
 @router.get("/admin", name="admin_home")

@@ -21,6 +21,14 @@ class Problem:
     detail: str | None
     field: str | None
     errors: tuple[dict[str, Any], ...] = ()  # per item, when the API lists them (imports)
+    code: str | None = None  # the machine code: the last part of the problem's `type`
+
+    @property
+    def reason_code(self) -> str | None:
+        """The first listed fault's own code (a validation error's `missing`,
+        `decimal_parsing`, ...), when it has one."""
+        code = self.errors[0].get("code") if self.errors else None
+        return code if isinstance(code, str) else None
 
     @classmethod
     def of(cls, response: httpx.Response) -> "Problem":
@@ -36,6 +44,7 @@ class Problem:
             detail=body.get("detail"),
             field=body.get("field"),
             errors=tuple(e for e in body.get("errors") or () if isinstance(e, dict)),
+            code=str(body["type"]).rstrip("/").rsplit("/", 1)[-1] if body.get("type") else None,
         )
 
 

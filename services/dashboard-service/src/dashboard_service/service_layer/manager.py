@@ -342,27 +342,14 @@ async def team_view(
     tree, unit, span, keys = scope.tree, scope.unit, scope.span, scope.keys
     if not sees_everything and not tree.managed_by(unit, person_id):
         raise Upstream404("goal-service", _not_found(unit_id))
-    progress, alerts, names = await asyncio.gather(
-        asyncio.gather(*(_progress_of(attain.tracking, unit.id, key) for key in keys)),
-        _unresolved_alerts(attain.alerts, unit.id),
+    (progress, names, (alerts, shown, alert_goals)) = await asyncio.gather(
+        _progress_of(attain.tracking, unit.id, keys),
         names_of(attain, unit.id, span.key),
+        _risks_with_goals(attain, unit.id),
     )
-    by_period = dict(zip(keys, progress, strict=True))
+    by_period = _by_period(progress, keys)
     grid = build_grid(tree, unit, span, scope.columns, by_period, names, scope.today)
-    ranked = sorted(alerts, key=lambda a: at_risk_order(_risk_key(a)))
-    shown = ranked[:RISKS_SHOWN]
-    # Most alerts are about goals the grid has just read; ask goal-service for the rest only.
-    known = {g["goal_id"]: g for goals in by_period.values() for g in goals}
-    unknown = [g for g in _unique_goals(shown) if g not in known]
-    alert_goals = await asyncio.gather(*(_maybe(attain.goals.get(f"/goals/{g}")) for g in unknown))
-    goals = {
-        **{
-            goal_id: _goal_of(known[goal_id], currency)
-            for goal_id in _unique_goals(shown)
-            if goal_id in known
-        },
-        **{g["id"]: g for g in alert_goals if g is not None},
-    }
+    goals = {g["id"]: g for g in alert_goals if g is not None}
     return TeamView(
         unit=unit,
         trail=tree.trail(unit),
@@ -384,15 +371,15 @@ async def funnel_view(
     scope = await scope_of(attain, unit_id, "month", span_key, now)
     window = scope.window
     keys = [k for k in (scope.span.key, scope.year) if k]
-    statistics, *own = await asyncio.gather(
+    statistics, own = await asyncio.gather(
         attain.tracking.get(
             f"/org-units/{unit_id}/statistics",
             start=window[0].isoformat(),
             end=window[1].isoformat(),
         ),
-        *(_unit_goals_of(attain.tracking, scope.unit, key) for key in keys),
+        _unit_goals_of(attain.tracking, scope.unit, keys),
     )
-    unit_goal_id = own_goal(dict(zip(keys, own, strict=True)), unit_id, keys)
+    unit_goal_id = own_goal(_by_period(own, keys), unit_id, keys)
     unit_progress = (
         await _maybe(attain.tracking.get(f"/goals/{unit_goal_id}/progress"))
         if unit_goal_id
@@ -563,37 +550,54 @@ async def row_view(
     return one, Grid(_grain(calendar, columns), span, tuple(columns), current, (one,))
 
 
-def _goal_of(progress: dict[str, Any], currency: str) -> dict[str, Any]:
-    """What the at-risk list reads of a goal (goal-service's shape), from its progress:
-    the grid reads revenue goals only, counted in the base currency."""
-    return {
-        "id": progress["goal_id"],
-        "person_id": progress["person_id"],
-        "metric": progress["metric"],
-        "period_key": progress["period_key"],
-        "currency": currency,
-    }
-
-
 def _unique_goals(alerts: Iterable[dict[str, Any]]) -> list[str]:
     return list(dict.fromkeys(a["goal_id"] for a in alerts))
 
 
-async def _unit_goals_of(tracking: Upstream, unit: Unit, period_key: str) -> list[dict[str, Any]]:
-    """The unit's own goals for a period: those its manager owns (one short list, where
-    the unit's whole subtree would be every rep's goal)."""
-    if unit.manager_id is None:
+async def _unit_goals_of(
+    tracking: Upstream, unit: Unit, period_keys: list[str]
+) -> list[dict[str, Any]]:
+    """The unit's own goals for the periods: those its manager owns (one short list,
+    where the unit's whole subtree would be every rep's goal)."""
+    if unit.manager_id is None or not period_keys:
         return []
-    answer = await tracking.get(
-        "/progress", owner_id=unit.manager_id, period_key=period_key, metric=METRIC, limit=100
-    )
-    return list(answer["data"])
-
-
-async def _progress_of(tracking: Upstream, unit_id: str, period_key: str) -> list[dict[str, Any]]:
     return await _all(
-        tracking, "/progress", org_unit_id=unit_id, period_key=period_key, metric=METRIC
+        tracking, "/progress", owner_id=unit.manager_id, period_key=period_keys, metric=METRIC
     )
+
+
+async def _progress_of(
+    tracking: Upstream, unit_id: str, period_keys: list[str]
+) -> list[dict[str, Any]]:
+    """The subtree's goals of every period the grid shows, in one list (tracking-service
+    takes `period_key` more than once): one upstream round, however many columns."""
+    return await _all(
+        tracking, "/progress", org_unit_id=unit_id, period_key=period_keys, metric=METRIC
+    )
+
+
+def _by_period(
+    progress: Iterable[dict[str, Any]], keys: Iterable[str]
+) -> dict[str, list[dict[str, Any]]]:
+    by_period: dict[str, list[dict[str, Any]]] = {key: [] for key in keys}
+    for goal in progress:
+        if goal["period_key"] in by_period:
+            by_period[goal["period_key"]].append(goal)
+    return by_period
+
+
+async def _risks_with_goals(
+    attain: Attain, unit_id: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any] | None]]:
+    """The unresolved alerts, the ones shown and their goals: the goals are asked for as
+    soon as the alerts are in, while the grid's list is still on its way (after it, they
+    were a second round of the page's)."""
+    alerts = await _unresolved_alerts(attain.alerts, unit_id)
+    shown = sorted(alerts, key=lambda a: at_risk_order(_risk_key(a)))[:RISKS_SHOWN]
+    goals = await asyncio.gather(
+        *(_maybe(attain.goals.get(f"/goals/{g}")) for g in _unique_goals(shown))
+    )
+    return alerts, shown, list(goals)
 
 
 async def _unresolved_alerts(alerts: Upstream, unit_id: str) -> list[dict[str, Any]]:

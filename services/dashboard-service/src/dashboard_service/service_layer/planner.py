@@ -94,16 +94,20 @@ class PlanOutcome:
         return self.fault is not None or self.problem is not None
 
     @property
-    def refusal(self) -> dict[str, str | None] | None:
+    def refusal(self) -> dict[str, Any] | None:
         """As the form helpers show it (templates/_forms.html)."""
         if not self.refused:
             return None
         if self.problem is None:
             return {"field": self.error_field, "fault": self.fault, "detail": self.error_within}
-        detail = self.problem.detail or self.problem.title
-        if self.error_within:
-            detail = f"{self.error_within}: {detail}"
-        return {"field": self.error_field, "fault": None, "detail": detail}
+        # The problem itself: the page says it in its own language (_names.html).
+        return {
+            "field": self.error_field,
+            "fault": None,
+            "detail": None,
+            "problem": self.problem,
+            "within": self.error_within,
+        }
 
 
 @dataclass(frozen=True)

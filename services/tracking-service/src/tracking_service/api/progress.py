@@ -130,7 +130,10 @@ async def list_progress(
     paging: PagingDep,
     owner_id: str | None = None,
     org_unit_id: Annotated[str | None, Query(description="the unit and its subtree")] = None,
-    period_key: str | None = None,
+    period_key: Annotated[
+        list[str] | None,
+        Query(description="repeat it for goals of any of several periods, in one list"),
+    ] = None,
     on: Annotated[Day | None, Query(description="goals whose period contains this day")] = None,
     metric: str | None = None,
     as_of: AwareInstant | None = None,
@@ -141,7 +144,7 @@ async def list_progress(
     page = await progress.progress_page(
         uow.store,
         principal,
-        GoalFilter(owner_id, org_unit_id, period_key, on, metric),
+        GoalFilter(owner_id, org_unit_id, tuple(period_key) if period_key else None, on, metric),
         as_of=as_of,
         now=instant,
         after=paging.after,

@@ -133,7 +133,7 @@ async def series(
 class GoalFilter:
     owner_id: str | None = None
     org_unit_id: str | None = None
-    period_key: str | None = None
+    period_keys: Sequence[str] | None = None  # any of them
     on: date | None = None
     metric: str | None = None
 
@@ -164,7 +164,7 @@ async def progress_page(
     found = await store.goals.where(
         owner_id=chosen.owner_id,
         org_unit_id=chosen.org_unit_id,
-        period_key=chosen.period_key,
+        period_keys=chosen.period_keys,
         on=chosen.on,
         metric=chosen.metric,
         visible_units=None if seen.everything else sorted(seen.managed),

@@ -66,7 +66,7 @@ class Goals:
         *,
         owner_id: str | None,
         org_unit_id: str | None,
-        period_key: str | None,
+        period_keys: Sequence[str] | None,
         on: date | None,
         metric: str | None,
         visible_units: Sequence[str] | None,
@@ -75,17 +75,17 @@ class Goals:
         limit: int,
         offset: int,
     ) -> tuple[list[Goal], int, bool] | None:
-        """Goals by owner, org unit (its subtree), period; restricted to what the caller
-        may see (`visible_units`: subtrees they manage; `visible_owner`: their own): a
-        page after the goal `after`, how many match, whether more follow; None when
-        `after` is not one of them."""
+        """Goals by owner, org unit (its subtree), period (any of `period_keys`);
+        restricted to what the caller may see (`visible_units`: subtrees they manage;
+        `visible_owner`: their own): a page after the goal `after`, how many match,
+        whether more follow; None when `after` is not one of them."""
         conditions: list[ColumnElement[bool]] = []
         if owner_id is not None:
             conditions.append(col(Goal.owner_id) == owner_id)
         if org_unit_id is not None:
             conditions.append(col(Goal.org_unit_id).in_(_subtree(org_unit_id)))
-        if period_key is not None:
-            conditions.append(col(Goal.period_key) == period_key)
+        if period_keys is not None:
+            conditions.append(col(Goal.period_key).in_(period_keys))
         if on is not None:
             conditions.extend([col(Goal.period_start) <= on, col(Goal.period_end) >= on])
         if metric is not None:
