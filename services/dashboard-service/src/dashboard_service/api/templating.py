@@ -12,7 +12,7 @@ Globals: `live_attrs(kind, id, url)` (see `LiveKeys`), `lang` and `languages`.""
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from functools import cache, lru_cache, partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,8 +23,6 @@ from babel.numbers import (
     format_currency,
     format_decimal,
     format_percent,
-    get_currency_precision,
-    get_currency_symbol,
 )
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from jinja2.runtime import Context
@@ -52,13 +50,8 @@ def _decimal(value: Any) -> Decimal | None:
         return None
 
 
-# A grid formats thousands of figures, and Babel takes ~50 µs a figure (most of it
-# parsing the locale). Where a locale writes a currency or a percentage exactly as
-# Python's own `,.Nf` does (checked against Babel on these figures), that is used;
-# else Babel, with the locale parsed once.
-PROBES = tuple(
-    Decimal(p) for p in ("0", "7", "-20", "0.5", "-0.004", "1234.5", "-1234567.125", "999.995")
-)
+# A grid formats thousands of figures, and Babel spends half of each call parsing the
+# locale: it is parsed once per language instead.
 PERCENT = "#,##0.0%"
 
 
@@ -67,38 +60,10 @@ def _locale(locale: str) -> Locale:
     return Locale.parse(locale)
 
 
-def _plain(amount: Decimal, digits: int, before: str = "", after: str = "") -> str:
-    sign = "-" if amount.is_signed() else ""  # as Babel: its sign, even if it rounds to 0
-    return f"{sign}{before}{abs(amount):,.{digits}f}{after}"
-
-
-@lru_cache(maxsize=256)
-def _money_plainly(currency: str, locale: str) -> tuple[str, int] | None:
-    """The symbol and the minor units, when they are all Babel writes."""
-    symbol = get_currency_symbol(currency, _locale(locale))
-    digits = get_currency_precision(currency)
-    plain = all(
-        format_currency(p, currency, locale=_locale(locale)) == _plain(p, digits, before=symbol)
-        for p in PROBES
-    )
-    return (symbol, digits) if plain else None
-
-
-@cache
-def _percent_plainly(locale: str) -> bool:
-    return all(
-        format_percent(p, format=PERCENT, locale=_locale(locale)) == _plain(p * 100, 1, after="%")
-        for p in PROBES
-    )
-
-
 def money(value: Any, currency: str, *, locale: str) -> str:
     amount = _decimal(value)
     if amount is None:
         return "—"
-    plainly = _money_plainly(currency, locale)
-    if plainly is not None:
-        return _plain(amount, plainly[1], before=plainly[0])
     return format_currency(amount, currency, locale=_locale(locale))
 
 
@@ -106,8 +71,6 @@ def percent(value: Any, *, locale: str) -> str:
     ratio = _decimal(value)
     if ratio is None:
         return "—"
-    if _percent_plainly(locale):
-        return _plain(ratio * 100, 1, after="%")
     return format_percent(ratio, format=PERCENT, locale=_locale(locale))
 
 
@@ -115,7 +78,7 @@ def number(value: Any, *, locale: str) -> str:
     amount = _decimal(value)
     if amount is None:
         return "—"
-    return format_decimal(amount, locale=locale)
+    return format_decimal(amount, locale=_locale(locale))
 
 
 def format_day(value: date | str | None, *, locale: str, zone: ZoneInfo) -> str:
@@ -125,7 +88,7 @@ def format_day(value: date | str | None, *, locale: str, zone: ZoneInfo) -> str:
         value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
     if isinstance(value, datetime):
         value = value.astimezone(zone).date()
-    return format_date(value, format="medium", locale=locale)
+    return format_date(value, format="medium", locale=_locale(locale))
 
 
 def format_instant(value: datetime | str | None, *, locale: str, zone: ZoneInfo) -> str:
