@@ -64,7 +64,10 @@ def running_stack(
             **service_environment,
         }
         # The groups an earlier stack on this broker left: this one reads only its own events.
-        run_blocking(start_groups_at_the_end(infrastructure.kafka_bootstrap))
+        # Tansu refuses a commit from outside a group that has had members (UnknownMemberId), so
+        # there stacks still start where the previous one stopped.
+        if infrastructure.embedded_broker != "tansu":
+            run_blocking(start_groups_at_the_end(infrastructure.kafka_bootstrap))
         processes = []
         try:
             processes = [start(s, environment, Path(log_dir)) for s in services]
