@@ -31,6 +31,7 @@ from test_one_deal_through_all_four import ADMIN, ok
 
 from attain_devstack._process import run_blocking
 from attain_devstack.broker import free_port
+from attain_devstack.groups import start_groups_at_the_end
 from attain_devstack.kafka import ApacheKafka
 from attain_devstack.postgres import (
     restart_embedded_postgres,
@@ -134,6 +135,8 @@ def deployed(servers: Servers, replicas: dict[str, int] | None = None) -> Iterat
             "ATTAIN_KAFKA_BOOTSTRAP": servers.kafka.bootstrap,
             "ATTAIN_OUTBOX_POLL_SECONDS": "0.2",
         }
+        # Not the backlog of the module's previous deployment, on its own database.
+        run_blocking(start_groups_at_the_end(servers.kafka.bootstrap))
         deployment = Deployment(database_url)
         started: list[subprocess.Popen[bytes]] = []
         try:

@@ -301,8 +301,13 @@ async def test_a_scorecard_blends_results_process_and_growth(
     async def card() -> httpx.Response:
         return await client.get(url, headers=ADMIN)
 
+    # Until the goals' progress and the credit are consumed, results and process score 0.00.
     before = await eventually(
-        card, lambda r: r.status_code == 200 and parts(r.json())["process"] is not None
+        card,
+        lambda r: (
+            r.status_code == 200
+            and all(parts(r.json())[name] not in (None, "0.00") for name in ("results", "process"))
+        ),
     )
     # Results 80% and process 30 of 40; without growth its 10% is shared out:
     # (0.6 x 80 + 0.3 x 75) / 0.9 = 78.333...

@@ -364,7 +364,13 @@ async def test_the_worked_example_is_priced_closed_and_clawed_back(
     async def q2() -> httpx.Response:
         return await client.get(f"/people/{ann}/statements/FY2026-Q2", headers=ADMIN)
 
-    carried = await eventually(q2, lambda r: r.status_code == 200)
+    # Q2's statement exists before the reversal is consumed; wait for its clawback line.
+    carried = await eventually(
+        q2,
+        lambda r: (
+            r.status_code == 200 and any(line["kind"] == "clawback" for line in r.json()["lines"])
+        ),
+    )
     lines = carried.json()["lines"]
     clawback = [line for line in lines if line["kind"] == "clawback"]
     # 70,000 at 5% = 3,500 restated, 6,600 paid.

@@ -127,8 +127,16 @@ class EventConsumer:
         log.info("consumer.started", group=self.group_id, topics=self._topics)
         try:
             while not stop.is_set():
+                # Not under the lock: once a rebalance has begun, getmany waits for the new
+                # assignment, which waits for `_FinishBatchBeforeRevoke`, which waits for the lock
+                # (a deadlock until the service stopped: the surviving replica of a SIGKILL held
+                # its partitions unread for minutes).
+                fetched = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
                 async with self._batch_lock:
-                    batch = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
+                    # A rebalance that came between the two took the partitions it revoked;
+                    # their records are the new owner's to read now.
+                    assigned = consumer.assignment()
+                    batch = {tp: records for tp, records in fetched.items() if tp in assigned}
                     if batch:
                         await self._handle(consumer, batch)
         finally:
