@@ -275,9 +275,19 @@ def test_a_live_refresh_during_an_acknowledge_does_not_swallow_it(
         ),
         lambda body: body["count"] > 0,
     )["data"][0]
-    page.reload()  # the alert on the card without waiting for the live channel
+    # The alert on the card without waiting for the live channel: the page may have been
+    # rendered from the alert list just before the alert opened, so load it again until
+    # the alert is on it (the race this test is about starts only then).
     item = page.locator(f"#alert-{alert['id']}")
-    expect(item).to_be_visible(timeout=REACTION_MS)
+    deadline = time.monotonic() + REACTION_MS / 1000
+    while True:
+        page.reload()
+        try:
+            expect(item).to_be_visible(timeout=2_000)
+            break
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
     card = f"goal-{world.bob_goal}"
     page.evaluate(WATCH_CARD, card)
 
