@@ -99,47 +99,22 @@ async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _on_field_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, FieldError)
-    return problem_response(
-        InvalidInput.status,
-        InvalidInput.code,
-        InvalidInput.title,
-        exc.reason,
-        instance=request.url.path,
-        field=exc.field,
-        errors=exc.errors,
-    )
-
-
-async def _on_missing(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, Missing)
-    return problem_response(
-        NotFound.status, NotFound.code, NotFound.title, exc.what, instance=request.url.path
-    )
-
-
-async def _on_clash(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, Clash)
-    return problem_response(
-        Conflict.status,
-        Conflict.code,
-        Conflict.title,
-        exc.reason,
-        instance=request.url.path,
-        field=exc.field,
-    )
-
-
-async def _on_unreachable(request: Request, exc: Exception) -> JSONResponse:
+def _as_problem(exc: Exception) -> Problem:
+    """The problem a `servicekit.errors` error is answered as."""
+    if isinstance(exc, FieldError):
+        return InvalidInput(exc.reason, field=exc.field, errors=exc.errors)
+    if isinstance(exc, Missing):
+        return NotFound(exc.what)
+    if isinstance(exc, Clash):
+        return Conflict(exc.reason, field=exc.field)
     assert isinstance(exc, Unreachable)
-    return problem_response(
-        502,
-        exc.code,
-        exc.title,
-        exc.reason,
-        instance=request.url.path,
-    )
+    problem = Problem(exc.reason)
+    problem.status, problem.code, problem.title = 502, exc.code, exc.title
+    return problem
+
+
+async def _on_error(request: Request, exc: Exception) -> JSONResponse:
+    return await _on_problem(request, _as_problem(exc))
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -212,10 +187,8 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
-    app.add_exception_handler(FieldError, _on_field_error)
-    app.add_exception_handler(Missing, _on_missing)
-    app.add_exception_handler(Clash, _on_clash)
-    app.add_exception_handler(Unreachable, _on_unreachable)
+    for error in (FieldError, Missing, Clash, Unreachable):
+        app.add_exception_handler(error, _on_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected)
