@@ -85,10 +85,12 @@ def _card_order(card: GoalCard) -> tuple[str, str]:
 
 
 async def goal_card(attain: Attain, goal: dict[str, Any]) -> GoalCard:
-    progress, series, alerts = await asyncio.gather(
+    # Each unresolved status asked for by itself, every page: a goal collects many resolved
+    # alerts, and a first page of all of them can leave out the one just opened.
+    progress, series, *unresolved = await asyncio.gather(
         attain.tracking.get(f"/goals/{goal['id']}/progress"),
         attain.tracking.get(f"/goals/{goal['id']}/series"),
-        attain.alerts.get("/alerts", goal_id=goal["id"], limit=100),
+        *(attain.alerts.every("/alerts", goal_id=goal["id"], status=s) for s in UNRESOLVED),
     )
     pace = progress.get("pace")
     return GoalCard(
@@ -97,7 +99,7 @@ async def goal_card(attain: Attain, goal: dict[str, Any]) -> GoalCard:
         band=pace_band(None if pace is None else Decimal(str(pace))),
         left=left_to_do(Decimal(str(progress["actual"])), Decimal(str(progress["target"]))),
         series=progress_series(series["points"]),
-        alerts=[_with_snooze(a) for a in alerts["data"] if a["status"] in UNRESOLVED],
+        alerts=[_with_snooze(a) for alerts in unresolved for a in alerts],
     )
 
 
