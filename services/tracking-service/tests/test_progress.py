@@ -216,9 +216,7 @@ async def test_many_goals_heard_of_at_once_each_start_with_their_own_ledger_rows
     of its own scope (person or subtree, product line, metric, ratio), and a goal moved
     to another scope is counted again."""
     org = Org()
-    await setup(
-        kafka_bootstrap, org, org.person(org.ann, org.east), org.person(org.bob, org.west)
-    )
+    await setup(kafka_bootstrap, org, org.person(org.ann, org.east), org.person(org.bob, org.west))
     probe = goal(org.west, org.bob, person_id=org.bob)
     await publish(kafka_bootstrap, probe)
     await until(client, f"/goals/{probe.goal_id}/progress?as_of={AS_OF}", lambda _: True)
