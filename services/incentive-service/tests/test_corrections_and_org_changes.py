@@ -69,9 +69,7 @@ class Team:
             updated_at=datetime.now(UTC),
         )
 
-    async def create(
-        self, quotas: dict[str, str], period: Period, **person: Any
-    ) -> None:
+    async def create(self, quotas: dict[str, str], period: Period, **person: Any) -> None:
         events: list[Any] = [
             OrgUnitUpserted(
                 org_unit_id=self.root,

@@ -3,7 +3,6 @@ export its statements line by line."""
 
 import csv
 import io
-
 from typing import Annotated
 
 from fastapi import APIRouter, Query
