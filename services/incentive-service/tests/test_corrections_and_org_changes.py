@@ -269,3 +269,64 @@ async def test_a_unit_s_new_manager_has_their_statements_priced_again(
     # The manager before her is a rep of the team again, under its plan.
     former = await statement_when(client, team.manager, "FY2026-Q2", lambda b: True)
     assert former["plan_id"] == paid["plan_id"] and former["total"] == "0.00"
+
+
+# Item 17: a team bonus is shared by the people who carry a quota
+
+
+async def test_a_manager_in_their_own_team_shares_its_bonus_only_when_marked(
+    client: httpx.AsyncClient, kafka_bootstrap: str
+) -> None:
+    team = Team(kafka_bootstrap)
+    await team.create({"ann": "60000", "bob": "40000"}, Q2)
+    ann, bob = team.reps
+    manager = team.manager
+    await publish(kafka_bootstrap, team.goal(None, "100000", Q2))
+    await put_plan(
+        client,
+        period="quarter",
+        effective_from=Q2.start,
+        components=[
+            {
+                "kind": "team_bonus",
+                "id": "team",
+                "pool": "900.00",
+                "threshold": "1.0",
+                "split": "equal",
+            },
+        ],
+        assignments=[
+            {"role": "rep", "org_unit_id": team.unit},
+            {"role": "manager", "org_unit_id": team.unit},
+        ],
+    )
+    await publish(
+        kafka_bootstrap,
+        team.credit(ann, unique("deal"), "60000", date(2026, 4, 10)),
+        team.credit(bob, unique("deal"), "40000", date(2026, 4, 11)),
+    )
+
+    def share(body: dict[str, Any]) -> Decimal | None:
+        found = [Decimal(line["amount"]) for line in body["lines"] if line["kind"] == "team_bonus"]
+        return found[0] if found else None
+
+    # The team reached its goal: the pool goes to the two reps, not to their manager.
+    for rep in (ann, bob):
+        paid = await statement_when(client, rep, "FY2026-Q2", lambda b: share(b) is not None)
+        assert share(paid) == Decimal("450.00")
+        assert "split equally among 2" in paid["lines"][0]["formula"]
+    his = await statement_when(client, manager, "FY2026-Q2", lambda b: bool(b["warnings"]))
+    assert share(his) is None and his["total"] == "0.00"
+    assert his["warnings"] == [
+        f"{manager} carries no quota in team {team.unit}: team bonus team is not paid to them"
+    ]
+
+    # Marked as carrying a quota, the manager shares it, and the reps' shares are priced again.
+    await publish(kafka_bootstrap, team.person(manager, carries_quota=True))
+    marked = await statement_when(client, manager, "FY2026-Q2", lambda b: share(b) is not None)
+    assert share(marked) == Decimal("300.00")
+    for rep in (ann, bob):
+        again = await statement_when(
+            client, rep, "FY2026-Q2", lambda b: share(b) == Decimal("300.00")
+        )
+        assert again["total"] == "300.00"

@@ -592,6 +592,19 @@ def test_an_unpaid_team_bonus_says_why(
     assert (priced.lines, priced.warnings) == ((), (warning,))
 
 
+def test_a_member_without_a_quota_gets_no_share_and_is_told_why() -> None:
+    team = TeamStanding(
+        "u-east", "g-team", D("500000"), D("500000"), MEMBERS, (D(0),) * 3, without_quota=("m1",)
+    )
+
+    priced = price(plan(team_bonus()), [], team=team, person_id="m1")
+
+    assert priced.lines == ()
+    assert priced.warnings == (
+        "m1 carries no quota in team u-east: team bonus team is not paid to them",
+    )
+
+
 @pytest.mark.parametrize(
     ("split", "contributions", "shares"),
     [

@@ -60,6 +60,9 @@ class TeamStanding:
     actual: Decimal
     members: tuple[str, ...]
     contributions: tuple[Decimal, ...]
+    # Members who carry no quota (a manager in the unit they manage, unless
+    # marked): they share no team bonus, though their deals count for the team.
+    without_quota: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -421,6 +424,8 @@ def team_bonus_line(
         return None, f"team goal {team.goal_id} has a target of {money(team.target)}: {unpaid}"
     if team.actual < component.threshold * team.target:
         return None, None
+    if person_id in team.without_quota:
+        return None, f"{person_id} carries no quota in team {team.unit_id}: {unpaid} to them"
     if person_id not in team.members:
         return None, f"{person_id} is not a member of team {team.unit_id}: {unpaid}"
     shares = team_shares(component.pool, component.split, team.members, team.contributions)

@@ -66,14 +66,30 @@ async def reprice_open(
 async def apply_people(uow: Uow, calendar: FiscalCalendar, events: list[PersonUpserted]) -> None:
     """A person placed or moved may now fall under another plan or team: their
     statements are priced again for every period they have credits in."""
-    changed = (await uow.store.org.apply_people(events)).changed
+    store = uow.store
+    marked = {p.id: p.carries_quota for p in await store.org.people({e.person_id for e in events})}
+    changed = (await store.org.apply_people(events)).changed
     if changed:
-        await uow.store.queue.enqueue(
+        await store.queue.enqueue(
             {
                 (person_id, period.key or "")
-                for person_id, month in await uow.store.credits.credited_months(changed)
+                for person_id, month in await store.credits.credited_months(changed)
                 for period in statement_periods(calendar, month)
             },
+        )
+    # Whether someone carries a quota decides who shares their team's bonus.
+    flagged = [p.id for p in await store.org.people(changed) if p.carries_quota != marked.get(p.id)]
+    if flagged and await store.plans.any_team_bonus():
+        today = local_day(uow.clock.now(), calendar.timezone)
+        units = {
+            m.org_unit_id
+            for held in (await store.org.memberships(flagged)).values()
+            for m in held
+            if m.valid_from <= today and (m.valid_to is None or m.valid_to > today)
+        }
+        members = await store.org.members_of(units, today)
+        await reprice_open(
+            uow, calendar, {p for team in members.values() for p in team} | set(flagged), today
         )
 
 

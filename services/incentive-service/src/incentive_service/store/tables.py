@@ -43,6 +43,8 @@ class Person(PersonColumns, table=True):
     __table_args__ = {"schema": SCHEMA}
 
     name: str
+    # As marked in goal-service; None: the default rule (attain_contracts.carries_quota).
+    carries_quota: bool | None = None
 
 
 class Membership(MembershipColumns, table=True):
