@@ -8,7 +8,7 @@ RUN := $(UV) run --frozen
 ROLE ?= admin
 PERSON ?= p-admin
 
-.PHONY: install run demo test test-unit test-integration test-e2e test-fuzz test-browser test-kafka lint format typecheck schemas token bench translations
+.PHONY: install run demo test test-unit test-integration test-e2e test-fuzz test-browser test-kafka lint format typecheck schemas token webhook bench translations
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
@@ -78,6 +78,10 @@ schemas: install  ## regenerate contracts/schemas and contracts/asyncapi.yaml
 
 token: install  ## a development bearer token: make token ROLE=rep PERSON=p-1
 	@$(RUN) python -m servicekit.auth --role $(ROLE) --person $(PERSON)
+
+URL ?= http://127.0.0.1:8002/webhooks/crm/deals
+webhook: install  ## sign a JSON file per Standard Webhooks and POST it: make webhook SECRET=whsec_... FILE=deal.json [URL=...]
+	@$(RUN) python -m tracking_service.cli.sign --secret "$(SECRET)" --url "$(URL)" "$(FILE)"
 
 bench: install  ## every benchmark at W/10, one after another (BENCHMARKS.md); not part of make test
 	@status=0; for script in $(filter-out bench/_% bench/bare_app.py,$(wildcard bench/*.py)); do \
