@@ -136,6 +136,10 @@ class Urls:
     def tracking_url(self) -> str:
         return self.tracking.url
 
+    @property
+    def apis(self) -> tuple[str, ...]:
+        return (self.goal, self.tracking.url, self.alert, self.incentive)
+
 
 def _environment(stack: Stack, **extra: str) -> dict[str, str]:
     return {
@@ -270,8 +274,9 @@ async def _until(count: Any, expected: int, what: str) -> None:
 
 
 async def _until_quiet(urls: Urls, workload: Workload) -> None:
-    """Until alert-service's open alerts and incentive-service's leaderboard stop changing: what
-    they still consume would otherwise compete with what is measured."""
+    """Until alert-service's open alerts and incentive-service's leaderboard stop changing and no
+    service has an outbox row left to publish: what they still consume or publish would otherwise
+    compete with what is measured (and a live deal's event would queue behind it)."""
     company = workload.units[0].id
     fiscal_year = f"FY{workload.year}"
     admin = headers_for(Role.ADMIN)
@@ -287,10 +292,21 @@ async def _until_quiet(urls: Urls, workload: Workload) -> None:
             _expect(alerts, 200, "GET /alerts")
             _expect(board, 200, "GET /org-units/{id}/leaderboard")
             now = (alerts.json()["count"], [r["actual"] for r in board.json()["data"]])
-            steady = steady + 1 if now == last else 0
+            backlog = sum([await _outbox_backlog(client, url) for url in urls.apis])
+            steady = steady + 1 if now == last and backlog == 0 else 0
             last = now
             await asyncio.sleep(QUIET_POLL_SECONDS)
     note(f"quiet: {last[0]} alerts")
+
+
+async def _outbox_backlog(client: httpx.AsyncClient, base_url: str) -> float:
+    """The service's unpublished outbox rows, from its metrics."""
+    exposition = (await client.get(f"{base_url}/metrics")).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in exposition.splitlines()
+        if line.startswith("attain_outbox_backlog{")
+    )
 
 
 def _expect(response: httpx.Response, status: int, what: str) -> None:
@@ -349,6 +365,12 @@ WATCH_SWAPS = """
 """
 SSE_OPEN = """
 document.addEventListener("htmx:sseOpen", () => { window.__sseOpen = true; });
+window.__sse = [];
+document.addEventListener("htmx:sseMessage", (e) => {
+  window.__sse.push({type: e.detail.type, at: Date.now()});
+});
+window.__sseErrors = 0;
+document.addEventListener("htmx:sseError", () => { window.__sseErrors += 1; });
 """
 
 
@@ -372,6 +394,7 @@ async def watch_live(
     urls: Urls, page_path: str, manager_id: str, reps: list[Rep], today: date
 ) -> Live:
     live = Live([])
+    responses: list[tuple[float, int, str]] = []
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM)
         try:
@@ -387,13 +410,16 @@ async def watch_live(
             )
             await context.add_init_script(SSE_OPEN)
             page = await context.new_page()
+            page.on("response", lambda r: responses.append((time.time(), r.status, r.url)))
             await page.goto(urls.dashboard + page_path)
             await page.wait_for_function("window.__sseOpen === true", timeout=30_000)
             await page.evaluate(WATCH_SWAPS)
             async with httpx.AsyncClient(base_url=urls.tracking_url, timeout=30) as client:
                 for n in range(LIVE_DEALS):
                     rep = reps[n % len(reps)]
-                    live.seconds.append(await _one_deal(client, page, urls, rep, n, today))
+                    live.seconds.append(
+                        await _one_deal(client, page, urls, rep, n, today, responses)
+                    )
                     await asyncio.sleep(BETWEEN_DEALS_SECONDS)
         finally:
             await browser.close()
@@ -401,7 +427,13 @@ async def watch_live(
 
 
 async def _one_deal(
-    client: httpx.AsyncClient, page: Page, urls: Urls, rep: Rep, n: int, today: date
+    client: httpx.AsyncClient,
+    page: Page,
+    urls: Urls,
+    rep: Rep,
+    n: int,
+    today: date,
+    responses: list[tuple[float, int, str]],
 ) -> float:
     deal = {
         "id": f"live-{n:04d}",
@@ -429,7 +461,16 @@ async def _one_deal(
             polling=20,
         )
     except PageTimeout:
-        note(f"deal {deal['id']} for {rep.id}: not shown within {LIVE_TIMEOUT_SECONDS} s")
+        # What the page heard and fetched meanwhile, to tell where the change stopped.
+        heard = await page.evaluate(
+            "(after) => [window.__sse.filter((m) => m.at >= after).length, window.__sseErrors]",
+            sent * 1000,
+        )
+        fetched = [(status, url.split("?")[0]) for at, status, url in responses if at >= sent]
+        note(
+            f"deal {deal['id']} for {rep.id}: not shown within {LIVE_TIMEOUT_SECONDS} s; the page "
+            f"heard {heard[0]} live messages ({heard[1]} errors) and fetched {fetched[:5]}"
+        )
         return math.inf
     return float(await shown_ms.json_value()) / 1000 - sent
 
