@@ -80,7 +80,7 @@ async def time(ctx: Context, leaf: Node, step: rq.TimeStep) -> list[Node]:
             period=piece.period,
             target=piece.target,
             method=f"time:{step.profile.kind}",
-            explanation=f"{piece.grain} {piece.period.key or piece.period.start}: "
+            explanation=f"{piece.grain} {_period_label(ctx, piece.period)}: "
             f"{piece.target} of {parent.target} by {step.profile.kind}",
         )
         by_period[(piece.period.start, piece.period.end)] = node
@@ -94,6 +94,15 @@ async def time(ctx: Context, leaf: Node, step: rq.TimeStep) -> list[Node]:
     for node, piece in zip(made, split.slices, strict=True):
         node.leaf = piece.grain == step.grains[-1]
     return made
+
+
+def _period_label(ctx: Context, period: Period) -> str:
+    """The key, with the dates when the piece is only part of what the key names
+    (a week cut at a month end)."""
+    if period.key and ctx.calendar.key_of(period.start, period.end) == period.key:
+        return period.key
+    dates = f"{period.start}..{period.end}"
+    return f"{period.key} ({dates})" if period.key else dates
 
 
 async def reconciled(ctx: Context, leaf: Node, step: rq.ReconcileStep) -> list[Node]:
