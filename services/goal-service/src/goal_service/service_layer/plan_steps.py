@@ -122,16 +122,21 @@ async def reconciled(ctx: Context, leaf: Node, step: rq.ReconcileStep) -> list[N
     made = []
     for child, line in zip(children, result, strict=True):
         flag = "; NEGOTIATE" if line.negotiate else ""
-        made.append(
-            ctx.tree.child(
-                leaf,
-                scope=child,
-                target=line.final,
-                method=f"reconcile:{step.policy}",
-                explanation=f"proposal {line.proposal}, top-down {line.top_down}, "
-                f"final {line.final}{flag}" + (f" ({line.note})" if line.note else ""),
-            )
+        node = ctx.tree.child(
+            leaf,
+            scope=child,
+            target=line.final,
+            method=f"reconcile:{step.policy}",
+            explanation=f"proposal {line.proposal}, top-down {line.top_down}, "
+            f"final {line.final}{flag}" + (f" ({line.note})" if line.note else ""),
         )
+        node.reconciliation = {
+            "proposal": None if line.proposal is None else str(line.proposal),
+            "top_down": str(line.top_down),
+            "final": str(line.final),
+            "negotiate": line.negotiate,
+        }
+        made.append(node)
     return [node for node in made if node.target > 0]
 
 

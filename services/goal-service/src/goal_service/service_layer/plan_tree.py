@@ -37,6 +37,9 @@ class Node:
     derived_from_id: str | None = None
     milestones: list[dict[str, str]] | None = None
     leaf: bool = True  # the next step applies to it
+    # A reconciled child's line (DOMAIN.md §5.5): proposal, top-down share,
+    # final target and the negotiation flag, as the plan answers them.
+    reconciliation: dict[str, str | bool | None] | None = None
 
     @property
     def key(self) -> Key:

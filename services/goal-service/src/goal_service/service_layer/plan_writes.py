@@ -68,6 +68,7 @@ def changes_of(computed: Computed) -> Iterable[dict[str, Any]]:
             "method": node.method,
             "explanation": node.explanation,
             "milestones": node.milestones,
+            "reconciliation": node.reconciliation,
         }
 
 
