@@ -53,9 +53,12 @@ class Scopes:
         unit = self._units.get(org_unit_id)
         return list(unit.path) if unit else [org_unit_id]
 
-    async def maturity(self, person_id: str | None) -> Literal["new", "experienced"]:
+    async def maturity(self, person_id: str | None) -> Literal["new", "experienced"] | None:
+        """A person's maturity; None for a unit's goal (a unit has none)."""
         await self._load()
-        person = self._people.get(person_id or "")
+        if person_id is None:
+            return None
+        person = self._people.get(person_id)
         return "new" if person is not None and person.maturity == "new" else "experienced"
 
     async def line_maturity(self, product_line: str | None) -> Literal["new", "mature"] | None:

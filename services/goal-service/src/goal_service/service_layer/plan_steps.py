@@ -143,9 +143,22 @@ async def reconciled(ctx: Context, leaf: Node, step: rq.ReconcileStep) -> list[N
 async def funnel_of(ctx: Context, leaf: Node, step: rq.FunnelStep) -> list[Node]:
     if leaf.metric != "revenue":
         raise InputError(None, "a funnel is derived from a revenue goal")
-    window = step.reference or year_before(leaf.period)
-    chain = await ctx.inputs.rates_chain(leaf, window.start, window.end)
-    rates, fallback = funnel.choose_rates(chain, step.min_deals or ctx.min_deals)
+    if step.rates is not None:
+        given = step.rates
+        rates = funnel.Rates(
+            avg_deal_size=given.avg_deal_size,
+            win_rate=given.win_rate,
+            lead_conversion=given.lead_conversion,
+            activities_per_opportunity=given.activities_per_opportunity,
+            sales_cycle_days=given.sales_cycle_days,
+            deals_sample=0,
+            scope="the plan (rates given)",
+        )
+        fallback = None
+    else:
+        window = step.reference or year_before(leaf.period)
+        chain = await ctx.inputs.rates_chain(leaf, window.start, window.end)
+        rates, fallback = funnel.choose_rates(chain, step.min_deals or ctx.min_deals)
     ctx.computed.note(leaf, fallback)
     derived = funnel.derive(leaf.target, rates)
     explanation = (
