@@ -16,7 +16,7 @@ from goal_service.domain.metrics import CATALOG
 from goal_service.service_layer import plan_requests as rq
 from goal_service.service_layer.plan_inputs import PlanInputs
 from goal_service.service_layer.plan_scopes import Scope
-from goal_service.service_layer.plan_tree import Computed, Node, Tree, milestones
+from goal_service.service_layer.plan_tree import Computed, Node, Tree, milestones, stretch_of
 
 
 @dataclass
@@ -130,6 +130,7 @@ async def reconciled(ctx: Context, leaf: Node, step: rq.ReconcileStep) -> list[N
             explanation=f"proposal {line.proposal}, top-down {line.top_down}, "
             f"final {line.final}{flag}" + (f" ({line.note})" if line.note else ""),
         )
+        node.stretch = stretch_of(step.top_down.stretch)
         node.reconciliation = {
             "proposal": None if line.proposal is None else str(line.proposal),
             "top_down": str(line.top_down),

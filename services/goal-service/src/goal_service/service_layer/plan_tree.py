@@ -40,6 +40,8 @@ class Node:
     # A reconciled child's line (DOMAIN.md §5.5): proposal, top-down share,
     # final target and the negotiation flag, as the plan answers them.
     reconciliation: dict[str, str | bool | None] | None = None
+    # The stretch the split that made it applied to its parent (None: none).
+    stretch: Decimal | None = None
 
     @property
     def key(self) -> Key:
@@ -49,8 +51,10 @@ class Node:
     def changed(self) -> bool:
         if self.existing is None:
             return True
-        return self.existing.target != self.target or (
-            self.milestones is not None and self.existing.milestones != self.milestones
+        return (
+            self.existing.target != self.target
+            or (self.milestones is not None and self.existing.milestones != self.milestones)
+            or self.existing.split_stretch != self.stretch
         )
 
 
@@ -97,6 +101,8 @@ class Tree:
                     f"{leaf.target}{stretched} → {target}",
                 )
             )
+        for node in made:
+            node.stretch = stretch_of(stretch)
         return [node for node in made if node.target > 0]
 
     def child(
@@ -156,6 +162,7 @@ def node_of(goal: Goal) -> Node:
         explanation="",
         existing=goal,
         derived_from_id=goal.derived_from_id,
+        stretch=goal.split_stretch,
     )
 
 
@@ -174,6 +181,11 @@ def _key(goal: "Node | Goal", start: date, end: date) -> Key:
         start,
         end,
     )
+
+
+def stretch_of(stretch: Decimal) -> Decimal | None:
+    """What a goal keeps of its split's stretch: none when there was none."""
+    return None if stretch == 1 else stretch
 
 
 def milestones(points: Sequence[tuple[date, Decimal]]) -> list[dict[str, str]]:
