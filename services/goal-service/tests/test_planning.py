@@ -796,7 +796,12 @@ async def team_history(stack: Stack, seller: str) -> None:
         for i in range(40)
     ]
     leads = [
-        {"id": f"L-{uuid4().hex[:10]}", "version": 1, "owner_id": seller, "created_on": "2025-04-10"}
+        {
+            "id": f"L-{uuid4().hex[:10]}",
+            "version": 1,
+            "owner_id": seller,
+            "created_on": "2025-04-10",
+        }
         for _ in range(80)
     ]
     activities = [
@@ -913,9 +918,7 @@ async def test_a_week_cut_at_a_month_end_is_found_by_its_key(stack: Stack) -> No
         f"/goals/{goal['id']}/plans", json={"steps": steps, "dry_run": False}, headers=PLANNER
     )
     assert plan.status_code == 200, plan.text
-    found = await stack.goals.get(
-        f"/goals?period_key=2026-W05&org_unit_id={team}", headers=PLANNER
-    )
+    found = await stack.goals.get(f"/goals?period_key=2026-W05&org_unit_id={team}", headers=PLANNER)
     assert found.status_code == 200, found.text
     parts = sorted((g["period_start"], g["period_end"]) for g in found.json()["goals"])
     assert parts == [("2026-01-26", "2026-01-31"), ("2026-02-01", "2026-02-01")]

@@ -103,14 +103,15 @@ def test_children_that_add_up_to_the_stretched_target_add_up() -> None:
     target of 1,200,000: what the plan meant, not a mistake."""
     stretched = [D(660_000), D(660_000)]
     assert check(draft(), growth_ceiling=CEILING, children_targets=stretched) != []
-    assert check(
-        draft(), growth_ceiling=CEILING, children_targets=stretched, stretch=D("1.1")
-    ) == []
+    assert (
+        check(draft(), growth_ceiling=CEILING, children_targets=stretched, stretch=D("1.1")) == []
+    )
     # Rounded half-up to the unit, as the split rounds it: 1,000 x 1.0005 = 1000.5 → 1001.
     odd = draft(target=D(1000))
-    assert check(
-        odd, growth_ceiling=CEILING, children_targets=[D(500), D(501)], stretch=D("1.0005")
-    ) == []
+    assert (
+        check(odd, growth_ceiling=CEILING, children_targets=[D(500), D(501)], stretch=D("1.0005"))
+        == []
+    )
     # Children that add up to the unstretched target are off now.
     found = check(
         draft(), growth_ceiling=CEILING, children_targets=[D(600_000)] * 2, stretch=D("1.1")

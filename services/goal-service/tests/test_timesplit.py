@@ -75,7 +75,9 @@ def test_both_parts_of_a_week_cut_at_a_month_end_keep_the_iso_week_key() -> None
     first = next(s for s in split.slices if s.grain == "week")
     assert (first.period.key, first.period.start) == ("2026-W01", date(2026, 1, 1))
     # A month cut into weeks is no week: months keep their own keys.
-    assert all(s.period.key == f"{s.period.start:%Y-%m}" for s in split.slices if s.grain == "month")
+    assert all(
+        s.period.key == f"{s.period.start:%Y-%m}" for s in split.slices if s.grain == "month"
+    )
 
 
 def test_working_days_leave_weekends_and_holidays_out() -> None:

@@ -15,8 +15,8 @@ from goal_service.domain.errors import InputError
 MIN_DEALS = 20
 # What a planner does when no scope has the history: the step takes the rates.
 HOW_TO_GIVE_RATES = (
-    "give the step its rates instead: \"rates\": {\"avg_deal_size\", \"win_rate\", "
-    "\"lead_conversion\", \"activities_per_opportunity\", \"sales_cycle_days\"}"
+    'give the step its rates instead: "rates": {"avg_deal_size", "win_rate", '
+    '"lead_conversion", "activities_per_opportunity", "sales_cycle_days"}'
 )
 # A goal's target column holds less than this (numeric(20, 4)).
 MAX_COUNT = 10**16

@@ -65,9 +65,10 @@ class Computed:
     notes: list[str] = field(default_factory=list)
     left_alone: int = 0
 
-    def note(self, leaf: Node, note: str | None) -> None:
+    def note(self, leaf: Node, note: str | None, scope: str) -> None:
+        """`scope`: the leaf's scope by name and id, for the planner to read."""
         if note:
-            self.notes.append(f"{leaf.id}: {note}")
+            self.notes.append(f"{leaf.id} ({scope}): {note}")
 
 
 class Tree:
@@ -85,11 +86,16 @@ class Tree:
         weights: list[Decimal],
         method: str,
         stretch: Decimal,
+        *,
+        names: list[str],
+        fallback: str | None = None,
     ) -> list[Node]:
-        """One node per child scope with its share explained; none for a zero share."""
+        """One node per child scope with its share explained (the child by
+        `names`, and the `fallback` the weights took, if any); none for a zero share."""
         whole = sum(weights, Decimal(0)) or Decimal(1)
+        fell_back = f" ({fallback})" if fallback else ""
         made = []
-        for child, target, weight in zip(children, targets, weights, strict=True):
+        for child, name, target, weight in zip(children, names, targets, weights, strict=True):
             stretched = f" x stretch {stretch}" if stretch != 1 else ""
             made.append(
                 self.child(
@@ -97,8 +103,8 @@ class Tree:
                     scope=child,
                     target=target,
                     method=method,
-                    explanation=f"{method} weight {weight:.6g} = {weight / whole:.2%} of "
-                    f"{leaf.target}{stretched} → {target}",
+                    explanation=f"{name}: {method} weight {weight:.6g} = {weight / whole:.2%} of "
+                    f"{leaf.target}{stretched} → {target}{fell_back}",
                 )
             )
         for node in made:
