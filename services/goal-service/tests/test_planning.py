@@ -711,7 +711,8 @@ async def test_a_split_that_fell_back_says_so_in_each_goal_naming_people_and_uni
     assert "split equally" in written.json()["rationale"]
     # The notes name the team and the reps by name too.
     notes = body["summary"]["notes"]
-    assert any(f"North One ({team})" in note and "split equally" in note for note in notes), notes
+    team_note = f"{goal['id']}: North One ({team}): "
+    assert any(n.startswith(team_note) and "split equally" in n for n in notes), notes
     assert any(f"Ann Lee ({ann})" in note and "calendar days" in note for note in notes), notes
 
 

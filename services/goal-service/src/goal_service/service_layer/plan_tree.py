@@ -66,9 +66,10 @@ class Computed:
     left_alone: int = 0
 
     def note(self, leaf: Node, note: str | None, scope: str) -> None:
-        """`scope`: the leaf's scope by name and id, for the planner to read."""
+        """`<goal id>: <scope>: <what>`, `scope` being the leaf's scope by name
+        and id; readers take what comes before the first ": " as the goal's id."""
         if note:
-            self.notes.append(f"{leaf.id} ({scope}): {note}")
+            self.notes.append(f"{leaf.id}: {scope}: {note}")
 
 
 class Tree:
