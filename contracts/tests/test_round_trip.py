@@ -34,6 +34,7 @@ LEAVES: list[tuple[Any, st.SearchStrategy[Any]]] = [
     (AwareDatetime, instants),
     (date, st.dates()),
     (str, st.text()),
+    (bool, st.booleans()),
     (int, st.integers()),
     (NoneType, st.none()),
     (Period, periods),

@@ -17,6 +17,7 @@ from attain_contracts.events import (
     OrgUnitUpserted,
     PersonUpserted,
     StatementClosed,
+    carries_quota,
 )
 from attain_contracts.types import Membership, Milestone, Money, Period
 
@@ -41,5 +42,6 @@ __all__ = [
     "PersonUpserted",
     "StatementClosed",
     "UnknownEventType",
+    "carries_quota",
     "topics",
 ]

@@ -64,9 +64,24 @@ class PersonUpserted(Event):
     memberships: list[Membership] = Field(description="history of org unit memberships")
     version: int
     updated_at: AwareDatetime
+    carries_quota: bool | None = Field(
+        default=None,
+        description=(
+            "whether the person carries a quota (counts in a capacity split and shares a"
+            " team bonus); when absent, everyone does except a manager who belongs to the"
+            " unit they manage (see carries_quota())"
+        ),
+    )
 
     def key(self) -> str:
         return self.person_id
+
+
+def carries_quota(marked: bool | None, *, manages_own_unit: bool) -> bool:
+    """Whether a person carries a quota: as marked (`PersonUpserted.carries_quota`),
+    else unless they manage the org unit they belong to. One rule for goal-service's
+    capacity split and incentive-service's team bonus."""
+    return marked if marked is not None else not manages_own_unit
 
 
 class GoalUpserted(Event):

@@ -334,3 +334,60 @@ async def test_a_persons_record_is_read_by_them_and_the_managers_above_them(
         (bearer(Role.MANAGER, person_id=bob), 404),
     ):
         assert (await client.get(f"/people/{ann}", headers=headers)).status_code == status
+
+
+async def test_a_capacity_split_counts_the_people_who_carry_a_quota(
+    client: httpx.AsyncClient,
+) -> None:
+    """A manager in the team they manage carries no quota unless marked as carrying one."""
+    tag = uuid4().hex[:6]
+    company, east, west = f"co-{tag}", f"east-{tag}", f"west-{tag}"
+    boss, lead_e, lead_w = f"boss-{tag}", f"lead-e-{tag}", f"lead-w-{tag}"
+
+    async def put(url: str, body: dict[str, object]) -> None:
+        response = await client.put(url, json=body, headers=PLANNER)
+        assert response.status_code == 200, response.text
+
+    def person(unit: str, since: str, **more: object) -> dict[str, object]:
+        return {"name": "P", "org_unit_id": unit, "member_since": since, **more}
+
+    await put(f"/org-units/{company}", {"name": "Co", "kind": "company"})
+    for someone in (boss, lead_e, lead_w):
+        await put(f"/people/{someone}", person(company, "2024-01-01"))
+    for unit, lead in ((east, lead_e), (west, lead_w)):
+        body = {"name": unit, "kind": "team", "parent_id": company, "manager_id": lead}
+        await put(f"/org-units/{unit}", body)
+    # east's lead works in east; west's stays in the company above it.
+    await put(f"/people/{lead_e}", person(east, "2025-01-01"))
+    for rep, unit in ((f"e1-{tag}", east), (f"w1-{tag}", west)):
+        await put(f"/people/{rep}", person(unit, "2024-01-01"))
+    created = await client.post(
+        "/goals",
+        json={
+            "metric": "revenue",
+            "org_unit_id": company,
+            "owner_id": boss,
+            "period_key": "FY2026",
+            "target": "1000",
+        },
+        headers=PLANNER,
+    )
+    assert created.status_code == 201, created.text
+    root = created.json()["goal"]["id"]
+
+    async def split() -> dict[str, Decimal]:
+        applied = await client.post(
+            f"/goals/{root}/plans",
+            json={"steps": [{"kind": "org", "method": "capacity"}], "dry_run": False},
+            headers=PLANNER,
+        )
+        assert applied.status_code == 200, applied.text
+        children = await client.get(f"/goals?parent_id={root}", headers=PLANNER)
+        return {g["org_unit_id"]: Decimal(g["target"]) for g in children.json()["data"]}
+
+    # One rep each: east's lead carries no quota.
+    assert await split() == {east: Decimal(500), west: Decimal(500)}
+    await put(f"/people/{lead_e}", person(east, "2025-01-01", carries_quota=True))
+    marked = (await client.get(f"/people/{lead_e}", headers=PLANNER)).json()
+    assert marked["carries_quota"] is True
+    assert await split() == {east: Decimal(667), west: Decimal(333)}

@@ -28,6 +28,7 @@ from incentive_service.domain.plans import (
 from incentive_service.domain.pricing import (
     Adjustment,
     Credit,
+    DealChange,
     Line,
     NextStep,
     Priced,
@@ -35,6 +36,7 @@ from incentive_service.domain.pricing import (
     TeamStanding,
     commission_lines,
     curve_payout,
+    deal_changes,
     next_steps,
     price_statement,
     team_shares,
@@ -590,6 +592,19 @@ def test_an_unpaid_team_bonus_says_why(
     assert (priced.lines, priced.warnings) == ((), (warning,))
 
 
+def test_a_member_without_a_quota_gets_no_share_and_is_told_why() -> None:
+    team = TeamStanding(
+        "u-east", "g-team", D("500000"), D("500000"), MEMBERS, (D(0),) * 3, without_quota=("m1",)
+    )
+
+    priced = price(plan(team_bonus()), [], team=team, person_id="m1")
+
+    assert priced.lines == ()
+    assert priced.warnings == (
+        "m1 carries no quota in team u-east: team bonus team is not paid to them",
+    )
+
+
 @pytest.mark.parametrize(
     ("split", "contributions", "shares"),
     [
@@ -647,6 +662,86 @@ def test_adjustments_run_by_period_and_skip_zero() -> None:
         ("adjustment", "statement:FY2026-Q2", D("60.00")),
     ]
     assert priced.total == D("34.50")
+
+
+def test_a_clawback_names_each_deal_behind_it_with_its_amount_and_period() -> None:
+    behind = (DealChange("D2", D("-50000")), DealChange("D7", D("1200.50")))
+
+    (line,) = price(
+        plan(spiff()),
+        [],
+        adjustments=(Adjustment("FY2026-Q1", D("3500.00"), D("6600.00"), behind),),
+    ).lines
+
+    assert (line.kind, line.amount) == ("clawback", D("-3100.00"))
+    assert line.deals == ((behind[0], "FY2026-Q1"), (behind[1], "FY2026-Q1"))
+    assert line.formula == (
+        "FY2026-Q1 restated 3,500.00 − paid 6,600.00 = −3,100.00"
+        " (deal D2 −50,000.00, deal D7 +1,200.50 from FY2026-Q1)"
+    )
+
+
+def test_a_correction_after_the_window_is_a_zero_line_saying_why() -> None:
+    late = Adjustment(
+        "2025-12",
+        D("500.00"),
+        D("500.00"),
+        (DealChange("D9", D("-10000")),),
+        window_closed=date(2026, 1, 30),
+    )
+
+    priced = price(plan(spiff()), [], adjustments=(late,))
+
+    (line,) = priced.lines
+    assert (line.kind, line.amount, line.source) == (
+        "late_correction",
+        D("0.00"),
+        "statement:2025-12",
+    )
+    assert line.deals == ((late.deals[0], "2025-12"),)
+    assert line.formula == (
+        "deal D9 −10,000.00 changed in 2025-12 after its clawback window closed on 2026-01-30:"
+        " not clawed back = 0.00"
+    )
+    assert priced.total == D("0.00")
+
+
+def test_deal_changes_net_each_deal_and_skip_rows_already_named() -> None:
+    rows = [
+        credit("-500", "D2", date(2026, 3, 5), entry="e1"),
+        credit("200", "D2", date(2026, 3, 6), entry="e2"),
+        credit("700", "D1", date(2026, 3, 9), entry="e3"),
+        credit("-700", "D1", date(2026, 3, 9), entry="e4"),
+        credit("90", "D3", date(2026, 2, 1), entry="e5"),
+    ]
+
+    assert deal_changes(rows) == (
+        DealChange("D3", D("90"), ("e5",)),
+        DealChange("D2", D("-300"), ("e1", "e2")),
+    )
+    assert deal_changes(rows, {"e1", "e5"}) == (DealChange("D2", D("200"), ("e2",)),)
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["A", "B", "C"]), st.integers(-10_000, 10_000)), max_size=12
+    ),
+    st.sets(st.integers(0, 11)),
+)
+def test_deal_changes_add_up_to_the_rows_not_yet_named(
+    rows: list[tuple[str, int]], named: set[int]
+) -> None:
+    credits = [
+        credit(str(amount), deal, MARCH, entry=f"e{i}") for i, (deal, amount) in enumerate(rows)
+    ]
+    entries = {f"e{i}" for i in named}
+
+    changes = deal_changes(credits, entries)
+
+    fresh = [c for c in credits if c.entry_id not in entries]
+    assert sum((c.amount for c in changes), D(0)) == sum((c.amount for c in fresh), D(0))
+    assert all(change.amount != 0 for change in changes)
+    assert not {e for change in changes for e in change.entries} & entries
 
 
 # The statement as a whole.

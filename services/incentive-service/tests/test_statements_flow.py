@@ -373,8 +373,12 @@ async def test_the_worked_example_is_priced_closed_and_clawed_back(
     )
     lines = carried.json()["lines"]
     clawback = [line for line in lines if line["kind"] == "clawback"]
-    # 70,000 at 5% = 3,500 restated, 6,600 paid.
+    # 70,000 at 5% = 3,500 restated, 6,600 paid: because D2 was reversed.
     assert [line["amount"] for line in clawback] == ["-3100.00"]
+    assert [
+        (d["deal_id"], Decimal(d["amount"]), d["period_key"]) for d in clawback[0]["deals"]
+    ] == [("D2", Decimal("-50000"), "FY2026-Q1")]
+    assert clawback[0]["formula"].endswith("(deal D2 \u221250,000.00 from FY2026-Q1)")
     locked = (await statement()).json()
     assert locked["status"] == "closed" and locked["total"] == "6600.00"
 
@@ -505,16 +509,46 @@ async def test_a_reversal_after_the_clawback_window_claws_nothing_back(
     )
     his = await statement_when(client, bob, "2025-12", lambda body: bool(body["carried_out"]))
     assert [
-        (a["target_period_key"], a["restated"], a["paid"], a["amount"]) for a in his["carried_out"]
-    ] == [("2026-01", "0.00", "500.00", "-500.00")]
+        (a["kind"], a["target_period_key"], a["restated"], a["paid"], a["amount"])
+        for a in his["carried_out"]
+    ] == [("restated", "2026-01", "0.00", "500.00", "-500.00")]
+    assert [(d["deal_id"], Decimal(d["amount"])) for d in his["carried_out"][0]["deals"]] == [
+        (split, Decimal("-10000"))
+    ]
     january = await statement_when(client, bob, "2026-01", lambda body: True)
     assert ("clawback", Decimal("-500.00")) in amounts(january)
+    (clawback,) = [line for line in january["lines"] if line["kind"] == "clawback"]
+    assert [(d["deal_id"], Decimal(d["amount"]), d["period_key"]) for d in clawback["deals"]] == [
+        (split, Decimal("-10000"), "2025-12")
+    ]
 
+    # Her reversal came after her window: nothing is clawed back, and her next
+    # open statement says so in a zero line naming the deal and the change.
+    noted = await statement_when(
+        client,
+        ann,
+        "2026-01",
+        lambda body: any(line["kind"] == "late_correction" for line in body["lines"]),
+    )
+    (late,) = [line for line in noted["lines"] if line["kind"] == "late_correction"]
+    assert Decimal(late["amount"]) == 0 and Decimal(noted["total"]) == 0
+    assert [(d["deal_id"], Decimal(d["amount"]), d["period_key"]) for d in late["deals"]] == [
+        (split, Decimal("-10000"), "2025-12")
+    ]
+    assert f"deal {split} \u221210,000.00" in late["formula"]
+    assert "clawback window closed on 2026-01-30: not clawed back" in late["formula"]
+
+    # Her closed statement reads as it was paid; the reversal shows only as the note it caused.
     hers = (await client.get(f"/people/{ann}/statements/2025-12", headers=ADMIN)).json()
-    assert [(Decimal(d["amount"]), d["entries"]) for d in hers["deals"]] == [(Decimal(0), 2)]
-    assert hers["carried_out"] == []
+    assert [(Decimal(d["amount"]), d["entries"]) for d in hers["deals"]] == [(Decimal(10000), 1)]
+    assert [(a["kind"], a["target_period_key"], a["amount"]) for a in hers["carried_out"]] == [
+        ("outside_window", "2026-01", "0.00")
+    ]
     assert hers["status"] == "closed" and hers["total"] == "500.00"
-    assert (await client.get(f"/people/{ann}/statements/2026-01", headers=ADMIN)).status_code == 404
+    his_closed = (await client.get(f"/people/{bob}/statements/2025-12", headers=ADMIN)).json()
+    assert [(Decimal(d["amount"]), d["entries"]) for d in his_closed["deals"]] == [
+        (Decimal(10000), 1)
+    ]
 
 
 async def test_a_deal_credited_and_reversed_in_an_open_period_nets_to_nothing(

@@ -209,6 +209,49 @@ async def test_a_goal_created_mid_period_starts_with_the_ledger(
     assert (await live(client, late.goal_id, "7000"))["metric"] == "revenue"
 
 
+async def test_many_goals_heard_of_at_once_each_start_with_their_own_ledger_rows(
+    client: httpx.AsyncClient, kafka_bootstrap: str
+) -> None:
+    """A plan's goals arrive by the thousand in one batch: each is counted from the rows
+    of its own scope (person or subtree, product line, metric, ratio), and a goal moved
+    to another scope is counted again."""
+    org = Org()
+    await setup(kafka_bootstrap, org, org.person(org.ann, org.east), org.person(org.bob, org.west))
+    probe = goal(org.west, org.bob, person_id=org.bob)
+    await publish(kafka_bootstrap, probe)
+    await until(client, f"/goals/{probe.goal_id}/progress?as_of={AS_OF}", lambda _: True)
+    await batch(
+        client,
+        deals=[
+            deal(org.ann, "3000", product_line="A"),
+            deal(org.ann, "2000", product_line="B"),
+            deal(org.bob, "7000"),
+            deal(org.bob, "500", stage="lost"),
+        ],
+    )
+    await live(client, probe.goal_id, "7000")
+
+    ann_a = goal(org.east, org.ann, person_id=org.ann).model_copy(update={"product_line": "A"})
+    ann = goal(org.east, org.ann, person_id=org.ann)
+    east = goal(org.east, org.east_manager)
+    company = goal(org.company, org.boss)
+    rate = goal(org.west, org.bob, person_id=org.bob, metric="win_rate", target="0.5")
+    expected = {
+        ann_a.goal_id: "3000",
+        ann.goal_id: "5000",
+        east.goal_id: "5000",
+        company.goal_id: "12000",
+        rate.goal_id: "0.5",
+    }
+    await publish(kafka_bootstrap, ann_a, ann, east, company, rate)
+    for goal_id, actual in expected.items():
+        await live(client, goal_id, actual)
+
+    moved = ann_a.model_copy(update={"product_line": "B", "version": 2})
+    await publish(kafka_bootstrap, moved)
+    await live(client, moved.goal_id, "2000")
+
+
 async def test_a_person_heard_of_late_moves_their_credits_to_their_team(
     client: httpx.AsyncClient, kafka_bootstrap: str
 ) -> None:

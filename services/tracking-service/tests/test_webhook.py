@@ -1,6 +1,7 @@
 """The signed deal webhook across the process boundary: real database, real
 broker, the app's relay and consumers running."""
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -85,6 +86,40 @@ async def test_signed_deal_is_recorded_and_duplicates_and_stale_versions_change_
 
     edited = await post_deal(client, secret, {**body, "version": 3, "amount": "15000.50"})
     assert len(edited.json()["ledger_entries"]) == 1
+
+
+async def test_concurrent_webhooks_share_transactions_and_each_gets_its_own_answer(
+    client: httpx.AsyncClient, secret: str
+) -> None:
+    before = _deliveries_and_commits((await client.get("/metrics")).text)
+    distinct = [deal(amount=f"{100 + i}.00") for i in range(40)]
+    edited = deal()
+    versions = [{**edited, "version": v, "amount": f"{v}000.00"} for v in range(1, 6)]
+    answers = await asyncio.gather(*(post_deal(client, secret, d) for d in distinct + versions))
+
+    assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
+    for sent, answer in zip(distinct + versions, answers, strict=True):
+        assert (answer.json()["id"], answer.json()["version"]) == (sent["id"], sent["version"])
+    for sent in [*distinct, edited]:
+        history = await client.get(f"/sources/crm/deals/{sent['id']}/history", headers=ADMIN)
+        ledger = history.json()["ledger"]
+        revenue = sum(Decimal(r["amount"]) for r in ledger if r["metric"] == "revenue")
+        won = sum(Decimal(r["amount"]) for r in ledger if r["metric"] == "deals_won")
+        newest = sent if sent is not edited else versions[-1]
+        assert (revenue, won) == (Decimal(str(newest["amount"])), 1)
+    deliveries, commits = _deliveries_and_commits((await client.get("/metrics")).text)
+    assert deliveries - before[0] == len(answers)
+    assert commits - before[1] < len(answers)  # some requests shared a transaction
+
+
+def _deliveries_and_commits(exposition: str) -> tuple[float, float]:
+    """The group commit's histogram: deliveries in all (its sum) and transactions (count)."""
+    figures = {}
+    for line in exposition.splitlines():
+        for part in ("_sum", "_count"):
+            if line.startswith(f"attain_webhooks_per_commit{part}{{"):
+                figures[part] = float(line.rsplit(" ", 1)[1])
+    return figures.get("_sum", 0.0), figures.get("_count", 0.0)
 
 
 @pytest.mark.parametrize("how", ["unsigned", "wrong secret", "tampered body", "expired", "garbled"])

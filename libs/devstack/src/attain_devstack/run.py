@@ -52,11 +52,14 @@ def main() -> None:
     stop_cleanly_on_sigterm()
     data_dir = Path(os.environ.get("ATTAIN_DATA_DIR", ".data")).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    say(f"starting PostgreSQL, the broker, the migrations and five services; data in {data_dir}")
     try:
-        with infrastructure(data_dir) as servers:
+        with infrastructure(data_dir, say) as servers:
+            step = time.monotonic()
             for service in SERVICES:
                 if service.migrated:
                     upgrade(service.package, servers.database_url)
+            say(f"the migrations are applied ({time.monotonic() - step:.1f} s)")
             environment = {
                 **os.environ,
                 **servers.service_environment(),
@@ -115,8 +118,14 @@ def start(service: Service, environment: dict[str, str], log_dir: Path) -> subpr
     )
 
 
+def say(line: str) -> None:
+    print(f"  {line}", flush=True)
+
+
 def wait_until_ready(services: Sequence[Service], processes: list[subprocess.Popen[bytes]]) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    """Each service as it answers /readyz, with the seconds since they were started."""
+    started = time.monotonic()
+    deadline = started + READY_TIMEOUT_SECONDS
     pending = dict(zip(services, processes, strict=True))
     while pending:
         for service, process in list(pending.items()):
@@ -125,6 +134,7 @@ def wait_until_ready(services: Sequence[Service], processes: list[subprocess.Pop
             try:
                 if httpx.get(f"{service.url}/readyz", timeout=2).status_code == 200:
                     del pending[service]
+                    say(f"{service.name} is ready ({time.monotonic() - started:.1f} s)")
             except httpx.HTTPError:
                 pass
         if time.monotonic() > deadline:

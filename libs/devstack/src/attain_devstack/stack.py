@@ -1,7 +1,8 @@
 """The infrastructure the services run on: the servers the environment names, or embedded ones."""
 
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import NamedTuple
@@ -54,7 +55,9 @@ class Infrastructure(NamedTuple):
 
 
 @contextmanager
-def infrastructure(data_dir: Path) -> Iterator[Infrastructure]:
+def infrastructure(
+    data_dir: Path, say: Callable[[str], None] = lambda _: None
+) -> Iterator[Infrastructure]:
     """Yield the database URL (asyncpg) and Kafka bootstrap address to run the services against,
     with every topic created.
 
@@ -62,18 +65,30 @@ def infrastructure(data_dir: Path) -> Iterator[Infrastructure]:
     is started here, keeping its files in `data_dir`, and stopped on leaving. The database
     survives a restart; so do the messages of Apache Kafka, not those of Tansu (memory only).
     `ATTAIN_BROKER` (kafka or tansu) chooses the embedded broker (`broker.chosen_broker`).
+    `say` is told each step as it is done, with the seconds it took.
     """
     with ExitStack() as started:
+        step = time.monotonic()
+
+        def done(what: str) -> None:
+            nonlocal step
+            say(f"{what} ({time.monotonic() - step:.1f} s)")
+            step = time.monotonic()
+
         database_url = os.environ.get("ATTAIN_DATABASE_URL")
         if database_url:
             database_url = asyncpg_url(database_url)
         else:
             database_url = start_embedded_postgres(data_dir / "postgres")
             started.callback(stop_embedded_postgres, data_dir / "postgres")
+            done("PostgreSQL is ready")
         kafka_bootstrap = os.environ.get("ATTAIN_KAFKA_BOOTSTRAP")
         embedded_broker: BrokerKind | None = None
         if not kafka_bootstrap:
             embedded_broker = chosen_broker()
+            say(f"starting the broker, {embedded_broker} (Kafka's first start fetches its jars)")
             kafka_bootstrap = started.enter_context(running_broker(embedded_broker, data_dir))
+            done(f"the broker is ready at {kafka_bootstrap}")
         run_blocking(ensure_topics(kafka_bootstrap))
+        done("the topics exist")
         yield Infrastructure(database_url, kafka_bootstrap, embedded_broker)

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Self, TypeVar, cast
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -48,6 +48,7 @@ class ConsumerSpec:
 
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+SharedT = TypeVar("SharedT")
 
 
 @dataclass
@@ -63,6 +64,7 @@ class ServiceRuntime(Generic[SettingsT, StoreT]):
     clock: Clock
     store: StoreFactory[StoreT] | None = None
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _shared: dict[type, object] = field(default_factory=dict)
 
     def unit_of_work(self) -> UnitOfWork[StoreT]:
         return UnitOfWork(
@@ -72,6 +74,14 @@ class ServiceRuntime(Generic[SettingsT, StoreT]):
             clock=self.clock,
             store=self.store,
         )
+
+    def shared(self, kind: type[SharedT], make: Callable[[Self], SharedT]) -> SharedT:
+        """The one `kind` of this runtime, made on first use: state that the requests of a
+        replica share, such as the deliveries waiting to be committed together."""
+        found = self._shared.get(kind)
+        if found is None:
+            found = self._shared[kind] = make(self)
+        return cast(SharedT, found)
 
 
 Worker = Callable[[ServiceRuntime[SettingsT, StoreT], asyncio.Event], Awaitable[None]]

@@ -46,3 +46,9 @@ EVENT_AGE = Histogram(
     ["service", "type"],
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600),
 )
+WEBHOOKS_PER_COMMIT = Histogram(
+    "attain_webhooks_per_commit",
+    "Webhook deliveries applied in one transaction (group commit)",
+    ["service"],
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)

@@ -162,6 +162,7 @@ class OrgCopy(Generic[UnitT]):
                             "name": e.name,
                             "email": e.email,
                             "maturity": e.maturity,
+                            "carries_quota": e.carries_quota,
                             "version": e.version,
                         },
                     )

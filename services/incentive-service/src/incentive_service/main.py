@@ -42,7 +42,7 @@ def create_app(settings: IncentiveSettings | None = None, clock: Clock | None = 
             ConsumerSpec(
                 group_id="incentive-service",
                 handlers={
-                    OrgUnitUpserted: on_org_units,
+                    OrgUnitUpserted: partial(on_org_units, settings=settings),
                     PersonUpserted: partial(on_people, settings=settings),
                     GoalUpserted: partial(on_goals, settings=settings),
                     GoalArchived: partial(on_goals_archived, settings=settings),

@@ -44,6 +44,7 @@ class PersonPublic(BaseModel):
     email: str | None
     maturity: str
     hired_on: date | None
+    carries_quota: bool | None
     memberships: list[MembershipPublic]
     version: int
     updated_at: datetime

@@ -42,6 +42,7 @@ def person_upserted(person: Person, memberships: list[MembershipRow]) -> PersonU
         ],
         version=person.version,
         updated_at=person.updated_at,
+        carries_quota=person.carries_quota,
     )
 
 

@@ -36,6 +36,13 @@ class PersonPut(Input):
     hired_on: date | None = Field(
         default=None, description="when the ramp-up starts; the first membership when omitted"
     )
+    carries_quota: bool | None = Field(
+        default=None,
+        description=(
+            "whether they carry a quota; when omitted, everyone does except a manager"
+            " who belongs to the unit they manage"
+        ),
+    )
 
 
 class MilestoneIn(Input):

@@ -85,7 +85,7 @@ async def upsert_person(
         raise FieldError("org_unit_id", f"no org unit {body.org_unit_id}")
     now = uow.clock.now()
     person = await store.org.person(person_id)
-    fields = body.model_dump(include={"name", "email", "maturity", "hired_on"})
+    fields = body.model_dump(include={"name", "email", "maturity", "hired_on", "carries_quota"})
     if person is None:
         person = Person(id=person_id, updated_at=now, **fields)
         store.add(person)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from attain_contracts import Period
+from attain_contracts import Period, carries_quota
 from goal_service.store import GoalStore
 from goal_service.store.tables import Membership, OrgUnit, Person, ProductLine
 from servicekit.errors import FieldError
@@ -98,19 +98,28 @@ class Scopes:
         return "new" if line.maturity == "new" else "mature"
 
     async def hire_dates(self, scope: Scope, period: Period) -> list[date]:
-        """The hire dates of the people a child stands for: the person, or
-        everyone in the unit's subtree during the period."""
+        """The hire dates of the people a child stands for who carry a quota:
+        the person, or everyone in the unit's subtree at the period's end. A
+        manager in the unit they manage carries none unless marked so."""
         await self._load()
         if scope.kind == "person":
-            people = [self._people[scope.id]]
+            # A person child is a member of the unit being split.
+            members = [(scope.org_unit_id, self._people[scope.id])]
         else:
-            people = [
-                person
+            members = [
+                (unit.id, person)
                 for unit in self._units.values()
                 if scope.id in unit.path
                 for person in self._members(unit.id, period)
             ]
-        return [self._hired_on(person) for person in people]
+        return [
+            self._hired_on(person)
+            for unit_id, person in members
+            if carries_quota(
+                person.carries_quota,
+                manages_own_unit=self._units[unit_id].manager_id == person.id,
+            )
+        ]
 
     def _unit_scope(self, unit: OrgUnit) -> Scope:
         if unit.manager_id is None:

@@ -39,6 +39,8 @@ class Person(SQLModel, table=True):
     email: str | None = None
     maturity: str = "experienced"
     hired_on: date | None = None  # when the ramp starts; else the first membership
+    # Marked as carrying a quota or not; None: the default rule (attain_contracts.carries_quota).
+    carries_quota: bool | None = None
     version: int = 1
     updated_at: datetime = Field(sa_column=instant_column())
 

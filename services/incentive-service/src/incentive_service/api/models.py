@@ -65,6 +65,14 @@ class PlanList(Page[PlanPublic]):
     """The plans the caller may see: those that may apply to them or to people they manage."""
 
 
+class LineDeal(BaseModel):
+    """A deal behind an adjustment line: how much it changed, in which period."""
+
+    deal_id: str
+    amount: DecimalString
+    period_key: str
+
+
 class LinePublic(BaseModel):
     kind: str
     component_id: str | None
@@ -73,6 +81,15 @@ class LinePublic(BaseModel):
     rate: DecimalString | None
     amount: DecimalString
     formula: str
+    deals: list[LineDeal] = Field(
+        default_factory=list,
+        description="for a clawback, adjustment or late correction: the deals behind it",
+    )
+
+
+class AdjustmentDeal(BaseModel):
+    deal_id: str
+    amount: DecimalString = Field(description="how much the deal's credits changed")
 
 
 class DealCredited(BaseModel):
@@ -84,11 +101,16 @@ class DealCredited(BaseModel):
 
 
 class AdjustmentPublic(BaseModel):
+    kind: Literal["restated", "outside_window"] = Field(
+        description="outside_window: a correction after the clawback window, carried as 0"
+    )
     source_period_key: str
     target_period_key: str
     restated: DecimalString
     paid: DecimalString
     amount: DecimalString
+    deals: list[AdjustmentDeal]
+    window_end: datetime | None
     created_at: datetime
 
 

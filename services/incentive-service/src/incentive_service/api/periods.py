@@ -3,8 +3,9 @@ export its statements line by line."""
 
 import csv
 import io
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from incentive_service.api.dependencies import Calendar, Uow
@@ -53,9 +54,15 @@ async def run_payout(period_key: str, uow: Uow, calendar: Calendar) -> PayoutRun
     "/periods/{period_key}/close", dependencies=[roles.admins], response_model=PeriodClosed
 )
 async def close(
-    period_key: str, uow: Uow, principal: CurrentPrincipal, calendar: Calendar
+    period_key: str,
+    uow: Uow,
+    principal: CurrentPrincipal,
+    calendar: Calendar,
+    force: Annotated[
+        bool, Query(description="close a period that has not ended yet (refused otherwise)")
+    ] = False,
 ) -> PeriodClosed:
-    run, badges = await close_period(uow, calendar, period_key, principal.subject)
+    run, badges = await close_period(uow, calendar, period_key, principal.subject, force=force)
     closed_at = uow.clock.now()
     await uow.commit()
     return PeriodClosed(

@@ -2,7 +2,7 @@
 (DOMAIN.md §7): one line per amount earned, each naming its source and how it
 was computed, each rounded to the cent half-up; the total is their sum."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
@@ -60,16 +60,33 @@ class TeamStanding:
     actual: Decimal
     members: tuple[str, ...]
     contributions: tuple[Decimal, ...]
+    # Members who carry no quota (a manager in the unit they manage, unless
+    # marked): they share no team bonus, though their deals count for the team.
+    without_quota: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DealChange:
+    """How much one deal's credits in a closed period changed after it closed
+    (the corrections an adjustment is the first to count), and which ledger rows."""
+
+    deal_id: str
+    amount: Decimal
+    entries: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Adjustment:
     """A closed period's correction carried into this one: the line is
-    `restated - paid`, a clawback when negative."""
+    `restated - paid`, a clawback when negative, naming the deals behind it.
+    With `window_closed` (the last day of the source period's clawback window)
+    it is a correction recorded after that: a zero line saying so."""
 
     source_period: str
     restated: Decimal
     paid: Decimal
+    deals: tuple[DealChange, ...] = ()
+    window_closed: date | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +98,8 @@ class Line:
     rate: Decimal | None
     amount: Decimal
     formula: str
+    # An adjustment's deals, each with the period it came from.
+    deals: tuple[tuple[DealChange, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -405,6 +424,8 @@ def team_bonus_line(
         return None, f"team goal {team.goal_id} has a target of {money(team.target)}: {unpaid}"
     if team.actual < component.threshold * team.target:
         return None, None
+    if person_id in team.without_quota:
+        return None, f"{person_id} carries no quota in team {team.unit_id}: {unpaid} to them"
     if person_id not in team.members:
         return None, f"{person_id} is not a member of team {team.unit_id}: {unpaid}"
     shares = team_shares(component.pool, component.split, team.members, team.contributions)
@@ -449,19 +470,58 @@ def team_shares(
 
 
 def adjustment_line(adjustment: Adjustment) -> Line | None:
+    source = adjustment.source_period
+    deals = tuple((deal, source) for deal in adjustment.deals)
+    named = ", ".join(f"deal {deal.deal_id} {signed(deal.amount)}" for deal in adjustment.deals)
+    if adjustment.window_closed is not None:
+        return Line(
+            "late_correction",
+            None,
+            f"statement:{source}",
+            ZERO,
+            None,
+            ZERO,
+            f"{named or 'a deal'} changed in {source} after its clawback window closed on"
+            f" {adjustment.window_closed.isoformat()}: not clawed back = {money(ZERO)}",
+            deals,
+        )
     amount = round_half_up(adjustment.restated - adjustment.paid)
     if amount == 0:
         return None
+    behind = f" ({named} from {source})" if named else ""
     return Line(
         "clawback" if amount < 0 else "adjustment",
         None,
-        f"statement:{adjustment.source_period}",
+        f"statement:{source}",
         adjustment.restated,
         None,
         amount,
-        f"{adjustment.source_period} restated {money(adjustment.restated)}"
-        f" {MINUS} paid {money(adjustment.paid)} = {money(amount)}",
+        f"{source} restated {money(adjustment.restated)}"
+        f" {MINUS} paid {money(adjustment.paid)} = {money(amount)}{behind}",
+        deals,
     )
+
+
+def deal_changes(credits: Sequence[Credit], named: Collection[str] = ()) -> tuple[DealChange, ...]:
+    """The corrections in `credits` not yet named by an earlier adjustment
+    (`named` entry ids), netted per deal in (first day, deal id) order; a deal
+    whose corrections net to nothing changed nothing and is left out."""
+    fresh = [credit for credit in credits if credit.entry_id not in named]
+    by_deal = {deal.deal_id: deal for deal in deals_of(fresh)}
+    return tuple(
+        DealChange(
+            deal.deal_id,
+            deal.net,
+            tuple(sorted(c.entry_id for c in fresh if c.deal_id == deal.deal_id)),
+        )
+        for deal in by_deal.values()
+        if deal.net != 0
+    )
+
+
+def signed(amount: Decimal) -> str:
+    """A change with its sign: `+1,000.00`, or a minus sign before a fall."""
+    return money(amount) if amount < 0 else f"+{money(amount)}"
 
 
 def next_steps(terms: PlanTerms, *, quota: Quota | None, revenue: Decimal) -> list[NextStep]:

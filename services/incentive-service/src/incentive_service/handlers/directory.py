@@ -5,8 +5,10 @@ from incentive_service.service_layer import Uow, directory
 from incentive_service.settings import IncentiveSettings
 
 
-async def on_org_units(uow: Uow, events: list[OrgUnitUpserted]) -> None:
-    await directory.apply_org_units(uow, events)
+async def on_org_units(
+    uow: Uow, events: list[OrgUnitUpserted], *, settings: IncentiveSettings
+) -> None:
+    await directory.apply_org_units(uow, settings.calendar(), events)
 
 
 async def on_people(uow: Uow, events: list[PersonUpserted], *, settings: IncentiveSettings) -> None:

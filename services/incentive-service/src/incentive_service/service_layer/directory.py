@@ -3,6 +3,7 @@ only): who a plan applies to, their quota, their team and its goal, and the
 process goals a scorecard reads. A changed quota or team goal prices the
 statements it touches again."""
 
+from collections.abc import Collection
 from datetime import date
 from typing import NamedTuple
 
@@ -10,24 +11,85 @@ from attain_contracts import GoalArchived, GoalUpserted, OrgUnitUpserted, Period
 from attain_contracts.calendar import FiscalCalendar
 from incentive_service.service_layer import Uow
 from incentive_service.service_layer.plan_periods import PLAN_GRAINS, statement_periods
+from servicekit.clock import local_day
 from servicekit.db import newest_versions
 
 
-async def apply_org_units(uow: Uow, events: list[OrgUnitUpserted]) -> None:
-    await uow.store.org.apply_units(events)
+async def apply_org_units(
+    uow: Uow, calendar: FiscalCalendar, events: list[OrgUnitUpserted]
+) -> None:
+    """A unit whose manager changed changes who is a manager (and so which plan
+    applies to them) and, where a plan pays a team bonus, who of its members
+    shares it: the open statements of the old and new manager, and of the
+    unit's members then, are priced again."""
+    store = uow.store
+    before = await store.org.units({e.org_unit_id for e in events})
+    held = {unit_id: unit.manager_id for unit_id, unit in before.items()}
+    applied = await store.org.apply_units(events)
+    if not applied.changed:
+        return
+    after = await store.org.units(applied.changed)
+    moved = [
+        (unit_id, held.get(unit_id), unit.manager_id)
+        for unit_id, unit in after.items()
+        if unit.manager_id != held.get(unit_id)
+    ]
+    if not moved:
+        return
+    people = {manager for _, old, new in moved for manager in (old, new) if manager}
+    today = local_day(uow.clock.now(), calendar.timezone)
+    if await store.plans.any_team_bonus():
+        members = await store.org.members_of([unit_id for unit_id, _, _ in moved], today)
+        people.update(person for team in members.values() for person in team)
+    await reprice_open(uow, calendar, people, today)
+
+
+async def reprice_open(
+    uow: Uow, calendar: FiscalCalendar, people: Collection[str], today: date
+) -> None:
+    """Queue these people's open statements, and their statements of the
+    current month, quarter and year unless closed, to be priced again."""
+    if not people:
+        return
+    store = uow.store
+    closed = await store.periods.closed()
+    current = [
+        key
+        for grain in PLAN_GRAINS
+        if (key := calendar.containing(today, grain).key) and key not in closed
+    ]
+    keys = set(await store.statements.open_of(people))
+    keys.update((person, key) for person in people for key in current)
+    await store.queue.enqueue(keys)
 
 
 async def apply_people(uow: Uow, calendar: FiscalCalendar, events: list[PersonUpserted]) -> None:
     """A person placed or moved may now fall under another plan or team: their
     statements are priced again for every period they have credits in."""
-    changed = (await uow.store.org.apply_people(events)).changed
+    store = uow.store
+    marked = {p.id: p.carries_quota for p in await store.org.people({e.person_id for e in events})}
+    changed = (await store.org.apply_people(events)).changed
     if changed:
-        await uow.store.queue.enqueue(
+        await store.queue.enqueue(
             {
                 (person_id, period.key or "")
-                for person_id, month in await uow.store.credits.credited_months(changed)
+                for person_id, month in await store.credits.credited_months(changed)
                 for period in statement_periods(calendar, month)
             },
+        )
+    # Whether someone carries a quota decides who shares their team's bonus.
+    flagged = [p.id for p in await store.org.people(changed) if p.carries_quota != marked.get(p.id)]
+    if flagged and await store.plans.any_team_bonus():
+        today = local_day(uow.clock.now(), calendar.timezone)
+        units = {
+            m.org_unit_id
+            for held in (await store.org.memberships(flagged)).values()
+            for m in held
+            if m.valid_from <= today and (m.valid_to is None or m.valid_to > today)
+        }
+        members = await store.org.members_of(units, today)
+        await reprice_open(
+            uow, calendar, {p for team in members.values() for p in team} | set(flagged), today
         )
 
 

@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from attain_contracts import Period
+from attain_contracts import Period, carries_quota
 from attain_contracts.calendar import Grain
 from incentive_service.domain import pricing
 from incentive_service.domain.assignment import Assignee, PlanChoice, plan_for
@@ -154,11 +154,23 @@ async def _teams(
         goals = await store.goals.of_units(units, metric, period.start, period.end)
         sums = await store.credits.contributions(units, metric, period.start, period.end)
         members = await store.org.members_of(units, period.end)
+        marked = {
+            person.id: person.carries_quota
+            for person in await store.org.people(
+                {person for team in members.values() for person in team}
+            )
+        }
         for key, unit in units_by_key.items():
             goal = goals.get(unit)
             if goal is None:
                 continue
-            team = members.get(unit, [])
+            manager = directory.units[unit].manager_id if unit in directory.units else None
+            everyone = members.get(unit, [])
+            team = [
+                person
+                for person in everyone
+                if carries_quota(marked.get(person), manages_own_unit=person == manager)
+            ]
             by_person = sums.get(unit, {})
             standings[key] = pricing.TeamStanding(
                 unit_id=unit,
@@ -167,6 +179,7 @@ async def _teams(
                 actual=sum(by_person.values(), Decimal(0)),
                 members=tuple(team),
                 contributions=tuple(by_person.get(person, Decimal(0)) for person in team),
+                without_quota=tuple(person for person in everyone if person not in team),
             )
     return standings
 

@@ -14,6 +14,7 @@ from incentive_service.service_layer.loading import load_directory, load_plans
 from incentive_service.service_layer.plan_periods import priced_period, statement_id
 from incentive_service.service_layer.repricing import reprice
 from incentive_service.store.tables import ClosedPeriod, Statement
+from servicekit.clock import local_day
 from servicekit.errors import Clash, Missing
 
 
@@ -54,14 +55,23 @@ async def payout_run(uow: Uow, calendar: FiscalCalendar, period_key: str) -> Pay
 
 
 async def close_period(
-    uow: Uow, calendar: FiscalCalendar, period_key: str, closed_by: str
+    uow: Uow, calendar: FiscalCalendar, period_key: str, closed_by: str, *, force: bool = False
 ) -> tuple[PayoutRun, int]:
     """Price the period one last time, lock its statements, publish them as
-    closed, and award its badges; the run and how many badges were awarded."""
+    closed, and award its badges; the run and how many badges were awarded.
+    A period that has not ended yet (by the organisation's calendar day) is
+    closed only when `force`d: deals still to come in it would be corrections."""
     store = uow.store
-    run = await payout_run(uow, calendar, period_key)
     period, grain = _plan_period(calendar, period_key)
     now = uow.clock.now()
+    today = local_day(now, calendar.timezone)
+    if today <= period.end and not force:
+        raise Clash(
+            f"{period_key} has not ended: it runs until {period.end} and today is {today};"
+            " close it early with force=true",
+            field="force",
+        )
+    run = await payout_run(uow, calendar, period_key)
     await store.periods.add_closed(
         ClosedPeriod(
             period_key=period_key,

@@ -6,7 +6,7 @@ adjustments carried in. No I/O: what it prices from is loaded before
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -43,6 +43,40 @@ class Cutoff:
 
     def counts(self, seq: int, recorded_at: datetime) -> bool:
         return seq <= self.last_seq or recorded_at < self.window_end
+
+    @property
+    def last_day(self) -> date:
+        """The last day a correction is counted on."""
+        return (self.window_end - timedelta(days=1)).date()
+
+
+@dataclass(frozen=True)
+class Corrections:
+    """A closed statement's credits that came after it closed: those its
+    restatement counts, and those recorded after the clawback window."""
+
+    counted: list[pricing.Credit]
+    late: list[pricing.Credit]
+
+
+def corrections(
+    keys: Periods, inputs: Inputs, cutoffs: dict[Key, Cutoff]
+) -> dict[Key, Corrections]:
+    found = {}
+    for key, (period, _) in keys.items():
+        chosen, cutoff = inputs.chosen.get(key), cutoffs.get(key)
+        if chosen is None or cutoff is None:
+            continue
+        after = [
+            c
+            for c in inputs.credited.get((key[0], chosen[0].metric), [])
+            if period.start <= c.credited_on <= period.end and c.seq > cutoff.last_seq
+        ]
+        found[key] = Corrections(
+            counted=[_credit(c) for c in after if cutoff.counts(c.seq, c.recorded_at)],
+            late=[_credit(c) for c in after if not cutoff.counts(c.seq, c.recorded_at)],
+        )
+    return found
 
 
 def price(
@@ -97,7 +131,7 @@ def clawback_days(
 
 
 def line_json(line: pricing.Line) -> dict[str, Any]:
-    return {
+    shown: dict[str, Any] = {
         "kind": line.kind,
         "component_id": line.component_id,
         "source": line.source,
@@ -106,6 +140,20 @@ def line_json(line: pricing.Line) -> dict[str, Any]:
         "amount": format(line.amount, "f"),
         "formula": line.formula,
     }
+    # Only an adjustment names deals: other lines read (and digest) as before.
+    if line.deals:
+        shown["deals"] = [
+            {"deal_id": deal.deal_id, "amount": format(deal.amount, "f"), "period_key": period}
+            for deal, period in line.deals
+        ]
+    return shown
+
+
+def deals_json(deals: tuple[pricing.DealChange, ...]) -> list[dict[str, Any]]:
+    return [
+        {"deal_id": d.deal_id, "amount": format(d.amount, "f"), "entries": list(d.entries)}
+        for d in deals
+    ]
 
 
 def digest(p: Pricing) -> str:
@@ -148,8 +196,18 @@ def _credit(row: Any) -> pricing.Credit:
 
 
 def _carried(adjustment: Adjustment) -> pricing.Adjustment:
+    window = adjustment.window_end
     return pricing.Adjustment(
         source_period=adjustment.source_period_key,
         restated=adjustment.restated,
         paid=adjustment.paid,
+        deals=tuple(
+            pricing.DealChange(d["deal_id"], Decimal(d["amount"]), tuple(d.get("entries", ())))
+            for d in adjustment.deals
+        ),
+        window_closed=(
+            (window.astimezone(UTC) - timedelta(days=1)).date()
+            if adjustment.kind == "outside_window" and window is not None
+            else None
+        ),
     )

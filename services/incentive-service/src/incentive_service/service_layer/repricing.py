@@ -19,7 +19,13 @@ from incentive_service.service_layer.loading import (
     load_plans,
 )
 from incentive_service.service_layer.plan_periods import Key, plan_period
-from incentive_service.service_layer.pricing import Cutoff, Pricing, clawback_days, price
+from incentive_service.service_layer.pricing import (
+    Cutoff,
+    Pricing,
+    clawback_days,
+    corrections,
+    price,
+)
 from incentive_service.service_layer.writing import carry_forward, keep
 from incentive_service.store.tables import ClosedPeriod, Plan
 from servicekit.errors import Missing
@@ -76,7 +82,15 @@ async def _restate(
         window_end = datetime.combine(period.end + timedelta(days=1 + days), time(), UTC)
         cutoffs[key] = Cutoff(closed[key[1]].last_credit_seq, window_end)
     inputs = await load_inputs(uow.store, keys, plans, directory)
-    await carry_forward(uow, calendar, price(keys, inputs, plans, cutoffs), paid, closed)
+    await carry_forward(
+        uow,
+        calendar,
+        price(keys, inputs, plans, cutoffs),
+        paid,
+        closed,
+        corrections(keys, inputs, cutoffs),
+        cutoffs,
+    )
 
 
 async def estimate(

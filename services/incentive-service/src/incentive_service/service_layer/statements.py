@@ -58,6 +58,10 @@ async def statement_detail(
     rows = await store.credits.of_people(
         [person_id], [metric], statement.period_start, statement.period_end
     )
+    if statement.status == "closed" and (closed := (await store.periods.closed()).get(period_key)):
+        # A closed statement reads as it was paid: later credits show only as
+        # the corrections they caused (`carried_out`, and the lines they went to).
+        rows = [row for row in rows if row.seq <= closed.last_credit_seq]
     carried = await store.adjustments.out_of(person_id, period_key)
     return StatementDetail(statement, _deals(rows), carried)
 

@@ -9,9 +9,17 @@ from typing import Any
 
 from attain_contracts import EarningsUpdated, Money
 from attain_contracts.calendar import FiscalCalendar
+from incentive_service.domain import pricing
 from incentive_service.service_layer import Uow
 from incentive_service.service_layer.plan_periods import Key, plan_period, statement_id
-from incentive_service.service_layer.pricing import Pricing, digest, line_json
+from incentive_service.service_layer.pricing import (
+    Corrections,
+    Cutoff,
+    Pricing,
+    deals_json,
+    digest,
+    line_json,
+)
 from incentive_service.store.tables import Adjustment, ClosedPeriod, Statement
 
 
@@ -47,34 +55,62 @@ async def carry_forward(
     restated: list[Pricing],
     paid_before: dict[Key, Statement],
     closed: dict[str, ClosedPeriod],
+    found: dict[Key, Corrections],
+    cutoffs: dict[Key, Cutoff],
 ) -> None:
     """Each difference of a restated closed statement from what was paid (its
     total and what was carried out of it since) as an adjustment into the next
-    open period of its kind, and that statement queued to be priced again."""
-    carried = await uow.store.adjustments.carried_out([p.key for p in restated])
+    open period of its kind, naming the deals whose corrections it is the first
+    to count; each correction recorded after the clawback window as a zero
+    adjustment saying so; and the statements they go to queued to be priced again."""
+    store = uow.store
+    keys = [p.key for p in restated]
+    carried = await store.adjustments.carried_out(keys)
+    named = await store.adjustments.named_entries(keys)
     now = uow.clock.now()
     adjustments, targets = [], []
     for pricing_ in restated:
-        held = paid_before.get(pricing_.key)
-        paid = (held.total if held else Decimal("0.00")) + carried.get(pricing_.key, Decimal(0))
+        key = pricing_.key
+        held = paid_before.get(key)
+        paid = (held.total if held else Decimal("0.00")) + carried.get(key, Decimal(0))
         amount = pricing_.priced.total - paid
-        if amount == 0:
+        after = found.get(key, Corrections([], []))
+        behind = pricing.deal_changes(after.counted, named.get(key, set()))
+        late = pricing.deal_changes(after.late, named.get(key, set()))
+        if amount == 0 and not late:
             continue
-        target = _next_open(calendar, pricing_.key[1], closed)
-        adjustments.append(
-            Adjustment(
-                person_id=pricing_.key[0],
-                source_period_key=pricing_.key[1],
-                target_period_key=target,
-                restated=pricing_.priced.total,
-                paid=paid,
-                amount=amount,
-                created_at=now,
+        target = _next_open(calendar, key[1], closed)
+        row: dict[str, Any] = {
+            "person_id": key[0],
+            "source_period_key": key[1],
+            "target_period_key": target,
+            "created_at": now,
+        }
+        if amount != 0:
+            adjustments.append(
+                Adjustment(
+                    **row,
+                    restated=pricing_.priced.total,
+                    paid=paid,
+                    amount=amount,
+                    deals=deals_json(behind),
+                )
             )
-        )
-        targets.append((pricing_.key[0], target))
-    await uow.store.adjustments.add(adjustments)
-    await uow.store.queue.enqueue(targets)
+        if late:
+            adjustments.append(
+                Adjustment(
+                    **row,
+                    restated=pricing_.priced.total,
+                    paid=pricing_.priced.total,
+                    amount=Decimal("0.00"),
+                    kind="outside_window",
+                    deals=deals_json(late),
+                    window_end=cutoffs[key].window_end,
+                )
+            )
+        targets.append((key[0], target))
+    await store.adjustments.add(adjustments)
+    await store.queue.enqueue(targets)
 
 
 def _next_open(calendar: FiscalCalendar, period_key: str, closed: dict[str, ClosedPeriod]) -> str:

@@ -50,6 +50,25 @@ class AdjustmentQueries(Queries):
         )
         return {(person, period): amount for person, period, amount in rows}
 
+    async def named_entries(self, keys: Collection[Key]) -> dict[Key, set[str]]:
+        """The ledger rows each closed (person, period)'s adjustments have named so far."""
+        named: dict[Key, set[str]] = defaultdict(set)
+        if not keys:
+            return named
+        rows = await self.session.execute(
+            select(
+                col(Adjustment.person_id), col(Adjustment.source_period_key), col(Adjustment.deals)
+            ).where(
+                tuple_(col(Adjustment.person_id), col(Adjustment.source_period_key)).in_(
+                    sorted(keys)
+                )
+            )
+        )
+        for person, period, deals in rows:
+            for deal in deals:
+                named[(person, period)].update(deal.get("entries", ()))
+        return named
+
     async def out_of(self, person_id: str, period_key: str) -> list[Adjustment]:
         rows = await self.session.execute(
             select(Adjustment)

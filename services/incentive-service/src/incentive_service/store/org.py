@@ -16,7 +16,8 @@ class IncentiveOrg(OrgCopy[OrgUnit]):
         super().__init__(session, ORG)
 
     async def people(self, person_ids: Collection[str] | None = None) -> list[Person]:
-        query = select(Person).order_by(col(Person.id))
+        # Refreshed: the org copy is written by SQL statements the session does not track.
+        query = select(Person).order_by(col(Person.id)).execution_options(populate_existing=True)
         if person_ids is not None:
             query = query.where(col(Person.id).in_(person_ids))
         return list((await self.session.execute(query)).scalars())

@@ -65,6 +65,17 @@ class StatementQueries(Queries):
         )
         return [(person, period) for person, period in rows]
 
+    async def open_of(self, person_ids: Collection[str]) -> list[Key]:
+        """The open statements of these people."""
+        if not person_ids:
+            return []
+        rows = await self.session.execute(
+            select(col(Statement.person_id), col(Statement.period_key)).where(
+                col(Statement.status) == "open", col(Statement.person_id).in_(person_ids)
+            )
+        )
+        return [(person, period) for person, period in rows]
+
     async def upsert(self, rows: list[dict[str, Any]]) -> None:
         """Store statements as priced now, replacing the ones held."""
         for start in range(0, len(rows), 1_000):

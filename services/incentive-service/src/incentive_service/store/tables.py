@@ -4,7 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Identity, Index, Numeric, Text
+from sqlalchemy import BigInteger, Column, Identity, Index, Numeric, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
@@ -43,6 +43,8 @@ class Person(PersonColumns, table=True):
     __table_args__ = {"schema": SCHEMA}
 
     name: str
+    # As marked in goal-service; None: the default rule (attain_contracts.carries_quota).
+    carries_quota: bool | None = None
 
 
 class Membership(MembershipColumns, table=True):
@@ -208,6 +210,18 @@ class Adjustment(SQLModel, table=True):
     paid: Decimal = Field(sa_column=_exact(scale=2))
     amount: Decimal = Field(sa_column=_exact(scale=2))
     created_at: datetime = Field(sa_column=instant_column())
+    # `restated`, or `outside_window`: a correction recorded after the clawback
+    # window ended, carried as a zero line that says so (`window_end`).
+    kind: str = Field(
+        default="restated", sa_column=Column(Text, nullable=False, server_default="restated")
+    )
+    # The deals whose corrections this adjustment is the first to count, each
+    # `{"deal_id", "amount", "entries": [entry ids]}`.
+    deals: list[dict[str, Any]] = Field(
+        default_factory=list,
+        sa_column=Column(JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    )
+    window_end: datetime | None = Field(default=None, sa_column=instant_column(nullable=True))
 
 
 class ClosedPeriod(SQLModel, table=True):

@@ -20,7 +20,7 @@ from tracking_service.domain.mapping import (
     SourceMapping,
     apply_mapping,
 )
-from tracking_service.service_layer.ingest import apply
+from tracking_service.service_layer.group_commit import group_commit
 from tracking_service.service_layer.records import MODELS
 from tracking_service.service_layer.sources import find_source
 from tracking_service.service_layer.unit import Source
@@ -63,7 +63,8 @@ async def receive_hubspot(
         raise InvalidInput(error.reason) from error
     default = hubspot.deal_mapping(runtime.settings.base_currency)
     records = [parse_record("deals", mapped(source, "deals", deal, default)) for deal in deals]
-    return [RecordAccepted.of(outcome) for outcome in await apply(runtime, source_id, records)]
+    outcomes = await group_commit(runtime).apply(source_id, records)
+    return [RecordAccepted.of(outcome) for outcome in outcomes]
 
 
 @router.post(
@@ -100,7 +101,7 @@ async def receive_salesforce(
         if n.sobject.get("type") == "sf:Opportunity"
     ]
     if records:
-        await apply(runtime, source_id, records)
+        await group_commit(runtime).apply(source_id, records)
     return Response(salesforce.ack_response(), media_type="text/xml; charset=utf-8")
 
 
@@ -126,7 +127,7 @@ async def receive_record(
     ):
         raise Unauthorized("the webhook signature does not verify")
     data = mapped(source, kind, parse_json(body))
-    (outcome,) = await apply(runtime, source_id, [parse_record(kind, data)])
+    (outcome,) = await group_commit(runtime).apply(source_id, [parse_record(kind, data)])
     return RecordAccepted.of(outcome)
 
 

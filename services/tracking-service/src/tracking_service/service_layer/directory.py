@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from attain_contracts import GoalArchived, GoalUpserted, OrgUnitUpserted, PersonUpserted
+from servicekit.newest import newest_by
 from tracking_service.service_layer.ingest import repath
 from tracking_service.service_layer.progress import publish_progress
 from tracking_service.service_layer.unit import Unit
@@ -38,44 +39,58 @@ async def people_upserted(
 
 async def goals_upserted(uow: Unit, events: Sequence[GoalUpserted]) -> None:
     """A new or changed goal gets its progress at once: a goal created mid-period
-    starts with everything already in the ledger."""
+    starts with everything already in the ledger. A batch is a few statements, however
+    many goals it carries (a plan applies thousands at once)."""
     await uow.store.projection.lock()
-    changed: dict[str, Goal] = {}
-    for event in events:
-        goal = await uow.store.goals.get(event.goal_id)
+    newest = {
+        e.goal_id: e
+        for e in newest_by(events, key=lambda e: e.goal_id, rank=lambda e: e.version).values()
+    }
+    held = {goal.id: goal for goal in await uow.store.goals.many(sorted(newest))}
+    changed: list[Goal] = []
+    rescoped: list[Goal] = []
+    for goal_id, event in newest.items():
+        goal = held.get(goal_id)
         if goal is not None and event.version <= goal.version:
             continue
-        fields: dict[str, Any] = {
-            "parent_id": event.parent_id,
-            "metric": event.metric,
-            "direction": event.direction,
-            "org_unit_id": event.org_unit_id,
-            "person_id": event.person_id,
-            "product_line": event.product_line,
-            "owner_id": event.owner_id,
-            "period_key": event.period.key,
-            "period_start": event.period.start,
-            "period_end": event.period.end,
-            "target": event.target,
-            "currency": event.currency,
-            "status": event.status,
-            "timezone": event.timezone,
-            "milestones": [m.model_dump(mode="json") for m in event.milestones],
-            "version": event.version,
-        }
-        rescope = goal is None or any(getattr(goal, f) != fields[f] for f in SCOPE_FIELDS)
+        fields = _goal_fields(event)
         if goal is None:
-            goal = Goal(id=event.goal_id, **fields)
+            goal = Goal(id=goal_id, **fields)
             uow.store.goals.add(goal)
+            rescoped.append(goal)
         else:
+            if any(getattr(goal, f) != fields[f] for f in SCOPE_FIELDS):
+                rescoped.append(goal)
             for name, value in fields.items():
                 setattr(goal, name, value)
-        if rescope:
-            await uow.store.goals.flush()
-            goal.numerator, goal.denominator = await uow.store.figures.of(goal, projected_only=True)
-        changed[goal.id] = goal
+        changed.append(goal)
     await uow.store.goals.flush()
-    await publish_progress(uow, list(changed.values()))
+    figures = await uow.store.figures.of_many(rescoped, projected_only=True)
+    for goal in rescoped:
+        goal.numerator, goal.denominator = figures[goal.id]
+    await uow.store.goals.flush()
+    await publish_progress(uow, changed)
+
+
+def _goal_fields(event: GoalUpserted) -> dict[str, Any]:
+    return {
+        "parent_id": event.parent_id,
+        "metric": event.metric,
+        "direction": event.direction,
+        "org_unit_id": event.org_unit_id,
+        "person_id": event.person_id,
+        "product_line": event.product_line,
+        "owner_id": event.owner_id,
+        "period_key": event.period.key,
+        "period_start": event.period.start,
+        "period_end": event.period.end,
+        "target": event.target,
+        "currency": event.currency,
+        "status": event.status,
+        "timezone": event.timezone,
+        "milestones": [m.model_dump(mode="json") for m in event.milestones],
+        "version": event.version,
+    }
 
 
 async def goals_archived(uow: Unit, events: Sequence[GoalArchived]) -> None:

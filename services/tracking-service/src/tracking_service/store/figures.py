@@ -1,16 +1,33 @@
-"""What the ledger holds for one goal: its figures up to a day, day by day, and
+"""What the ledger holds for a goal (or many at once): its figures up to a day, day by day, and
 the pipeline and win rate a projection reads."""
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, case, exists, func, literal, or_
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    Text,
+    and_,
+    case,
+    cast,
+    column,
+    exists,
+    func,
+    literal,
+    or_,
+    values,
+)
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from attain_contracts.progress import formula
+from tracking_service.store.chunks import CHUNK, chunks
 from tracking_service.store.tables import (
     CrmRecord,
     Goal,
@@ -59,25 +76,29 @@ class Figures:
     ) -> tuple[Decimal, Decimal]:
         """The goal's numerator and denominator summed from the ledger (credited up to
         `until`; only rows the projector has folded, when `projected_only`)."""
-        f = formula(goal.metric)
-        end = goal.period_end if until is None else min(goal.period_end, until)
-        conditions = _matching_rows(
-            goal, sorted(set(f.numerator) | set(f.denominator)), goal.period_start, end
-        )
-        if projected_only:
-            conditions.append(
-                ~exists().where(col(ProjectionQueue.entry_seq) == col(LedgerEntry.seq))
-            )
+        ends = None if until is None else {goal.id: until}
+        return (await self.of_many([goal], until=ends, projected_only=projected_only))[goal.id]
 
-        row = (
-            await self.session.execute(
-                sa_select(
-                    _total(f.numerator),
-                    _total(f.denominator) if f.is_ratio else literal(Decimal(0)),
-                ).where(*conditions)
-            )
-        ).one()
-        return Decimal(row[0]), Decimal(row[1])
+    async def of_many(
+        self,
+        goals: Sequence[Goal],
+        until: Mapping[str, date] | None = None,
+        projected_only: bool = False,
+    ) -> dict[str, tuple[Decimal, Decimal]]:
+        """`of` for many goals in a few statements: one per metric and kind of scope (a
+        person's goals join the ledger on the person, a unit's on its org path)."""
+        figures = {goal.id: (Decimal(0), Decimal(0)) for goal in goals}
+        groups: dict[tuple[str, bool], list[Goal]] = defaultdict(list)
+        for goal in goals:
+            groups[(goal.metric, goal.person_id is not None)].append(goal)
+        for (metric, of_person), members in groups.items():
+            for chunk in chunks(members, CHUNK // 6):
+                rows = await self.session.execute(
+                    _figures_statement(metric, of_person, chunk, until or {}, projected_only)
+                )
+                for goal_id, numerator, denominator in rows:
+                    figures[goal_id] = (Decimal(numerator), Decimal(denominator))
+        return figures
 
     async def daily(self, goal: Goal, until: date) -> dict[date, tuple[Decimal, Decimal]]:
         """The goal's numerator and denominator credited on each day of its period up to
@@ -148,3 +169,54 @@ class Figures:
         decided = func.sum(col(LedgerEntry.amount))
         row = (await self.session.execute(sa_select(won, decided).where(*conditions))).one()
         return Decimal(0) if not row[1] else Decimal(row[0]) / Decimal(row[1])
+
+
+def _figures_statement(
+    metric: str,
+    of_person: bool,
+    goals: Sequence[Goal],
+    until: Mapping[str, date],
+    projected_only: bool,
+) -> Select[str, Decimal, Decimal]:
+    f = formula(metric)
+    scope = values(
+        column("goal_id", Text),
+        column("person_id", Text),
+        column("org_unit_id", Text),
+        column("product_line", Text),
+        column("start", Date),
+        column("end", Date),
+        name="scope",
+    ).data(
+        [
+            (
+                goal.id,
+                goal.person_id,
+                goal.org_unit_id,
+                goal.product_line,
+                goal.period_start,
+                min(goal.period_end, until.get(goal.id, goal.period_end)),
+            )
+            for goal in goals
+        ]
+    )
+    matches = [
+        col(LedgerEntry.metric).in_(sorted(set(f.numerator) | set(f.denominator))),
+        col(LedgerEntry.credited_on) >= scope.c.start,
+        col(LedgerEntry.credited_on) <= scope.c.end,
+        or_(scope.c.product_line.is_(None), col(LedgerEntry.product_line) == scope.c.product_line),
+        col(LedgerEntry.person_id) == scope.c.person_id
+        if of_person
+        else col(LedgerEntry.org_path).contains(cast(array([scope.c.org_unit_id]), ARRAY(Text))),
+    ]
+    if projected_only:
+        matches.append(~exists().where(col(ProjectionQueue.entry_seq) == col(LedgerEntry.seq)))
+    return (
+        sa_select(
+            scope.c.goal_id,
+            _total(f.numerator),
+            _total(f.denominator) if f.is_ratio else literal(Decimal(0)),
+        )
+        .select_from(scope.join(LedgerEntry, and_(*matches)))
+        .group_by(scope.c.goal_id)
+    )
