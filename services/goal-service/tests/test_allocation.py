@@ -273,6 +273,17 @@ def test_history_counts_negative_actuals_and_missing_ones_as_zero() -> None:
     assert weights.note == "negative actuals counted as 0 (child 2)"
 
 
+def test_history_names_the_children_it_counted_as_zero() -> None:
+    names = ["Ann Lee (ann)", "Bob Ma (bob)", "Cai Yu (cai)"]
+    weights = history([D(500), D(-20), D(-1)], names=names)
+    assert weights.note == "negative actuals counted as 0 (Bob Ma (bob), Cai Yu (cai))"
+    mixed = blend([D(-3), D(0)], [D(1), D(1)], D("0.5"), names=names[:2])
+    assert mixed.note is not None and "Ann Lee (ann)" in mixed.note
+    with pytest.raises(AllocationError) as error:
+        history([D(1)], names=names)
+    assert error.value.field == "names"
+
+
 @pytest.mark.parametrize(
     ("hired_on", "month", "share"),
     [

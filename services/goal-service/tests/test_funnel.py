@@ -126,12 +126,33 @@ def test_the_fallback_climbs_as_far_as_it_must() -> None:
 def test_without_usable_rates_anywhere_the_error_says_why() -> None:
     with pytest.raises(FunnelError) as error:
         choose_rates([rates(deals=7), rates("region-1", deals=90, avg_deal_size=D(0))])
-    assert str(error.value) == (
-        "no scope has usable rates: team-a has 7 won deals (< 20), region-1 has no avg deal size"
+    assert str(error.value).startswith(
+        "no scope has usable rates: team-a has 7 won deals (< 20), region-1 has no avg deal size; "
     )
     assert error.value.field == "rates"
     with pytest.raises(FunnelError, match="no historical rates"):
         choose_rates([])
+
+
+@pytest.mark.parametrize("chain", [[], [rates(deals=7), rates("region-1", deals=3)]])
+def test_without_usable_rates_anywhere_the_error_says_how_to_give_them(chain: list[Rates]) -> None:
+    with pytest.raises(FunnelError) as error:
+        choose_rates(chain)
+    for name in (
+        "rates",
+        "avg_deal_size",
+        "win_rate",
+        "lead_conversion",
+        "activities_per_opportunity",
+        "sales_cycle_days",
+    ):
+        assert f'"{name}"' in error.value.reason, error.value.reason
+
+
+def test_rates_that_need_more_than_a_goal_holds_are_refused() -> None:
+    with pytest.raises(FunnelError) as error:
+        derive(D(10) ** 15, rates(avg_deal_size=D(1), win_rate=D("0.001")))
+    assert error.value.field == "rates"
 
 
 def test_shifting_a_period_moves_both_ends_earlier_and_drops_its_key() -> None:
@@ -152,6 +173,8 @@ def test_shifting_a_period_moves_both_ends_earlier_and_drops_its_key() -> None:
         ("experienced", None, False, False),
         ("experienced", "mature", True, True),
         ("experienced", None, True, True),
+        (None, None, False, True),
+        (None, "mature", False, True),
     ],
 )
 def test_process_goals_go_to_new_reps_and_new_lines_or_when_asked(

@@ -657,3 +657,269 @@ async def test_a_funnel_is_derived_from_history_and_borrows_the_parents_rates(st
     assert derived["leads_created"]["period"]["start"] == "2026-03-02", "30 days earlier"
     months = [c for c in body["changes"] if c["parent_id"] == derived["leads_created"]["goal_id"]]
     assert sum(Decimal(c["target"]) for c in months) == Decimal(80)
+
+
+async def rename(stack: Stack, org: Org, team: str, names: dict[str, str]) -> None:
+    """Give the team and its reps names that are not their ids."""
+    region = next(r for r, teams in org.regions.items() if team in teams)
+    await put(
+        stack.goals,
+        f"/org-units/{team}",
+        {"name": names[team], "kind": "team", "parent_id": region, "manager_id": org.manager(team)},
+    )
+    for rep in org.reps[team]:
+        await put(
+            stack.goals,
+            f"/people/{rep}",
+            {"name": names[rep], "org_unit_id": team, "member_since": "2024-01-01"},
+        )
+
+
+async def test_a_split_that_fell_back_says_so_in_each_goal_naming_people_and_units(
+    stack: Stack,
+) -> None:
+    org = Org()
+    await org.create(stack.goals)
+    team = next(iter(org.reps))
+    ann, bob = org.reps[team]
+    names = {team: "North One", ann: "Ann Lee", bob: "Bob Ma"}
+    await rename(stack, org, team, names)
+    goal = await team_goal(stack, org, team)
+    # Nobody in the team sold anything last year: history falls back to equal
+    # shares, last year's months to calendar days.
+    steps = [
+        {"kind": "org", "method": "history"},
+        {"kind": "time", "grains": ["quarter"], "profile": {"kind": "last_year"}},
+    ]
+    plan = await stack.goals.post(
+        f"/goals/{goal['id']}/plans", json={"steps": steps, "dry_run": False}, headers=PLANNER
+    )
+    assert plan.status_code == 200, plan.text
+    body = plan.json()
+    reps = [c for c in body["changes"] if c["parent_id"] == goal["id"]]
+    assert {c["person_id"] for c in reps} == {ann, bob}
+    for change in reps:
+        person = change["person_id"]
+        assert "split equally" in change["explanation"], change["explanation"]
+        assert f"{names[person]} ({person})" in change["explanation"], change["explanation"]
+    quarters = [c for c in body["changes"] if c["period"]["key"] == "FY2026-Q1"]
+    assert len(quarters) == 2
+    for change in quarters:
+        assert "calendar days" in change["explanation"], change["explanation"]
+    # The goals keep it as their rationale.
+    written = await stack.goals.get(f"/goals/{reps[0]['goal_id']}", headers=PLANNER)
+    assert "split equally" in written.json()["rationale"]
+    # The notes name the team and the reps by name too.
+    notes = body["summary"]["notes"]
+    team_note = f"{goal['id']}: North One ({team}): "
+    assert any(n.startswith(team_note) and "split equally" in n for n in notes), notes
+    assert any(f"Ann Lee ({ann})" in note and "calendar days" in note for note in notes), notes
+
+
+async def test_children_split_with_a_stretch_add_up_for_the_smart_check(stack: Stack) -> None:
+    org = Org()
+    await org.create(stack.goals)
+    team = next(iter(org.reps))
+    goal = await team_goal(stack, org, team)
+    steps = [{"kind": "org", "method": "equal", "stretch": "1.1"}]
+    plan = await stack.goals.post(
+        f"/goals/{goal['id']}/plans", json={"steps": steps, "dry_run": False}, headers=PLANNER
+    )
+    assert plan.status_code == 200, plan.text
+    assert sorted(Decimal(c["target"]) for c in plan.json()["changes"]) == [550_000, 550_000]
+    changed = await stack.goals.patch(
+        f"/goals/{goal['id']}", json={"rationale": "two new accounts"}, headers=PLANNER
+    )
+    assert changed.status_code == 200, changed.text
+    codes = [w["code"] for w in changed.json()["warnings"]]
+    assert "children_do_not_add_up" not in codes, changed.json()["warnings"]
+    # The target moves and the children stay: now they do not add up.
+    retargeted = await stack.goals.patch(
+        f"/goals/{goal['id']}", json={"target": "1200000", "reason": "more"}, headers=PLANNER
+    )
+    assert retargeted.status_code == 200, retargeted.text
+    warned = {w["code"]: w["message"] for w in retargeted.json()["warnings"]}
+    assert "children_do_not_add_up" in warned, warned
+    assert "1320000" in warned["children_do_not_add_up"], warned
+
+
+async def test_reconciliation_results_are_fields(stack: Stack) -> None:
+    org = Org()
+    await org.create(stack.goals)
+    team = next(iter(org.reps))
+    ann, bob = org.reps[team]
+    goal = await team_goal(stack, org, team)
+    response = await stack.goals.put(
+        f"/goals/{goal['id']}/proposals/{ann}", json={"value": "200000"}, headers=PLANNER
+    )
+    assert response.status_code == 200, response.text
+    # Bob proposed nothing: his top-down share of 500,000 counts as his proposal.
+    # The gap of 300,000 goes half to each: Ann ends 75% above her proposal,
+    # over the 50% threshold; Bob 30% above his share.
+    steps = [{"kind": "reconcile", "policy": "gap_by_weight", "threshold": "0.5"}]
+    plan = await stack.goals.post(
+        f"/goals/{goal['id']}/plans", json={"steps": steps}, headers=PLANNER
+    )
+    assert plan.status_code == 200, plan.text
+    lines = {c["person_id"]: c["reconciliation"] for c in plan.json()["changes"]}
+
+    def number(value: str | None) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+    assert {
+        rep: (
+            number(line["proposal"]),
+            number(line["top_down"]),
+            number(line["final"]),
+            line["negotiate"],
+        )
+        for rep, line in lines.items()
+    } == {
+        ann: (Decimal(200_000), Decimal(500_000), Decimal(350_000), True),
+        bob: (None, Decimal(500_000), Decimal(650_000), False),
+    }
+
+
+async def team_history(stack: Stack, seller: str) -> None:
+    """Last year's Q2 for the seller's team: 20 won of 40 opportunities at
+    10,000 after 30 days, 80 leads and 200 activities."""
+    deals = [
+        {
+            "id": f"D-{uuid4().hex[:10]}",
+            "version": 1,
+            "stage": "won" if i < 20 else "lost",
+            "amount": "10000",
+            "currency": "CNY",
+            "owner_id": seller,
+            "created_on": "2025-04-20",
+            "closed_on": "2025-05-20",
+        }
+        for i in range(40)
+    ]
+    leads = [
+        {
+            "id": f"L-{uuid4().hex[:10]}",
+            "version": 1,
+            "owner_id": seller,
+            "created_on": "2025-04-10",
+        }
+        for _ in range(80)
+    ]
+    activities = [
+        {
+            "id": f"A-{uuid4().hex[:10]}",
+            "version": 1,
+            "owner_id": seller,
+            "occurred_on": "2025-05-01",
+        }
+        for _ in range(200)
+    ]
+    response = await stack.tracking.post(
+        "/sources/crm/batch",
+        json={"deals": deals, "leads": leads, "activities": activities},
+        headers=INTEGRATION,
+    )
+    assert response.status_code == 200, response.text
+
+
+async def quarter_goal(stack: Stack, org: Org, team: str) -> dict[str, Any]:
+    response = await stack.goals.post(
+        "/goals",
+        json={
+            "metric": "revenue",
+            "org_unit_id": team,
+            "owner_id": org.manager(team),
+            "period_key": "FY2026-Q2",
+            "target": "200000",
+        },
+        headers=PLANNER,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["goal"]  # type: ignore[no-any-return]
+
+
+async def test_a_funnel_on_a_team_goal_derives_the_teams_process_goals(stack: Stack) -> None:
+    org = Org()
+    await org.create(stack.goals)
+    team = next(iter(org.reps))
+    await team_history(stack, org.reps[team][0])
+    await until(
+        stack.tracking,
+        f"/org-units/{team}/statistics?start=2025-04-01&end=2025-06-30",
+        lambda body: (
+            body["rates"]["activities_per_opportunity"]["value"] is not None
+            and Decimal(body["rates"]["activities_per_opportunity"]["value"]) == 5
+        ),
+    )
+    goal = await quarter_goal(stack, org, team)
+    plan = await stack.goals.post(
+        f"/goals/{goal['id']}/plans", json={"steps": [{"kind": "funnel"}]}, headers=PLANNER
+    )
+    assert plan.status_code == 200, plan.text
+    derived = {
+        c["metric"]: Decimal(c["target"])
+        for c in plan.json()["changes"]
+        if c["derived_from_id"] == goal["id"]
+    }
+    assert derived == {
+        "deals_won": Decimal(20),
+        "opportunities_created": Decimal(40),
+        "leads_created": Decimal(80),
+        "activities": Decimal(200),
+    }
+
+
+async def test_a_funnel_for_a_new_market_takes_given_rates_and_asks_for_them(
+    stack: Stack,
+) -> None:
+    org = Org()
+    await org.create(stack.goals)
+    team = list(org.reps)[-1]  # nobody anywhere in the org has sold anything
+    goal = await quarter_goal(stack, org, team)
+    url = f"/goals/{goal['id']}/plans"
+    refused = await stack.goals.post(url, json={"steps": [{"kind": "funnel"}]}, headers=PLANNER)
+    assert refused.status_code == 422, refused.text
+    problem = refused.json()
+    assert problem["field"] == "steps.0.rates", problem
+    for name in ("avg_deal_size", "win_rate", "lead_conversion", "activities_per_opportunity"):
+        assert name in problem["detail"], problem
+    rates = {
+        "avg_deal_size": "20000",
+        "win_rate": "0.25",
+        "lead_conversion": "0.5",
+        "activities_per_opportunity": "4",
+        "sales_cycle_days": "14",
+    }
+    steps = [{"kind": "funnel", "grains": ["month"], "rates": rates}]
+    plan = await stack.goals.post(url, json={"steps": steps}, headers=PLANNER)
+    assert plan.status_code == 200, plan.text
+    derived = {c["metric"]: c for c in plan.json()["changes"] if c["derived_from_id"]}
+    assert {m: Decimal(c["target"]) for m, c in derived.items()} == {
+        "deals_won": Decimal(10),
+        "opportunities_created": Decimal(40),
+        "leads_created": Decimal(80),
+        "activities": Decimal(160),
+    }
+    assert derived["leads_created"]["period"]["start"] == "2026-03-18", "14 days earlier"
+    assert "given" in derived["deals_won"]["explanation"], derived["deals_won"]["explanation"]
+    bad = {**rates, "win_rate": "1.5"}
+    refused = await stack.goals.post(
+        url, json={"steps": [{"kind": "funnel", "rates": bad}]}, headers=PLANNER
+    )
+    assert refused.status_code == 422, refused.text
+
+
+async def test_a_week_cut_at_a_month_end_is_found_by_its_key(stack: Stack) -> None:
+    org = Org()
+    await org.create(stack.goals)
+    team = next(iter(org.reps))
+    goal = await team_goal(stack, org, team)
+    steps = [{"kind": "time", "grains": ["month", "week"], "profile": {"kind": "calendar_days"}}]
+    plan = await stack.goals.post(
+        f"/goals/{goal['id']}/plans", json={"steps": steps, "dry_run": False}, headers=PLANNER
+    )
+    assert plan.status_code == 200, plan.text
+    found = await stack.goals.get(f"/goals?period_key=2026-W05&org_unit_id={team}", headers=PLANNER)
+    assert found.status_code == 200, found.text
+    parts = sorted((g["period_start"], g["period_end"]) for g in found.json()["goals"])
+    assert parts == [("2026-01-26", "2026-01-31"), ("2026-02-01", "2026-02-01")]

@@ -98,6 +98,28 @@ def test_children_that_do_not_add_up_warn_unless_the_metric_never_sums() -> None
     assert check(draft(), growth_ceiling=CEILING, children_targets=exact) == []
 
 
+def test_children_that_add_up_to_the_stretched_target_add_up() -> None:
+    """A split with stretch 1.1 makes children that add up to 1,320,000 for a
+    target of 1,200,000: what the plan meant, not a mistake."""
+    stretched = [D(660_000), D(660_000)]
+    assert check(draft(), growth_ceiling=CEILING, children_targets=stretched) != []
+    assert (
+        check(draft(), growth_ceiling=CEILING, children_targets=stretched, stretch=D("1.1")) == []
+    )
+    # Rounded half-up to the unit, as the split rounds it: 1,000 x 1.0005 = 1000.5 → 1001.
+    odd = draft(target=D(1000))
+    assert (
+        check(odd, growth_ceiling=CEILING, children_targets=[D(500), D(501)], stretch=D("1.0005"))
+        == []
+    )
+    # Children that add up to the unstretched target are off now.
+    found = check(
+        draft(), growth_ceiling=CEILING, children_targets=[D(600_000)] * 2, stretch=D("1.1")
+    )
+    assert codes(found) == {"children_do_not_add_up": "warning"}
+    assert "1320000" in found[0].message and "stretch 1.1" in found[0].message
+
+
 def test_lower_is_better_goals_are_not_judged_by_growth() -> None:
     history = History(last_year=D(10), best_month=D(1))
     assert check(draft(lower_is_better=True), growth_ceiling=CEILING, history=history) == []

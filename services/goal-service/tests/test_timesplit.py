@@ -60,6 +60,26 @@ def test_a_week_across_a_month_end_is_split_by_days_under_each_month() -> None:
     assert (date(2026, 4, 1), date(2026, 4, 5), 5, CALENDAR.period("2026-04")) in week_14
 
 
+def test_both_parts_of_a_week_cut_at_a_month_end_keep_the_iso_week_key() -> None:
+    """2026-W05 runs from Monday 26 January to Sunday 1 February: cut at the
+    month end, each part is still that ISO week, so a query by its key finds both."""
+    winter = Period(start=date(2026, 1, 1), end=date(2026, 2, 28))
+    split = split_time(Decimal(59), winter, ["month", "week"], CalendarDays(), CALENDAR)
+    parts = [s for s in split.slices if s.grain == "week" and s.period.key == "2026-W05"]
+    assert [(p.period.start, p.period.end, p.target) for p in parts] == [
+        (date(2026, 1, 26), date(2026, 1, 31), 6),
+        (date(2026, 2, 1), date(2026, 2, 1), 1),
+    ]
+    assert [p.parent for p in parts] == [CALENDAR.period("2026-01"), CALENDAR.period("2026-02")]
+    # The year's first days are the end of 2026-W01, which began in 2025.
+    first = next(s for s in split.slices if s.grain == "week")
+    assert (first.period.key, first.period.start) == ("2026-W01", date(2026, 1, 1))
+    # A month cut into weeks is no week: months keep their own keys.
+    assert all(
+        s.period.key == f"{s.period.start:%Y-%m}" for s in split.slices if s.grain == "month"
+    )
+
+
 def test_working_days_leave_weekends_and_holidays_out() -> None:
     calendar = FiscalCalendar(holidays=frozenset({date(2026, 3, 10)}))
     split = split_time(Decimal(2100), CALENDAR.period("2026-03"), ["week"], WorkingDays(), calendar)

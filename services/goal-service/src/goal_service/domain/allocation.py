@@ -173,16 +173,22 @@ def potential(values: Sequence[Decimal]) -> Weights:
     return _non_negative(values, "the potentials")
 
 
-def history(actuals: Sequence[Decimal | None]) -> Weights:
+def history(actuals: Sequence[Decimal | None], names: Sequence[str] | None = None) -> Weights:
     """Each child's actuals in a reference period; a child with none (None)
-    counts 0, and so do net negative actuals (more reversed than won)."""
+    counts 0, and so do net negative actuals (more reversed than won). The
+    note names the children by `names` (default: child 1, 2...)."""
     if not actuals:
         raise AllocationError("weights", NO_CHILDREN)
+    if names is not None and len(names) != len(actuals):
+        raise AllocationError("names", f"{len(names)} names for {len(actuals)} children")
     values = [Decimal(0) if actual is None else max(actual, Decimal(0)) for actual in actuals]
     notes = []
-    negative = [str(i + 1) for i, actual in enumerate(actuals) if actual is not None and actual < 0]
-    if negative:
-        notes.append(f"negative actuals counted as 0 (child {', '.join(negative)})")
+    negative = [i for i, actual in enumerate(actuals) if actual is not None and actual < 0]
+    if negative and names is not None:
+        notes.append(f"negative actuals counted as 0 ({', '.join(names[i] for i in negative)})")
+    elif negative:
+        numbers = ", ".join(str(i + 1) for i in negative)
+        notes.append(f"negative actuals counted as 0 (child {numbers})")
     if not any(values):
         notes.append("no child has actuals in the reference period; split equally")
         values = [Decimal(1)] * len(values)
@@ -230,6 +236,7 @@ def blend(
     history_values: Sequence[Decimal | None],
     potential_values: Sequence[Decimal],
     alpha: Decimal,
+    names: Sequence[str] | None = None,
 ) -> Weights:
     """alpha * each child's share of the history + (1 - alpha) * its share of the
     potential, each side normalised first so neither dominates by its scale."""
@@ -240,7 +247,7 @@ def blend(
             "weights",
             f"{len(history_values)} history values for {len(potential_values)} potentials",
         )
-    past, able = history(history_values), potential(potential_values)
+    past, able = history(history_values, names), potential(potential_values)
     past_whole, able_whole = sum(past.values, Decimal(0)), sum(able.values, Decimal(0))
     values = [
         alpha * h / past_whole + (1 - alpha) * p / able_whole

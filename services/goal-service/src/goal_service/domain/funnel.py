@@ -13,6 +13,13 @@ from attain_contracts import Period
 from goal_service.domain.errors import InputError
 
 MIN_DEALS = 20
+# What a planner does when no scope has the history: the step takes the rates.
+HOW_TO_GIVE_RATES = (
+    'give the step its rates instead: "rates": {"avg_deal_size", "win_rate", '
+    '"lead_conversion", "activities_per_opportunity", "sales_cycle_days"}'
+)
+# A goal's target column holds less than this (numeric(20, 4)).
+MAX_COUNT = 10**16
 
 
 class FunnelError(InputError):
@@ -67,8 +74,10 @@ def choose_rates(chain: Sequence[Rates], min_deals: int = MIN_DEALS) -> tuple[Ra
             return rates, note
         passed_over.append(reason)
     if not chain:
-        raise FunnelError("rates", "no historical rates for the scope")
-    raise FunnelError("rates", f"no scope has usable rates: {', '.join(passed_over)}")
+        raise FunnelError("rates", f"no historical rates for the scope; {HOW_TO_GIVE_RATES}")
+    raise FunnelError(
+        "rates", f"no scope has usable rates: {', '.join(passed_over)}; {HOW_TO_GIVE_RATES}"
+    )
 
 
 def _unusable(rates: Rates, min_deals: int) -> str | None:
@@ -101,13 +110,17 @@ def derive(revenue: Decimal, rates: Rates) -> Funnel:
     avg_deal_size, win_rate, lead_conversion, activities_per_opportunity = ratios
     deals_won = math.ceil(revenue / avg_deal_size)
     opportunities = math.ceil(deals_won / win_rate)
-    return Funnel(
+    derived = Funnel(
         deals_won=deals_won,
         opportunities=opportunities,
         leads=math.ceil(opportunities / lead_conversion),
         activities=math.ceil(opportunities * activities_per_opportunity),
         lead_days=_lead_days(rates.sales_cycle_days),
     )
+    largest = max(derived.opportunities, derived.leads, derived.activities, deals_won)
+    if largest >= MAX_COUNT:
+        raise FunnelError("rates", f"{rates.scope}'s rates need {largest} of a stage; too many")
+    return derived
 
 
 def _lead_days(sales_cycle_days: Decimal | None) -> int:
@@ -127,11 +140,18 @@ def shift(period: Period, days: int) -> Period:
 
 
 def process_goals_wanted(
-    person_maturity: Literal["new", "experienced"],
+    person_maturity: Literal["new", "experienced"] | None,
     product_line_maturity: Literal["new", "mature"] | None,
     asked: bool,
 ) -> bool:
     """New reps and new product lines get the process goals (leads,
     opportunities, activities); experienced reps on mature lines (or on no
-    particular line) get the outcome goal only, unless asked."""
-    return person_maturity == "new" or product_line_maturity == "new" or asked
+    particular line) get the outcome goal only, unless asked. A unit's goal
+    (`person_maturity` None: a team has no maturity of its own) gets them: the
+    team's process goals are what its manager steers by."""
+    return (
+        person_maturity is None
+        or person_maturity == "new"
+        or product_line_maturity == "new"
+        or asked
+    )

@@ -8,6 +8,7 @@ from typing import Literal
 
 from attain_contracts import Period
 from attain_contracts.calendar import within
+from servicekit.money import round_half_up
 
 # Warn above this growth over the same period last year, unless the calendar
 # settings say otherwise.
@@ -58,23 +59,37 @@ def check(
     history: History | None = None,
     children_targets: Sequence[Decimal] | None = None,
     adds_up: bool = True,
+    stretch: Decimal = Decimal(1),
+    unit: Decimal = Decimal(1),
 ) -> list[Finding]:
     """`children_targets`: the current children of a summable goal, to see that
-    they add up (`adds_up` is False for ratios and averages, which never sum)."""
+    they add up (`adds_up` is False for ratios and averages, which never sum)
+    to its target x `stretch`, the stretch the split that made them applied
+    (DOMAIN.md §5.1), rounded half-up to the goal's `unit` as the split rounds it."""
     findings = [*_errors(draft)]
     if history is not None and not draft.lower_is_better:
         findings += _stretch(draft, history, growth_ceiling)
-    if children_targets and adds_up and sum(children_targets, Decimal(0)) != draft.target:
-        total = sum(children_targets, Decimal(0))
-        findings.append(
-            Finding(
-                "warning",
-                "children_do_not_add_up",
-                "target",
-                f"the children's targets add up to {total}, not {draft.target}",
-            )
-        )
+    if children_targets and adds_up:
+        findings += _children(draft.target, children_targets, stretch, unit)
     return findings
+
+
+def _children(
+    target: Decimal, children_targets: Sequence[Decimal], stretch: Decimal, unit: Decimal
+) -> list[Finding]:
+    total = sum(children_targets, Decimal(0))
+    expected = target if stretch == 1 else round_half_up(target * stretch, unit)
+    if total == expected:
+        return []
+    meant = f"{target}" if stretch == 1 else f"{target} x stretch {stretch} = {expected}"
+    return [
+        Finding(
+            "warning",
+            "children_do_not_add_up",
+            "target",
+            f"the children's targets add up to {total}, not {meant}",
+        )
+    ]
 
 
 def _errors(draft: Draft) -> list[Finding]:

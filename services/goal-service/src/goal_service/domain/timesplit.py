@@ -116,7 +116,7 @@ def split_time(
 ) -> TimeSplit:
     """Each level's slices are the grain's calendar periods clipped to their
     parent slice, so a week crossing a month end becomes one piece under each
-    month and is split by days (DOMAIN.md §5.2). Slices with no weight or a
+    month, split by days (DOMAIN.md §5.2), each keeping the week's key. Slices with no weight or a
     zero target are left out; the others still add up to their parent."""
     _check_grains(grains)
     if target < 0:
@@ -182,10 +182,27 @@ def _shape(
                 sum((weights[d] for d in days_of(piece)), Decimal(0)),
                 pieces(piece, level + 1),
             )
-            for piece in calendar.periods(parent, grains[level])
+            for piece in _cut(calendar, parent, grains[level])
         )
 
     return pieces(period, 0), fell_back
+
+
+def _cut(calendar: FiscalCalendar, parent: Period, grain: Grain) -> list[Period]:
+    """The `grain` periods of `parent`, clipped to it. A week cut at a month
+    end is still its ISO week, so both parts keep the week's key (2026-W05):
+    a week's goals are found by the key whichever month they fall under."""
+    pieces = calendar.periods(parent, grain)
+    if grain != "week":
+        return pieces
+    return [
+        piece if piece.key else piece.model_copy(update={"key": _week_key(calendar, piece)})
+        for piece in pieces
+    ]
+
+
+def _week_key(calendar: FiscalCalendar, piece: Period) -> str | None:
+    return calendar.containing(piece.start, "week").key
 
 
 def _profile_of(key: ProfileKey) -> Profile:

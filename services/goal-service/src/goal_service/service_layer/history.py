@@ -35,21 +35,33 @@ async def smart_findings(
         lower_is_better=metric is not None and metric.lower_is_better,
     )
     summable = metric is not None and metric.kind in ("sum", "count")
-    children = [c.target for c in await store.goals.children(goal.id) if c.metric == goal.metric]
+    below = [c for c in await store.goals.children(goal.id) if c.metric == goal.metric]
+    children = [c.target for c in below]
+    # The children one split made share its stretch; they add up to target x it.
+    stretches = {c.split_stretch for c in below if c.split_stretch is not None}
+    stretch = stretches.pop() if len(stretches) == 1 else Decimal(1)
     row = await store.org.calendar_settings()
     ceiling = row.growth_ceiling if row else smart.GROWTH_CEILING
-    findings = smart.check(
-        draft, growth_ceiling=ceiling, children_targets=children, adds_up=summable
-    )
+
+    def check(past: smart.History | None = None) -> list[smart.Finding]:
+        return smart.check(
+            draft,
+            growth_ceiling=ceiling,
+            history=past,
+            children_targets=children,
+            adds_up=summable,
+            stretch=stretch,
+            unit=goal.unit,
+        )
+
+    findings = check()
     if not summable or any(f.severity == "error" for f in findings):
         return findings
     try:
         past = await _history(store, tracking, goal, period)
     except TrackingUnavailable as error:
         return [*findings, smart.Finding("warning", "history_unavailable", "target", error.reason)]
-    return smart.check(
-        draft, growth_ceiling=ceiling, history=past, children_targets=children, adds_up=summable
-    )
+    return check(past)
 
 
 async def _history(

@@ -62,7 +62,7 @@ class PlanInputs:
         chain = []
         for unit_id in reversed(await self.scopes.path(leaf.org_unit_id)):
             stats = await self._stats(unit_id, start, end, "revenue")
-            chain.append(_rates(unit_id, stats))
+            chain.append(_rates(await self.scopes.name_of(unit_id), stats))
         return chain
 
     async def _stats(self, unit_id: str, start: date, end: date, metric: str) -> Statistics:
@@ -72,7 +72,7 @@ class PlanInputs:
         return self._statistics[key]
 
 
-def _rates(unit_id: str, stats: Statistics) -> funnel.Rates:
+def _rates(scope: str, stats: Statistics) -> funnel.Rates:
     def value(name: str) -> Decimal | None:
         rate = stats.rates.get(name)
         return rate.value if rate else None
@@ -85,5 +85,5 @@ def _rates(unit_id: str, stats: Statistics) -> funnel.Rates:
         activities_per_opportunity=value("activities_per_opportunity"),
         sales_cycle_days=value("sales_cycle_days"),
         deals_sample=won.sample if won else 0,
-        scope=unit_id,
+        scope=scope,
     )

@@ -89,16 +89,35 @@ class ReconcileStep(Step):
     threshold: Decimal = Field(default=Decimal("0.2"), ge=0)
 
 
+class FunnelRates(Step):
+    """A scope's funnel rates given by the planner, for a scope with no history
+    to read them from (a new market)."""
+
+    avg_deal_size: Decimal = Field(gt=0, lt=Decimal("1e15"), description="revenue per won deal")
+    win_rate: Decimal = Field(gt=0, le=1, description="won / (won + lost)")
+    lead_conversion: Decimal = Field(
+        gt=0, le=1000, description="opportunities created / leads created"
+    )
+    activities_per_opportunity: Decimal = Field(gt=0, le=1_000_000)
+    sales_cycle_days: Decimal = Field(
+        default=Decimal(0), ge=0, le=3660, description="how much earlier the pipeline is built"
+    )
+
+
 class FunnelStep(Step):
     """Funnel reverse derivation (§5.6) from a revenue goal."""
 
     kind: Literal["funnel"]
     process_goals: Literal["auto", "always", "never"] = Field(
-        default="auto", description="auto: new reps and new product lines only"
+        default="auto",
+        description="auto: new reps, new product lines, and goals of a unit (a team, a region)",
     )
     grains: list[Grain] = Field(default=["month", "week"], description="for process goals")
     reference: Window | None = Field(default=None, description="default: the year before")
     min_deals: int | None = Field(default=None, ge=1)
+    rates: FunnelRates | None = Field(
+        default=None, description="use these instead of the history (a scope without one)"
+    )
 
 
 class Driver(Step):

@@ -48,14 +48,46 @@ class Scopes:
             for person in self._members(org_unit_id, period)
         ]
 
+    async def name(self, scope: Scope) -> str:
+        """The child as a planner reads it: its name and its id."""
+        await self._load()
+        if scope.kind == "person":
+            return self._person_name(scope.id)
+        if scope.kind == "line":
+            return self._line_name(scope.id)
+        return self._unit_name(scope.id)
+
+    async def name_of(
+        self, org_unit_id: str, person_id: str | None = None, product_line: str | None = None
+    ) -> str:
+        """A goal's scope by name and id: the person's, else the unit's, and its line."""
+        await self._load()
+        who = self._person_name(person_id) if person_id else self._unit_name(org_unit_id)
+        return f"{who}, {self._line_name(product_line)}" if product_line else who
+
+    def _unit_name(self, unit_id: str) -> str:
+        unit = self._units.get(unit_id)
+        return f"{unit.name} ({unit_id})" if unit else unit_id
+
+    def _person_name(self, person_id: str) -> str:
+        person = self._people.get(person_id)
+        return f"{person.name} ({person_id})" if person else person_id
+
+    def _line_name(self, line_id: str) -> str:
+        line = self._lines.get(line_id)
+        return f"{line.name} ({line_id})" if line else line_id
+
     async def path(self, org_unit_id: str) -> list[str]:
         await self._load()
         unit = self._units.get(org_unit_id)
         return list(unit.path) if unit else [org_unit_id]
 
-    async def maturity(self, person_id: str | None) -> Literal["new", "experienced"]:
+    async def maturity(self, person_id: str | None) -> Literal["new", "experienced"] | None:
+        """A person's maturity; None for a unit's goal (a unit has none)."""
         await self._load()
-        person = self._people.get(person_id or "")
+        if person_id is None:
+            return None
+        person = self._people.get(person_id)
         return "new" if person is not None and person.maturity == "new" else "experienced"
 
     async def line_maturity(self, product_line: str | None) -> Literal["new", "mature"] | None:
@@ -91,7 +123,9 @@ class Scopes:
 
     def _unit_scope(self, unit: OrgUnit) -> Scope:
         if unit.manager_id is None:
-            raise FieldError("steps", f"org unit {unit.id} has no manager to own its goal")
+            raise FieldError(
+                "steps", f"org unit {self._unit_name(unit.id)} has no manager to own its goal"
+            )
         return Scope(unit.id, unit.id, None, unit.manager_id, "unit")
 
     def _members(self, org_unit_id: str, period: Period) -> list[Person]:

@@ -16,7 +16,7 @@ from goal_service.domain.metrics import CATALOG
 from goal_service.service_layer import plan_requests as rq
 from goal_service.service_layer.plan_inputs import PlanInputs
 from goal_service.service_layer.plan_scopes import Scope
-from goal_service.service_layer.plan_tree import Computed, Node, Tree, milestones
+from goal_service.service_layer.plan_tree import Computed, Node, Tree, milestones, stretch_of
 
 
 @dataclass
@@ -37,8 +37,7 @@ async def org(ctx: Context, leaf: Node, step: rq.OrgStep) -> list[Node]:
     children = await ctx.inputs.scopes.children(
         leaf.org_unit_id, leaf.person_id, leaf.period, step.to
     )
-    weights, targets = await _top_down(ctx, leaf, children, step)
-    return ctx.tree.children(leaf, children, targets, weights.values, step.method, step.stretch)
+    return await _split(ctx, leaf, children, step)
 
 
 async def product_line(ctx: Context, leaf: Node, step: rq.ProductLineStep) -> list[Node]:
@@ -58,8 +57,22 @@ async def product_line(ctx: Context, leaf: Node, step: rq.ProductLineStep) -> li
     lines = [
         Scope(line_id, leaf.org_unit_id, leaf.person_id, leaf.owner_id, "line") for line_id in ids
     ]
-    weights, targets = await _top_down(ctx, leaf, lines, step)
-    return ctx.tree.children(leaf, lines, targets, weights.values, step.method, step.stretch)
+    return await _split(ctx, leaf, lines, step)
+
+
+async def _split(ctx: Context, leaf: Node, children: list[Scope], step: rq.Weighting) -> list[Node]:
+    names = [await ctx.inputs.scopes.name(child) for child in children]
+    weights, targets = await _top_down(ctx, leaf, children, names, step)
+    return ctx.tree.children(
+        leaf,
+        children,
+        targets,
+        weights.values,
+        step.method,
+        step.stretch,
+        names=names,
+        fallback=weights.note,
+    )
 
 
 async def time(ctx: Context, leaf: Node, step: rq.TimeStep) -> list[Node]:
@@ -67,8 +80,8 @@ async def time(ctx: Context, leaf: Node, step: rq.TimeStep) -> list[Node]:
     split = timesplit.split_time(
         leaf.target, leaf.period, step.grains, profile, ctx.calendar, leaf.unit
     )
-    if split.fell_back:
-        ctx.computed.note(leaf, "no actuals last year: split by calendar days")
+    fallback = "no actuals last year: split by calendar days" if split.fell_back else None
+    await _note(ctx, leaf, fallback)
     leaf.milestones = milestones(split.milestones)
     by_period: dict[tuple[date, date], Node] = {}
     cumulative: dict[str, list[tuple[date, Decimal]]] = {}
@@ -80,8 +93,9 @@ async def time(ctx: Context, leaf: Node, step: rq.TimeStep) -> list[Node]:
             period=piece.period,
             target=piece.target,
             method=f"time:{step.profile.kind}",
-            explanation=f"{piece.grain} {piece.period.key or piece.period.start}: "
-            f"{piece.target} of {parent.target} by {step.profile.kind}",
+            explanation=f"{piece.grain} {_period_label(ctx, piece.period)}: "
+            f"{piece.target} of {parent.target} by {step.profile.kind}"
+            + (f" ({fallback})" if fallback else ""),
         )
         by_period[(piece.period.start, piece.period.end)] = node
         if parent is not leaf:
@@ -96,11 +110,21 @@ async def time(ctx: Context, leaf: Node, step: rq.TimeStep) -> list[Node]:
     return made
 
 
+def _period_label(ctx: Context, period: Period) -> str:
+    """The key, with the dates when the piece is only part of what the key names
+    (a week cut at a month end)."""
+    if period.key and ctx.calendar.key_of(period.start, period.end) == period.key:
+        return period.key
+    dates = f"{period.start}..{period.end}"
+    return f"{period.key} ({dates})" if period.key else dates
+
+
 async def reconciled(ctx: Context, leaf: Node, step: rq.ReconcileStep) -> list[Node]:
     children = await ctx.inputs.scopes.children(
         leaf.org_unit_id, leaf.person_id, leaf.period, step.to
     )
-    _, top_down = await _top_down(ctx, leaf, children, step.top_down)
+    names = [await ctx.inputs.scopes.name(child) for child in children]
+    weights, top_down = await _top_down(ctx, leaf, children, names, step.top_down)
     proposed = await ctx.inputs.proposed(leaf)
     result = reconcile.reconcile(
         sum(top_down, Decimal(0)),  # the stretched target the shares add up to
@@ -111,28 +135,48 @@ async def reconciled(ctx: Context, leaf: Node, step: rq.ReconcileStep) -> list[N
         threshold=step.threshold,
     )
     made = []
-    for child, line in zip(children, result, strict=True):
+    for child, name, line in zip(children, names, result, strict=True):
         flag = "; NEGOTIATE" if line.negotiate else ""
-        made.append(
-            ctx.tree.child(
-                leaf,
-                scope=child,
-                target=line.final,
-                method=f"reconcile:{step.policy}",
-                explanation=f"proposal {line.proposal}, top-down {line.top_down}, "
-                f"final {line.final}{flag}" + (f" ({line.note})" if line.note else ""),
-            )
+        notes = "; ".join(note for note in (line.note, weights.note) if note)
+        node = ctx.tree.child(
+            leaf,
+            scope=child,
+            target=line.final,
+            method=f"reconcile:{step.policy}",
+            explanation=f"{name}: proposal {line.proposal}, top-down {line.top_down}, "
+            f"final {line.final}{flag}" + (f" ({notes})" if notes else ""),
         )
+        node.stretch = stretch_of(step.top_down.stretch)
+        node.reconciliation = {
+            "proposal": None if line.proposal is None else str(line.proposal),
+            "top_down": str(line.top_down),
+            "final": str(line.final),
+            "negotiate": line.negotiate,
+        }
+        made.append(node)
     return [node for node in made if node.target > 0]
 
 
 async def funnel_of(ctx: Context, leaf: Node, step: rq.FunnelStep) -> list[Node]:
     if leaf.metric != "revenue":
         raise InputError(None, "a funnel is derived from a revenue goal")
-    window = step.reference or year_before(leaf.period)
-    chain = await ctx.inputs.rates_chain(leaf, window.start, window.end)
-    rates, fallback = funnel.choose_rates(chain, step.min_deals or ctx.min_deals)
-    ctx.computed.note(leaf, fallback)
+    if step.rates is not None:
+        given = step.rates
+        rates = funnel.Rates(
+            avg_deal_size=given.avg_deal_size,
+            win_rate=given.win_rate,
+            lead_conversion=given.lead_conversion,
+            activities_per_opportunity=given.activities_per_opportunity,
+            sales_cycle_days=given.sales_cycle_days,
+            deals_sample=0,
+            scope="the plan (rates given)",
+        )
+        fallback = None
+    else:
+        window = step.reference or year_before(leaf.period)
+        chain = await ctx.inputs.rates_chain(leaf, window.start, window.end)
+        rates, fallback = funnel.choose_rates(chain, step.min_deals or ctx.min_deals)
+    await _note(ctx, leaf, fallback)
     derived = funnel.derive(leaf.target, rates)
     explanation = (
         f"revenue {leaf.target} / avg deal {rates.avg_deal_size} → {derived.deals_won} won; "
@@ -140,7 +184,7 @@ async def funnel_of(ctx: Context, leaf: Node, step: rq.FunnelStep) -> list[Node]
         f"/ lead conversion {rates.lead_conversion} → {derived.leads} leads; "
         f"x {rates.activities_per_opportunity} activities per opportunity → "
         f"{derived.activities} activities; pipeline {derived.lead_days} days earlier "
-        f"(rates of {rates.scope})"
+        f"(rates of {rates.scope})" + (f"; {fallback}" if fallback else "")
     )
     scopes = ctx.inputs.scopes
     wanted = step.process_goals == "always" or (
@@ -152,7 +196,7 @@ async def funnel_of(ctx: Context, leaf: Node, step: rq.FunnelStep) -> list[Node]
         )
     )
     if not wanted:
-        ctx.computed.note(leaf, f"outcome goal only: {explanation}")
+        await _note(ctx, leaf, f"outcome goal only: {explanation}")
         return []
     early = funnel.shift(leaf.period, derived.lead_days)
     goals = [
@@ -205,7 +249,7 @@ async def levers_of(ctx: Context, leaf: Node, step: rq.LeversStep) -> list[Node]
     ]
     solve = levers.solve if step.mode == "solve" else levers.spread
     result = solve(leaf.target, drivers)
-    ctx.computed.note(leaf, f"the drivers' targets multiply to {result.implied_outcome}")
+    await _note(ctx, leaf, f"the drivers' targets multiply to {result.implied_outcome}")
     return [
         ctx.tree.child(
             leaf,
@@ -231,10 +275,17 @@ STRATEGIES: dict[str, Strategy] = {
 """Each step kind of `plan_requests.PlanStep`, and what does it."""
 
 
+async def _note(ctx: Context, leaf: Node, note: str | None) -> None:
+    """A note on the plan about the leaf, which it names by its scope."""
+    if note:
+        scope = await ctx.inputs.scopes.name_of(leaf.org_unit_id, leaf.person_id, leaf.product_line)
+        ctx.computed.note(leaf, note, scope)
+
+
 async def _top_down(
-    ctx: Context, leaf: Node, children: list[Scope], step: rq.Weighting
+    ctx: Context, leaf: Node, children: list[Scope], names: list[str], step: rq.Weighting
 ) -> tuple[allocation.Weights, list[Decimal]]:
-    weights = await _weights(ctx, leaf, children, step)
+    weights = await _weights(ctx, leaf, children, names, step)
     targets = allocation.allocate(
         leaf.target,
         weights.values,
@@ -243,15 +294,16 @@ async def _top_down(
         floors=_per_child(step.floors, children, "floors"),
         caps=_per_child(step.caps, children, "caps"),
     )
-    ctx.computed.note(leaf, weights.note)
+    await _note(ctx, leaf, weights.note)
     return weights, targets
 
 
 async def _weights(
-    ctx: Context, leaf: Node, children: list[Scope], step: rq.Weighting
+    ctx: Context, leaf: Node, children: list[Scope], names: list[str], step: rq.Weighting
 ) -> allocation.Weights:
     if not children:
-        raise allocation.AllocationError("to", f"{leaf.org_unit_id} has nothing to split to")
+        scope = await ctx.inputs.scopes.name_of(leaf.org_unit_id)
+        raise allocation.AllocationError("to", f"{scope} has nothing to split to")
     if step.method == "equal":
         return allocation.equal(len(children))
     if step.method in ("given", "potential"):
@@ -263,11 +315,11 @@ async def _weights(
         return allocation.capacity(hires, leaf.period)
     history = await ctx.inputs.history(leaf, children, step.reference)
     if step.method == "history":
-        return allocation.history(history)
+        return allocation.history(history, names)
     if step.alpha is None:
         raise allocation.AllocationError("alpha", "a blend needs alpha, the weight of history")
     potentials = _per_child(step.weights or {}, children, "weights", required=True)
-    return allocation.blend(history, [p or Decimal(0) for p in potentials], step.alpha)
+    return allocation.blend(history, [p or Decimal(0) for p in potentials], step.alpha, names)
 
 
 async def _profile(ctx: Context, leaf: Node, profile: rq.Profile) -> timesplit.Profile:

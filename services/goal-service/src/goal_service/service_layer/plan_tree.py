@@ -37,6 +37,11 @@ class Node:
     derived_from_id: str | None = None
     milestones: list[dict[str, str]] | None = None
     leaf: bool = True  # the next step applies to it
+    # A reconciled child's line (DOMAIN.md §5.5): proposal, top-down share,
+    # final target and the negotiation flag, as the plan answers them.
+    reconciliation: dict[str, str | bool | None] | None = None
+    # The stretch the split that made it applied to its parent (None: none).
+    stretch: Decimal | None = None
 
     @property
     def key(self) -> Key:
@@ -46,8 +51,10 @@ class Node:
     def changed(self) -> bool:
         if self.existing is None:
             return True
-        return self.existing.target != self.target or (
-            self.milestones is not None and self.existing.milestones != self.milestones
+        return (
+            self.existing.target != self.target
+            or (self.milestones is not None and self.existing.milestones != self.milestones)
+            or self.existing.split_stretch != self.stretch
         )
 
 
@@ -58,9 +65,11 @@ class Computed:
     notes: list[str] = field(default_factory=list)
     left_alone: int = 0
 
-    def note(self, leaf: Node, note: str | None) -> None:
+    def note(self, leaf: Node, note: str | None, scope: str) -> None:
+        """`<goal id>: <scope>: <what>`, `scope` being the leaf's scope by name
+        and id; readers take what comes before the first ": " as the goal's id."""
         if note:
-            self.notes.append(f"{leaf.id}: {note}")
+            self.notes.append(f"{leaf.id}: {scope}: {note}")
 
 
 class Tree:
@@ -78,11 +87,16 @@ class Tree:
         weights: list[Decimal],
         method: str,
         stretch: Decimal,
+        *,
+        names: list[str],
+        fallback: str | None = None,
     ) -> list[Node]:
-        """One node per child scope with its share explained; none for a zero share."""
+        """One node per child scope with its share explained (the child by
+        `names`, and the `fallback` the weights took, if any); none for a zero share."""
         whole = sum(weights, Decimal(0)) or Decimal(1)
+        fell_back = f" ({fallback})" if fallback else ""
         made = []
-        for child, target, weight in zip(children, targets, weights, strict=True):
+        for child, name, target, weight in zip(children, names, targets, weights, strict=True):
             stretched = f" x stretch {stretch}" if stretch != 1 else ""
             made.append(
                 self.child(
@@ -90,10 +104,12 @@ class Tree:
                     scope=child,
                     target=target,
                     method=method,
-                    explanation=f"{method} weight {weight:.6g} = {weight / whole:.2%} of "
-                    f"{leaf.target}{stretched} → {target}",
+                    explanation=f"{name}: {method} weight {weight:.6g} = {weight / whole:.2%} of "
+                    f"{leaf.target}{stretched} → {target}{fell_back}",
                 )
             )
+        for node in made:
+            node.stretch = stretch_of(stretch)
         return [node for node in made if node.target > 0]
 
     def child(
@@ -153,6 +169,7 @@ def node_of(goal: Goal) -> Node:
         explanation="",
         existing=goal,
         derived_from_id=goal.derived_from_id,
+        stretch=goal.split_stretch,
     )
 
 
@@ -171,6 +188,11 @@ def _key(goal: "Node | Goal", start: date, end: date) -> Key:
         start,
         end,
     )
+
+
+def stretch_of(stretch: Decimal) -> Decimal | None:
+    """What a goal keeps of its split's stretch: none when there was none."""
+    return None if stretch == 1 else stretch
 
 
 def milestones(points: Sequence[tuple[date, Decimal]]) -> list[dict[str, str]]:

@@ -28,7 +28,7 @@ async def apply(
     )
     for node in [computed.root, *computed.nodes]:
         if node.existing is not None and node.changed:
-            changes: dict[str, Any] = {"target": node.target}
+            changes: dict[str, Any] = {"target": node.target, "split_stretch": node.stretch}
             if node.milestones is not None:
                 changes["milestones"] = node.milestones
             goal_writes.change(
@@ -68,6 +68,7 @@ def changes_of(computed: Computed) -> Iterable[dict[str, Any]]:
             "method": node.method,
             "explanation": node.explanation,
             "milestones": node.milestones,
+            "reconciliation": node.reconciliation,
         }
 
 
@@ -87,6 +88,7 @@ def _row(node: Node, status: str) -> dict[str, Any]:
         "id": node.id,
         "parent_id": node.parent_id,
         "derived_from_id": node.derived_from_id,
+        "split_stretch": node.stretch,
         "metric": node.metric,
         "direction": CATALOG[node.metric].direction,
         "org_unit_id": node.org_unit_id,

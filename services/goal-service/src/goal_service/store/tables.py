@@ -121,6 +121,9 @@ class Goal(SQLModel, table=True):
     headcount: int | None = Field(default=None, sa_column=Column(Integer))
     derived_from_id: str | None = Field(default=None, foreign_key=f"{SCHEMA}.goal.id")
     plan_id: str | None = None
+    # The stretch the split that made this goal applied to its parent's target
+    # (None: none); the SMART check adds the children up to target x stretch.
+    split_stretch: Decimal | None = Field(default=None, sa_column=Column(Numeric))
     version: int = 1
     created_by: str
     updated_at: datetime = Field(sa_column=instant_column())
