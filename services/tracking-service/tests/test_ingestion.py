@@ -363,6 +363,167 @@ async def test_a_422_after_an_accepted_delivery_leaves_its_ledger_rows_intact(
     assert (await history(client, source.id, "deals", body["id"])).json()["version"] == 1
 
 
+async def test_a_deal_closed_before_it_was_created_is_credited_with_a_zero_day_cycle(
+    client: httpx.AsyncClient, source: Source
+) -> None:
+    # A backdated entry: the deal was typed into the CRM after it had closed.
+    rep = unique("rep")
+    body = deal(owner_id=rep, created_on="2026-03-01", closed_on="2026-03-20")
+    await accepted(client, source, "deals", body)
+    backdated = {**body, "version": 2, "closed_on": "2026-02-20"}
+
+    response = await post_record(client, source, "deals", backdated)
+
+    assert response.status_code == 200, response.text
+    assert (await history(client, source.id, "deals", body["id"])).json()["version"] == 2
+    rows = await ledger(client, source.id, "deals", body["id"])
+    by_day: dict[tuple[str, str], Decimal] = {}
+    for row in rows:
+        key = (row["metric"], row["credited_on"])
+        by_day[key] = by_day.get(key, Decimal(0)) + Decimal(row["amount"])
+    assert {key: amount for key, amount in by_day.items() if amount != 0} == {
+        ("opportunities_created", "2026-03-01"): Decimal(1),
+        ("revenue", "2026-02-20"): Decimal("1000.00"),
+        ("deals_won", "2026-02-20"): Decimal(1),
+    }  # the sales cycle counts 0 days: the deal stays in the average's denominator
+
+
+@pytest.mark.parametrize("currency", ["XYZ", "ABC"])
+async def test_a_currency_that_is_not_iso_4217_is_422_naming_currency_not_parked(
+    client: httpx.AsyncClient, source: Source, currency: str
+) -> None:
+    parked_before = await parked_count(client)
+    body = deal(currency=currency)
+    response = await post_record(client, source, "deals", body)
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "currency"
+    assert "ISO 4217" in response.json()["detail"]
+    payment = {
+        "id": unique("P"),
+        "version": 1,
+        "amount": "10.00",
+        "currency": currency,
+        "owner_id": "rep-1",
+        "received_on": "2026-03-02",
+    }
+    batch = await client.post(
+        f"/sources/{source.id}/batch", json={"payments": [payment]}, headers=INTEGRATION
+    )
+    assert batch.status_code == 422, batch.text
+    assert batch.json()["field"] == "payments[0].currency"
+    assert await never_recorded(client, source.id, "deals", body["id"])
+    assert await parked_count(client) == parked_before
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "reason"),
+    [
+        (
+            {"owner_id": None, "splits": [{"owner_id": "a", "percent": "60"},
+                                          {"owner_id": "b", "percent": "30"}]},
+            "splits",
+            "add up to 100",
+        ),
+        ({"closed_on": None}, "closed_on", "won deal needs closed_on"),
+        ({"owner_id": "c", "splits": [{"owner_id": "a", "percent": "100"}]}, "owner_id", "split"),
+    ],
+    ids=["splits-not-100", "won-without-closed_on", "owner-not-in-splits"],
+)
+async def test_a_rule_across_fields_names_its_field(
+    client: httpx.AsyncClient, source: Source, fields: Json, field: str, reason: str
+) -> None:
+    body = {k: v for k, v in {**deal(), **fields}.items() if v is not None}
+    response = await post_record(client, source, "deals", body)
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["field"] == field
+    assert reason in problem["detail"]
+    assert "Value error" not in response.text
+    batch = await client.post(
+        f"/sources/{source.id}/batch", json={"deals": [deal(), body]}, headers=INTEGRATION
+    )
+    (error,) = batch.json()["errors"]
+    assert error["field"] == f"deals[1].{field}"
+    assert not error["reason"].startswith("Value error")
+
+
+async def test_a_webhook_id_already_committed_is_a_duplicate_and_not_processed_again(
+    client: httpx.AsyncClient, source: Source
+) -> None:
+    rep = unique("rep")
+    body = deal(owner_id=rep, amount="500.00")
+    raw = json.dumps(body)
+    first = await client.post(
+        f"/webhooks/{source.id}/deals",
+        content=raw,
+        headers=signed_headers(source.secret, raw, message_id="msg_resent"),
+    )
+    assert first.status_code == 200, first.text
+    # The same message id is the same message (Standard Webhooks' idempotency key),
+    # whatever it carries now: it is not applied a second time.
+    changed = json.dumps({**body, "version": 2, "amount": "900.00"})
+    again = await client.post(
+        f"/webhooks/{source.id}/deals",
+        content=changed,
+        headers=signed_headers(source.secret, changed, message_id="msg_resent"),
+    )
+    assert again.status_code == 200, again.text
+    assert again.json() == {**first.json(), "duplicate": True, "ledger_entries": []}
+    assert nets(await ledger(client, source.id, "deals", body["id"])) == {
+        ("revenue", rep): Decimal("500.00"),
+        ("deals_won", rep): Decimal(1),
+    }
+    # Another source may use the same message id for a message of its own.
+    other = await add_source(client)
+    theirs = json.dumps(deal(owner_id=rep))
+    elsewhere = await client.post(
+        f"/webhooks/{other.id}/deals",
+        content=theirs,
+        headers=signed_headers(other.secret, theirs, message_id="msg_resent"),
+    )
+    assert elsewhere.json()["duplicate"] is False
+
+
+async def test_a_retry_of_a_webhook_that_failed_is_processed(client: httpx.AsyncClient) -> None:
+    source = await add_source(client, mapping=DEAL_MAPPING)
+    rep, record_id = unique("rep"), unique("X")
+    own: Json = {
+        "dealId": record_id,
+        "rev": 1,
+        "owner": rep,
+        "props": {"amt": "1,234.50", "stage": "closedwon", "closed": "2026-03-08"},
+    }
+    raw = json.dumps(own)
+    message_id = unique("msg")
+    failed = await client.post(
+        f"/webhooks/{source.id}/deals",
+        content=raw,
+        headers=signed_headers(source.secret, raw, message_id=message_id),
+    )
+    assert failed.status_code == 422
+    # The admin fixes the mapping; the CRM retries the same message.
+    fixed = {**DEAL_MAPPING["deals"], "amount": {"path": "props.amt_plain", "as": "decimal"}}
+    own["props"]["amt_plain"] = "1234.50"
+    put = await client.put(
+        f"/sources/{source.id}",
+        json={"name": source.id, "secret": source.secret, "mapping": {"deals": fixed}},
+        headers=ADMIN,
+    )
+    assert put.status_code == 200, put.text
+    raw = json.dumps(own)
+    retried = await client.post(
+        f"/webhooks/{source.id}/deals",
+        content=raw,
+        headers=signed_headers(source.secret, raw, message_id=message_id),
+    )
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["duplicate"] is False
+    assert nets(await ledger(client, source.id, "deals", record_id)) == {
+        ("revenue", rep): Decimal("1234.50"),
+        ("deals_won", rep): Decimal(1),
+    }
+
+
 # --- FX -------------------------------------------------------------------------
 
 
@@ -458,7 +619,7 @@ async def test_a_batch_applies_its_valid_records_and_reports_the_invalid_one(
     assert (report["accepted"], report["rejected"]) == (3, 1)
     (error,) = report["errors"]
     assert (error["kind"], error["index"], error["id"]) == ("deals", 3, invalid["id"])
-    assert error["field"] == "deals[3]"  # the record as a whole: a won deal needs closed_on
+    assert error["field"] == "deals[3].closed_on"  # a won deal needs closed_on
     assert "closed_on" in error["reason"]
 
     for body in valid:
@@ -551,10 +712,10 @@ async def test_a_csv_import_applies_the_valid_rows_and_reports_the_bad_rows_line
     assert response.status_code == 207, response.text
     report = response.json()
     assert (report["accepted"], report["rejected"]) == (2, 2)
-    # Line 1 is the header; a record-wide error (a won deal needs closed_on) names no field.
+    # Line 1 is the header; a won deal needs closed_on, across fields.
     assert [(e["row"], e["field"], e["id"]) for e in report["errors"]] == [
         (3, "amount", ids[1]),
-        (5, None, ids[3]),
+        (5, "closed_on", ids[3]),
     ]
 
     assert nets(await ledger(client, source.id, "deals", ids[0])) == {

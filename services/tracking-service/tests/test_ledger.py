@@ -115,6 +115,28 @@ def test_close_date_change_moves_the_credit_between_days() -> None:
     assert by_day[(date(2026, 4, 1), "revenue")] == Decimal(1000)
 
 
+def test_a_deal_closed_before_it_was_created_counts_a_zero_day_cycle() -> None:
+    # A backdated CRM entry: the cycle is not negative, and the deal still counts
+    # in the average's denominator (deals_won), as a 0-day cycle.
+    backdated = DealState("won", Decimal(1000), owners("ann"), FEB_1, MARCH_3)
+    rows = change(None, backdated)
+    assert total(rows, "revenue") == Decimal(1000)
+    assert total(rows, "deals_won") == Decimal(1)
+    assert total(rows, "sales_cycle_days") == 0
+    assert total(change(deal(), backdated), "sales_cycle_days") == Decimal(-30)
+
+
+@given(
+    created=st.dates(date(2025, 1, 1), date(2027, 1, 1)),
+    closed=st.dates(date(2025, 1, 1), date(2027, 1, 1)),
+)
+def test_a_won_deal_s_cycle_is_never_negative(created: date, closed: date) -> None:
+    cycle = credits(DealState("won", Decimal(1), owners("ann"), closed, created)).get(
+        CreditKey("sales_cycle_days", "ann", closed), Decimal(0)
+    )
+    assert cycle == max(0, (closed - created).days)
+
+
 def test_restating_the_same_state_appends_nothing() -> None:
     assert change(deal(), deal()) == []
 

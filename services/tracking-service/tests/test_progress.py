@@ -6,10 +6,11 @@ statistics for planning, and the rebuild that checks it all against the ledger."
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import uuid4
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -207,6 +208,38 @@ async def test_a_goal_created_mid_period_starts_with_the_ledger(
     late = goal(org.west, org.boss)
     await publish(kafka_bootstrap, late)
     assert (await live(client, late.goal_id, "7000"))["metric"] == "revenue"
+
+
+async def test_live_progress_and_progress_without_as_of_agree_on_a_credit_dated_after_today(
+    client: httpx.AsyncClient, kafka_bootstrap: str
+) -> None:
+    org = Org()
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    around_today = Period(start=today - timedelta(days=5), end=today + timedelta(days=20))
+    rep = goal(org.east, org.ann, person_id=org.ann, period=around_today)
+    await setup(kafka_bootstrap, org, org.person(org.ann, org.east), rep)
+    await until(client, f"/goals/{rep.goal_id}/progress", lambda _: True)
+
+    await batch(
+        client,
+        deals=[
+            deal(org.ann, "100", created_on=None, closed_on=str(today - timedelta(days=1))),
+            deal(org.ann, "50", created_on=None, closed_on=str(today + timedelta(days=3))),
+        ],
+    )
+
+    listed = await until(
+        client,
+        f"/progress?owner_id={org.ann}",
+        lambda b: any(
+            g["goal_id"] == rep.goal_id and Decimal(g["actual"]) == 150 for g in b["data"]
+        ),
+    )
+    (live_figures,) = [g for g in listed["data"] if g["goal_id"] == rep.goal_id]
+    read = await client.get(f"/goals/{rep.goal_id}/progress", headers=ADMIN)
+    assert read.status_code == 200, read.text
+    assert Decimal(live_figures["actual"]) == Decimal(read.json()["actual"]) == Decimal(150)
+    assert live_figures["attainment"] == read.json()["attainment"]
 
 
 async def test_a_person_heard_of_late_moves_their_credits_to_their_team(

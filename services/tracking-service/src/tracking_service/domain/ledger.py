@@ -118,7 +118,10 @@ def _deal_credits(deal: DealState) -> dict[CreditKey, Decimal]:
             result[key] = result.get(key, Decimal(0)) + share
         result[CreditKey("deals_won", primary, deal.closed_on, line)] = ONE
         if deal.created_on is not None:
-            cycle = Decimal((deal.closed_on - deal.created_on).days)
+            # A deal closed before it was created is a backdated CRM entry: its
+            # cycle counts as 0 days (it stays in the average's denominator,
+            # deals_won, like a deal without a created date).
+            cycle = Decimal(max(0, (deal.closed_on - deal.created_on).days))
             result[CreditKey("sales_cycle_days", primary, deal.closed_on, line)] = cycle
     elif deal.stage == "lost":
         result[CreditKey("deals_lost", primary, deal.closed_on, line)] = ONE

@@ -23,7 +23,7 @@ from tracking_service.domain.ledger import (
 )
 from tracking_service.service_layer.records import BY_KIND, RecordIn
 from tracking_service.service_layer.unit import Runtime, Unit
-from tracking_service.store.tables import CrmRecord, LedgerEntry
+from tracking_service.store.tables import CrmRecord, LedgerEntry, WebhookDelivery
 
 Status = Literal["accepted", "duplicate", "stale", "parked"]
 RecordKey = tuple[str, str, str]  # source, kind, record id
@@ -107,20 +107,45 @@ async def apply(
     runtime: Runtime,
     source_id: str,
     records: list[RecordIn],
+    *,
+    webhook_id: str | None = None,
 ) -> list[Outcome]:
     """Record and commit. A batch that raced another creating the same record is
-    applied again (it wrote nothing), now finding the record stored."""
+    applied again (it wrote nothing), now finding the record stored. A webhook
+    message's id is kept in the same transaction: once committed, the message is
+    a duplicate (`delivered`); one that failed left no trace and is applied when retried."""
     attempt = 1
     while True:
         try:
             async with runtime.unit_of_work() as uow:
                 outcomes = await record(uow, source_id, records, runtime.settings.base_currency)
+                if webhook_id is not None:
+                    (outcome,) = outcomes
+                    await uow.store.sources.remember_delivery(
+                        WebhookDelivery(
+                            source_id=source_id,
+                            webhook_id=webhook_id,
+                            kind=outcome.kind,
+                            record_id=outcome.record_id,
+                            version=outcome.version,
+                            received_at=uow.clock.now(),
+                        )
+                    )
                 await uow.commit()
                 return outcomes
         except ConcurrentCreation:
             if attempt == ATTEMPTS:
                 raise
             attempt += 1
+
+
+async def delivered(runtime: Runtime, source_id: str, webhook_id: str) -> Outcome | None:
+    """The answer to a webhook message already committed: a duplicate of what it recorded."""
+    async with runtime.unit_of_work() as uow:
+        found = await uow.store.sources.delivery(source_id, webhook_id)
+        if found is None:
+            return None
+        return Outcome(found.kind, found.record_id, found.version, "duplicate")
 
 
 class ConcurrentCreation(Exception):

@@ -1,10 +1,11 @@
 """The CRM sources that push to us."""
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from tracking_service.store.tables import Source
+from tracking_service.store.tables import Source, WebhookDelivery
 
 
 class Sources:
@@ -27,3 +28,22 @@ class Sources:
 
     def add(self, source: Source) -> None:
         self.session.add(source)
+
+    async def delivery(self, source_id: str, webhook_id: str) -> WebhookDelivery | None:
+        """The committed delivery of this source's message, if there was one."""
+        return await self.session.get(WebhookDelivery, (source_id, webhook_id))
+
+    async def remember_delivery(self, delivery: WebhookDelivery) -> None:
+        """Kept once: a concurrent delivery of the same message committed first keeps its own."""
+        await self.session.execute(
+            insert(WebhookDelivery)
+            .values(
+                source_id=delivery.source_id,
+                webhook_id=delivery.webhook_id,
+                kind=delivery.kind,
+                record_id=delivery.record_id,
+                version=delivery.version,
+                received_at=delivery.received_at,
+            )
+            .on_conflict_do_nothing()
+        )

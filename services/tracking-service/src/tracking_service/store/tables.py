@@ -36,6 +36,22 @@ class Source(SQLModel, table=True):
     created_at: datetime = Field(sa_column=instant_column())
 
 
+class WebhookDelivery(SQLModel, table=True):
+    """A signed webhook message whose record was committed, by its `webhook-id`
+    (Standard Webhooks' idempotency key), with what it was answered: a message
+    delivered again is answered as a duplicate, not applied again."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = {"schema": SCHEMA}
+
+    source_id: str = Field(primary_key=True)
+    webhook_id: str = Field(primary_key=True)
+    kind: str
+    record_id: str
+    version: int = Field(sa_column=Column(BigInteger, nullable=False))
+    received_at: datetime = Field(sa_column=instant_column())
+
+
 class OrgUnit(OrgUnitColumns, table=True):
     """Our copy of goal-service's org tree, from `OrgUnitUpserted`."""
 

@@ -1,0 +1,34 @@
+"""webhook deliveries by message id
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-12-02 04:40:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+revision: str = '0003'
+down_revision: str | None = '0002'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table('webhook_delivery',
+    sa.Column('source_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('webhook_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('record_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('version', sa.BigInteger(), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('source_id', 'webhook_id', name=op.f('pk_webhook_delivery')),
+    schema='tracking'
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('webhook_delivery', schema='tracking')
