@@ -419,8 +419,10 @@ async def test_a_currency_that_is_not_iso_4217_is_422_naming_currency_not_parked
     ("fields", "field", "reason"),
     [
         (
-            {"owner_id": None, "splits": [{"owner_id": "a", "percent": "60"},
-                                          {"owner_id": "b", "percent": "30"}]},
+            {
+                "owner_id": None,
+                "splits": [{"owner_id": "a", "percent": "60"}, {"owner_id": "b", "percent": "30"}],
+            },
             "splits",
             "add up to 100",
         ),

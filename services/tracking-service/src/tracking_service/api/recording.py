@@ -30,7 +30,10 @@ def _field_error(e: ErrorDetails, prefix: str) -> dict[str, str]:
     location, reason = e["loc"], e["msg"]
     cause = e.get("ctx", {}).get("error")
     if isinstance(cause, FieldError):
-        location, reason = (*location, *(cause.field.split(".") if cause.field else ())), cause.reason
+        location, reason = (
+            (*location, *(cause.field.split(".") if cause.field else ())),
+            cause.reason,
+        )
     elif isinstance(cause, ValueError):
         reason = str(cause)
     return {"field": field_path(prefix, *location), "reason": reason, "code": e["type"]}

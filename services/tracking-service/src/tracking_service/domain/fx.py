@@ -13,8 +13,7 @@ from servicekit.money import round_half_up
 # ISO 4217's current codes (list one: currencies, funds and precious metals; not
 # XTS, for testing, nor XXX, no currency), ANG until its withdrawal in 2026. A
 # code outside it would wait for a rate that never comes, so it is refused.
-ISO_4217 = frozenset(
-    """
+_LIST_ONE = """
     AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BHD BIF BMD BND BOB BOV BRL
     BSD BTN BWP BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUP CVE CZK DJF
     DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG
@@ -24,8 +23,8 @@ ISO_4217 = frozenset(
     SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY
     TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV WST XAF XAG XAU XBA
     XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XUA YER ZAR ZMW ZWG
-    """.split()
-)
+"""
+ISO_4217 = frozenset(_LIST_ONE.split())
 
 
 def _iso_4217(code: str) -> str:
