@@ -526,6 +526,78 @@ async def test_a_retry_of_a_webhook_that_failed_is_processed(client: httpx.Async
     }
 
 
+async def test_a_customer_s_first_won_deal_credits_new_customers_and_the_credit_moves(
+    client: httpx.AsyncClient, source: Source
+) -> None:
+    ann, bob, cy = unique("ann"), unique("bob"), unique("cy")
+    customer = unique("C")
+
+    async def credits() -> dict[str, dict[tuple[str, str], Decimal]]:
+        """Each deal's net new_customers credit by (person, day)."""
+        found = {}
+        for body in (first, later, earlier):
+            rows = [
+                r
+                for r in await ledger(client, source.id, "deals", body["id"])
+                if r["metric"] == "new_customers"
+            ]
+            totals: dict[tuple[str, str], Decimal] = {}
+            for r in rows:
+                key = (r["person_id"], r["credited_on"])
+                totals[key] = totals.get(key, Decimal(0)) + Decimal(r["amount"])
+            found[body["id"]] = {k: a for k, a in totals.items() if a != 0}
+        return found
+
+    first = deal(owner_id=ann, customer_id=customer, closed_on="2026-03-10")
+    later = deal(owner_id=bob, customer_id=customer, closed_on="2026-03-20")
+    earlier = deal(owner_id=cy, customer_id=customer, stage="open", closed_on=None)
+    del earlier["closed_on"]
+    for body in (first, later, earlier):
+        await accepted(client, source, "deals", body)
+    assert await credits() == {
+        first["id"]: {(ann, "2026-03-10"): Decimal(1)},
+        later["id"]: {},
+        earlier["id"]: {},
+    }
+
+    # An earlier win of the same customer arrives: the credit moves to it.
+    await accepted(
+        client,
+        source,
+        "deals",
+        {**earlier, "version": 2, "stage": "won", "closed_on": "2026-03-05"},
+    )
+    assert await credits() == {
+        first["id"]: {},
+        later["id"]: {},
+        earlier["id"]: {(cy, "2026-03-05"): Decimal(1)},
+    }
+
+    # That deal is lost after all, and the first one cancelled: the next win is the first.
+    await accepted(
+        client,
+        source,
+        "deals",
+        {**earlier, "version": 3, "stage": "lost", "closed_on": "2026-03-05"},
+    )
+    await accepted(client, source, "deals", {**first, "version": 2, "stage": "cancelled"})
+    assert await credits() == {
+        first["id"]: {},
+        later["id"]: {(bob, "2026-03-20"): Decimal(1)},
+        earlier["id"]: {},
+    }
+
+    # A won deal of a customer of its own counts once more; one without a customer never.
+    other = deal(owner_id=ann, customer_id=unique("C"))
+    anonymous = deal(owner_id=ann)
+    response = await client.post(
+        f"/sources/{source.id}/batch", json={"deals": [other, anonymous]}, headers=INTEGRATION
+    )
+    assert response.status_code == 200, response.text
+    assert net(await ledger(client, source.id, "deals", other["id"]), "new_customers") == 1
+    assert net(await ledger(client, source.id, "deals", anonymous["id"]), "new_customers") == 0
+
+
 # --- FX -------------------------------------------------------------------------
 
 

@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 from tracking_service.domain.directory import Directory, Stint
 from tracking_service.domain.fx import MissingRate, to_base
 from tracking_service.domain.ledger import (
+    ONE,
     ActivityState,
     CreditKey,
+    CustomerDeal,
     DealState,
     LeadState,
     LedgerKey,
@@ -24,6 +26,7 @@ from tracking_service.domain.ledger import (
     Split,
     change_reason,
     credits,
+    new_customer_credits,
     rows_to_append,
     split_amount,
 )
@@ -135,6 +138,55 @@ def test_a_won_deal_s_cycle_is_never_negative(created: date, closed: date) -> No
         CreditKey("sales_cycle_days", "ann", closed), Decimal(0)
     )
     assert cycle == max(0, (closed - created).days)
+
+
+def customer_deal(record: str, customer: str | None, stage: str, on: date | None) -> CustomerDeal:
+    return CustomerDeal(("crm", "deal", record), customer, stage, on, f"owner-{record}", None)
+
+
+def test_a_customer_s_first_won_deal_credits_one_new_customer_to_its_owner() -> None:
+    deals = [
+        customer_deal("late", "acme", "won", date(2026, 3, 20)),
+        customer_deal("first", "acme", "won", MARCH_3),
+        customer_deal("open", "acme", "open", None),
+        customer_deal("earlier-lost", "acme", "lost", FEB_1),
+        customer_deal("alone", None, "won", FEB_1),
+        customer_deal("other", "zenith", "won", date(2026, 4, 1)),
+    ]
+    credited = new_customer_credits(deals)
+    assert credited == {
+        ("crm", "deal", "first"): {CreditKey("new_customers", "owner-first", MARCH_3): ONE},
+        ("crm", "deal", "other"): {
+            CreditKey("new_customers", "owner-other", date(2026, 4, 1)): ONE
+        },
+    }
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c", "d", "e"]),
+            st.sampled_from(["acme", "zenith", None]),
+            st.sampled_from(["open", "won", "lost", "cancelled"]),
+            st.dates(date(2026, 1, 1), date(2026, 1, 10)),
+        ),
+        unique_by=lambda deal: deal[0],
+    )
+)
+def test_each_customer_with_a_win_counts_once_on_its_earliest_win(
+    raw: list[tuple[str, str | None, str, date]],
+) -> None:
+    deals = [customer_deal(r, c, s, on) for r, c, s, on in raw]
+    credited = new_customer_credits(deals)
+    won = [d for d in deals if d.stage == "won" and d.customer_id is not None]
+    assert len(credited) == len({d.customer_id for d in won})
+    for record, rows in credited.items():
+        (key,) = rows
+        deal_of = next(d for d in deals if d.record == record)
+        assert key.credited_on == min(
+            d.closed_on for d in won if d.customer_id == deal_of.customer_id
+        )  # type: ignore[type-var]
+        assert rows[key] == ONE
 
 
 def test_restating_the_same_state_appends_nothing() -> None:

@@ -14,11 +14,14 @@ from attain_contracts import ActualRecorded
 from tracking_service.domain.directory import Directory
 from tracking_service.domain.fx import MissingRate
 from tracking_service.domain.ledger import (
+    NEW_CUSTOMERS,
     CreditKey,
+    CustomerDeal,
     LedgerKey,
     RecordState,
     change_reason,
     credits,
+    new_customer_credits,
     rows_to_append,
 )
 from tracking_service.service_layer.records import BY_KIND, RecordIn
@@ -52,6 +55,9 @@ async def record(
     await uow.store.org.lock(exclusive=False)
     stored = await uow.store.records.lock(list(by_key))
     new_keys = [key for key in by_key if key not in stored]
+    # Whose first won deal these deals may change: their customers now and before.
+    customers = _customers(by_key, stored)
+    await uow.store.records.lock_customers(customers)
     people = {person for item in records for person in item.credited_people()}
     directory = await uow.store.org.directory(people)
     # The stored states' rates too: the change from a state is named by comparing
@@ -97,10 +103,72 @@ async def record(
         # here (nothing was written), just apply the whole batch again, now locked.
         raise ConcurrentCreation(conflicts)
     await uow.store.records.save_versions(versions, now)
+    deals = {key: held[key] for key in by_key if key[1] == "deal"}
+    appended.extend(await _credit_new_customers(uow, customers, deals, changed, base_currency))
     await uow.store.ledger.append(appended)
     for entry in appended:
         uow.publish(actual_recorded(entry))
     return [outcomes[index] for index in range(len(records))]
+
+
+def _customers(
+    by_key: dict[RecordKey, list[tuple[int, RecordIn]]], stored: dict[RecordKey, CrmRecord]
+) -> list[tuple[str, str]]:
+    """(source, customer id) of every customer these deals name or named."""
+    found: set[tuple[str, str]] = set()
+    for key, items in by_key.items():
+        if key[1] != "deal":
+            continue
+        named = [getattr(item, "customer_id", None) for _, item in items]
+        if key in stored:
+            named.append(stored[key].customer_id)
+        found.update((key[0], customer) for customer in named if customer is not None)
+    return sorted(found)
+
+
+async def _credit_new_customers(
+    uow: Unit,
+    customers: Sequence[tuple[str, str]],
+    batch: dict[RecordKey, dict[LedgerKey, Decimal]],
+    changed: Sequence[CrmRecord],
+    base_currency: str,
+) -> list[LedgerEntry]:
+    """Move each customer's `new_customers` credit to its first won deal as the records
+    now stand (`domain.ledger.new_customer_credits`), the batch's deals (`batch`: what the
+    ledger holds for each) and the customer's other deals alike. Runs under the
+    customers' locks, after the batch's records are written."""
+    if not customers:
+        return []
+    rows = {
+        (row.source_id, row.kind, row.record_id): row
+        for row in [*await uow.store.records.customer_deals(customers), *changed]
+        if row.kind == "deal"
+    }
+    wanted = new_customer_credits(
+        CustomerDeal(
+            key, row.customer_id, row.status, row.closed_on, row.owner_id, row.product_line
+        )
+        for key, row in rows.items()
+    )
+    others = await uow.store.ledger.held([key for key in rows if key not in batch])
+    directory = await uow.store.org.directory(
+        {credit.person_id for credits in wanted.values() for credit in credits}
+    )
+    now = uow.clock.now()
+    entries = []
+    for key, row in sorted(rows.items()):
+        holding = batch[key] if key in batch else others[key]
+        held = {k: a for k, a in holding.items() if k.credit.metric == NEW_CUSTOMERS}
+        wants = {
+            LedgerKey(credit, directory.org_path_on(credit.person_id, credit.credited_on)): amount
+            for credit, amount in wanted.get(key, {}).items()
+        }
+        for ledger_key, amount in rows_to_append(held, wants):
+            reason = "new_customer" if amount > 0 else "not_first_deal"
+            entries.append(
+                ledger_entry(key, row.version, ledger_key, amount, reason, base_currency, now)
+            )
+    return entries
 
 
 async def apply(
@@ -229,7 +297,9 @@ def _credit(
     reason = change_reason(old, new)
     entries = []
     record_key = (row.source_id, row.kind, row.record_id)
-    for key, amount in rows_to_append(held, wanted):
+    # `new_customers` depends on the customer's other deals: `_credit_new_customers`.
+    own = {key: amount for key, amount in held.items() if key.credit.metric != NEW_CUSTOMERS}
+    for key, amount in rows_to_append(own, wanted):
         entries.append(
             ledger_entry(record_key, row.version, key, amount, reason, base_currency, now)
         )

@@ -124,6 +124,12 @@ class CrmRecord(SQLModel, table=True):
             "parked_on",
             postgresql_where=text("parked_reason IS NOT NULL"),
         ),
+        Index(
+            "ix_crm_record_customer",
+            "source_id",
+            "customer_id",
+            postgresql_where=text("kind = 'deal' AND customer_id IS NOT NULL"),
+        ),
         {"schema": SCHEMA},
     )
 

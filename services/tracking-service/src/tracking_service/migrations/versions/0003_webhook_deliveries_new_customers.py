@@ -1,4 +1,4 @@
-"""webhook deliveries by message id
+"""webhook deliveries by message id, deals by customer (new_customers)
 
 Revision ID: 0003
 Revises: 0002
@@ -28,7 +28,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('source_id', 'webhook_id', name=op.f('pk_webhook_delivery')),
     schema='tracking'
     )
+    op.create_index('ix_crm_record_customer', 'crm_record', ['source_id', 'customer_id'], unique=False, schema='tracking', postgresql_where=sa.text("kind = 'deal' AND customer_id IS NOT NULL"))
 
 
 def downgrade() -> None:
+    op.drop_index('ix_crm_record_customer', table_name='crm_record', schema='tracking', postgresql_where=sa.text("kind = 'deal' AND customer_id IS NOT NULL"))
     op.drop_table('webhook_delivery', schema='tracking')
