@@ -950,6 +950,71 @@ async def test_a_hubspot_deal_signed_with_v3_is_recorded(
     }
 
 
+async def test_the_default_mappings_credit_the_person_by_their_crm_owner_id_or_e_mail(
+    client: httpx.AsyncClient, hubspot_source: Source, source: Source, kafka_bootstrap: str
+) -> None:
+    ann, bob, team = unique("ann"), unique("bob"), unique("team")
+    owner, late_owner = unique("9"), unique("9")
+    person = PersonUpserted(
+        person_id=ann,
+        name="Ann",
+        email="Ann.Lee@Example.com",
+        maturity="experienced",
+        memberships=[Membership(org_unit_id=team, valid_from=date(2025, 1, 1))],
+        crm_ids={hubspot_source.id: owner},
+        version=1,
+        updated_at=datetime.now(UTC),
+    )
+    probe = deal(owner_id=ann, amount="1.00")
+    await accepted(client, source, "deals", probe)
+    await publish(kafka_bootstrap, person)
+    await until(  # heard of before the deals come
+        partial(ledger, client, source.id, "deals", probe["id"]),
+        lambda rows: on_path(rows, [team]) == Decimal("1.00"),
+    )
+    deal_id = unique("HS")
+    response = await post_hubspot(client, hubspot_source, hubspot_deal(deal_id, owner))
+    assert response.status_code == 200, response.text
+    rows = await ledger(client, hubspot_source.id, "deals", deal_id)
+    assert {(r["person_id"], tuple(r["org_path"])) for r in rows} == {(ann, (team,))}
+
+    # A source whose records name the owner by e-mail finds the person the same way.
+    by_mail = deal(owner_id="ann.lee@example.com")
+    await accepted(client, source, "deals", by_mail)
+    assert nets(await ledger(client, source.id, "deals", by_mail["id"])) == {
+        ("revenue", ann): Decimal("1000.00"),
+        ("deals_won", ann): Decimal(1),
+    }
+
+    # Credits made before the person's CRM id was known move to them when it is.
+    early_id = unique("HS")
+    response = await post_hubspot(client, hubspot_source, hubspot_deal(early_id, late_owner))
+    assert response.status_code == 200, response.text
+    await publish(
+        kafka_bootstrap,
+        PersonUpserted(
+            person_id=bob,
+            name="Bob",
+            maturity="experienced",
+            memberships=[Membership(org_unit_id=team, valid_from=date(2025, 1, 1))],
+            crm_ids={hubspot_source.id: late_owner},
+            version=1,
+            updated_at=datetime.now(UTC),
+        ),
+    )
+
+    async def early_nets() -> dict[tuple[str, str], Decimal]:
+        return nets(await ledger(client, hubspot_source.id, "deals", early_id))
+
+    moved = await until(early_nets, lambda n: ("revenue", bob) in n)
+    assert moved == {
+        ("revenue", bob): Decimal("2500.00"),
+        ("deals_won", bob): Decimal(1),
+        ("opportunities_created", bob): Decimal(1),
+        ("sales_cycle_days", bob): Decimal(39),
+    }
+
+
 @pytest.mark.parametrize("how", ["tampered body", "wrong secret", "expired"])
 async def test_a_hubspot_request_that_does_not_verify_is_401_and_records_nothing(
     client: httpx.AsyncClient, hubspot_source: Source, how: str

@@ -44,6 +44,7 @@ class PersonPublic(BaseModel):
     email: str | None
     maturity: str
     hired_on: date | None
+    crm_ids: dict[str, str] = Field(description="owner id in each CRM source, by source id")
     memberships: list[MembershipPublic]
     version: int
     updated_at: datetime

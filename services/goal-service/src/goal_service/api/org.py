@@ -87,6 +87,7 @@ def person_public(record: org.PersonRecord) -> PersonPublic:
         email=person.email,
         maturity=person.maturity,
         hired_on=person.hired_on,
+        crm_ids=person.crm_ids,
         version=person.version,
         updated_at=person.updated_at,
         memberships=[

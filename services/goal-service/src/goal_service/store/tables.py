@@ -39,6 +39,12 @@ class Person(SQLModel, table=True):
     email: str | None = None
     maturity: str = "experienced"
     hired_on: date | None = None  # when the ramp starts; else the first membership
+    # The person's owner id in each CRM source, by source id (tracking-service credits
+    # a record of that source with that owner to this person).
+    crm_ids: dict[str, str] = Field(
+        default_factory=dict,
+        sa_column=Column(JSONB, nullable=False, server_default="{}"),
+    )
     version: int = 1
     updated_at: datetime = Field(sa_column=instant_column())
 

@@ -4,7 +4,7 @@ webhook and a batch of 10,000 take the same path, so they behave the same."""
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -26,6 +26,7 @@ from tracking_service.domain.ledger import (
 )
 from tracking_service.service_layer.records import BY_KIND, RecordIn
 from tracking_service.service_layer.unit import Runtime, Unit
+from tracking_service.store.org import ANY_SOURCE
 from tracking_service.store.tables import CrmRecord, LedgerEntry, WebhookDelivery
 
 Status = Literal["accepted", "duplicate", "stale", "parked"]
@@ -48,7 +49,13 @@ async def record(
     uow: Unit, source_id: str, records: Sequence[RecordIn], base_currency: str
 ) -> list[Outcome]:
     """Apply `records` (in any order; versions of one record may repeat) and return
-    one outcome per record, in the order given."""
+    one outcome per record, in the order given. An owner id that names a person in
+    this source (their CRM owner id, or e-mail) credits that person."""
+    named = await uow.store.org.people_named(
+        source_id, {person for item in records for person in item.credited_people()}
+    )
+    if named:
+        records = [item.naming(named) for item in records]
     by_key: dict[RecordKey, list[tuple[int, RecordIn]]] = defaultdict(list)
     for index, item in enumerate(records):
         by_key[(source_id, item.kind, item.id)].append((index, item))
@@ -326,6 +333,43 @@ async def repath(uow: Unit, person_ids: Sequence[str], base_currency: str) -> li
         for key, amount in rows_to_append(held, wanted):
             entries.append(
                 ledger_entry(record_key, version, key, amount, "repathed", base_currency, now)
+            )
+    await uow.store.ledger.append(entries)
+    for entry in entries:
+        uow.publish(actual_recorded(entry))
+    return entries
+
+
+async def reassign(
+    uow: Unit, aliases: Sequence[tuple[str, str, str]], base_currency: str
+) -> list[LedgerEntry]:
+    """Move the credits made to an owner id as sent to the person it now names
+    (`aliases`: source id or any source, owner id or e-mail, person id): a deal that
+    came before its owner's CRM id was known counts for them once it is."""
+    targets = {(source, alias): person for source, alias, person in aliases}
+    if not targets:
+        return []
+    held_by_record = await uow.store.ledger.held_by_person(sorted({a for _, a in targets}))
+    directory = await uow.store.org.directory(set(targets.values()))
+    now = uow.clock.now()
+    entries = []
+    for (record_key, version), held in held_by_record.items():
+        wanted: dict[LedgerKey, Decimal] = defaultdict(Decimal)
+        for key, amount in held.items():
+            credit = key.credit
+            person = targets.get((record_key[0], credit.person_id)) or targets.get(
+                (ANY_SOURCE, credit.person_id)
+            )
+            if person is None:
+                wanted[key] += amount
+                continue
+            moved = replace(credit, person_id=person)
+            wanted[LedgerKey(moved, directory.org_path_on(person, moved.credited_on))] += amount
+        for key, amount in rows_to_append(held, wanted):
+            entries.append(
+                ledger_entry(
+                    record_key, version, key, amount, "owner_identified", base_currency, now
+                )
             )
     await uow.store.ledger.append(entries)
     for entry in entries:

@@ -62,6 +62,14 @@ class RecordIn(InputModel):
         """Where the record stands: a deal's stage, the others' status."""
         raise NotImplementedError
 
+    def naming(self, people: dict[str, str]) -> "RecordIn":
+        """The record with each owner id that names a person (`people`: the source's
+        owner id → person id) replaced by the person's id."""
+        owner = getattr(self, "owner_id", None)
+        if owner not in people:
+            return self
+        return self.model_copy(update={"owner_id": people[owner]})
+
     def credit_date(self) -> date | None:
         """The date a money amount converts at; None when nothing is credited in money."""
         return None
@@ -119,6 +127,19 @@ class DealIn(RecordIn):
 
     def owner(self) -> str:
         return self._owners()[0].owner_id
+
+    def naming(self, people: dict[str, str]) -> "DealIn":
+        owner = self.owner_id
+        splits = [
+            split.model_copy(update={"owner_id": people.get(split.owner_id, split.owner_id)})
+            for split in self.splits or ()
+        ]
+        return self.model_copy(
+            update={
+                "owner_id": people.get(owner, owner) if owner is not None else None,
+                "splits": splits or self.splits,
+            }
+        )
 
     def credited_people(self) -> list[str]:
         return [split.owner_id for split in self._owners()]

@@ -69,6 +69,19 @@ class Membership(MembershipColumns, table=True):
     person_version: int
 
 
+class PersonAlias(SQLModel, table=True):
+    """From `PersonUpserted`: a name a CRM source gives a person, their owner id there
+    (`source_id` the source's), or their e-mail, lower-cased, in any source (`source_id`
+    empty). A record's owner is the person it names; else its owner id as sent."""
+
+    __tablename__ = "person_alias"
+    __table_args__ = {"schema": SCHEMA}
+
+    source_id: str = Field(primary_key=True)
+    alias: str = Field(primary_key=True)
+    person_id: str = Field(index=True)
+
+
 ORG = OrgTables(units=OrgUnit, memberships=Membership)
 
 
