@@ -36,12 +36,12 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('source_id', 'alias', name=op.f('pk_person_alias')),
     schema='tracking'
     )
-    op.create_index(op.f('ix_person_alias_person_id'), 'person_alias', ['person_id'], unique=False, schema='tracking')
+    op.create_index(op.f('ix_tracking_person_alias_person_id'), 'person_alias', ['person_id'], unique=False, schema='tracking')
     op.create_index('ix_crm_record_customer', 'crm_record', ['source_id', 'customer_id'], unique=False, schema='tracking', postgresql_where=sa.text("kind = 'deal' AND customer_id IS NOT NULL"))
 
 
 def downgrade() -> None:
     op.drop_index('ix_crm_record_customer', table_name='crm_record', schema='tracking', postgresql_where=sa.text("kind = 'deal' AND customer_id IS NOT NULL"))
-    op.drop_index(op.f('ix_person_alias_person_id'), table_name='person_alias', schema='tracking')
+    op.drop_index(op.f('ix_tracking_person_alias_person_id'), table_name='person_alias', schema='tracking')
     op.drop_table('person_alias', schema='tracking')
     op.drop_table('webhook_delivery', schema='tracking')
