@@ -490,6 +490,42 @@ async def test_rebuild_finds_the_live_figures_equal_to_the_ledger_and_reports_dr
     assert (await rebuild(database)).differences == []
 
 
+async def test_a_new_customers_goal_counts_first_wins_and_rebuild_credits_deals_recorded_before(
+    client: httpx.AsyncClient, kafka_bootstrap: str, database: str
+) -> None:
+    org = Org()
+    rep = goal(org.east, org.ann, person_id=org.ann, metric="new_customers", target="4")
+    await setup(kafka_bootstrap, org, org.person(org.ann, org.east), rep)
+    await until(client, f"/goals/{rep.goal_id}/progress?as_of={AS_OF}", lambda _: True)
+    customer = f"C-{uuid4().hex[:8]}"
+    first, second = (
+        deal(org.ann, "10", customer_id=customer),
+        deal(org.ann, "20", customer_id=customer),
+    )
+    await batch(client, deals=[first, second])
+    assert (await live(client, rep.goal_id, "1"))["attainment"] == "0.2500"
+
+    # As if the deal had been recorded before new_customers was credited.
+    engine = create_async_engine(database)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "DELETE FROM tracking.ledger_entry WHERE metric = 'new_customers'"
+                " AND record_id = ANY(:ids)"
+            ),
+            {"ids": [first["id"], second["id"]]},
+        )
+        await connection.execute(
+            text("UPDATE tracking.goal SET numerator = 0 WHERE id = :id"), {"id": rep.goal_id}
+        )
+    await engine.dispose()
+    await live(client, rep.goal_id, "0")
+
+    await rebuild(database, new_customers=True)
+    await live(client, rep.goal_id, "1")
+    assert (await rebuild(database)).differences == []
+
+
 async def _progress_events(
     bootstrap: str, goal_id: str, settle_on: Decimal
 ) -> list[dict[str, Any]]:

@@ -33,6 +33,7 @@ Status = Literal["accepted", "duplicate", "stale", "parked"]
 RecordKey = tuple[str, str, str]  # source, kind, record id
 MONEY_METRICS = frozenset({"revenue", "collections"})
 ATTEMPTS = 3
+CUSTOMERS_AT_ONCE = 1000
 
 
 @dataclass
@@ -116,6 +117,23 @@ async def record(
     for entry in appended:
         uow.publish(actual_recorded(entry))
     return [outcomes[index] for index in range(len(records))]
+
+
+async def credit_all_new_customers(uow: Unit, base_currency: str) -> int:
+    """Every customer's `new_customers` credit set to its first won deal as recorded
+    (deals recorded before new_customers was credited have none); returns the ledger
+    rows appended. Recording waits meanwhile (the directory lock, exclusive)."""
+    await uow.store.org.lock(exclusive=True)
+    customers = await uow.store.records.customers()
+    appended = 0
+    for start in range(0, len(customers), CUSTOMERS_AT_ONCE):
+        chunk = customers[start : start + CUSTOMERS_AT_ONCE]
+        entries = await _credit_new_customers(uow, chunk, {}, [], base_currency)
+        await uow.store.ledger.append(entries)
+        for entry in entries:
+            uow.publish(actual_recorded(entry))
+        appended += len(entries)
+    return appended
 
 
 def _customers(

@@ -56,6 +56,16 @@ class Records:
             {"space": CUSTOMER_LOCKS, "keys": [f"{s}\x1f{c}" for s, c in customers]},
         )
 
+    async def customers(self) -> list[tuple[str, str]]:
+        """(source, customer id) of every customer a deal names."""
+        rows = await self.session.execute(
+            select(col(CrmRecord.source_id), col(CrmRecord.customer_id))
+            .where(col(CrmRecord.kind) == "deal", col(CrmRecord.customer_id).is_not(None))
+            .distinct()
+            .order_by(col(CrmRecord.source_id), col(CrmRecord.customer_id))
+        )
+        return [(source, customer) for source, customer in rows.all() if customer is not None]
+
     async def customer_deals(self, customers: Sequence[tuple[str, str]]) -> list[CrmRecord]:
         """Every deal of these (source, customer id) customers, as stored."""
         found: list[CrmRecord] = []
