@@ -130,7 +130,9 @@ async def receive_record(
     if (done := await delivered(runtime, source_id, webhook_id)) is not None:
         return RecordAccepted.of(done)
     data = mapped(source, kind, parse_json(body))
-    (outcome,) = await apply(runtime, source_id, [parse_record(kind, data)], webhook_id=webhook_id)
+    (outcome,) = await apply(
+        runtime, source_id, [parse_record(kind, data)], webhook_ids={0: webhook_id}
+    )
     return RecordAccepted.of(outcome)
 
 

@@ -3,7 +3,7 @@ causes and their `ActualRecorded` events, in the caller's unit of work. One
 webhook and a batch of 10,000 take the same path, so they behave the same."""
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -201,19 +201,20 @@ async def apply(
     source_id: str,
     records: list[RecordIn],
     *,
-    webhook_id: str | None = None,
+    webhook_ids: Mapping[int, str] | None = None,
 ) -> list[Outcome]:
     """Record and commit. A batch that raced another creating the same record is
-    applied again (it wrote nothing), now finding the record stored. A webhook
-    message's id is kept in the same transaction: once committed, the message is
-    a duplicate (`delivered`); one that failed left no trace and is applied when retried."""
+    applied again (it wrote nothing), now finding the record stored. `webhook_ids`
+    (a record's index in `records` → the webhook message that carried it) are kept in
+    the same transaction: once committed, a message is a duplicate (`delivered`); one
+    that failed left no trace and is applied when retried."""
     attempt = 1
     while True:
         try:
             async with runtime.unit_of_work() as uow:
                 outcomes = await record(uow, source_id, records, runtime.settings.base_currency)
-                if webhook_id is not None:
-                    (outcome,) = outcomes
+                for index, webhook_id in (webhook_ids or {}).items():
+                    outcome = outcomes[index]
                     await uow.store.sources.remember_delivery(
                         WebhookDelivery(
                             source_id=source_id,
