@@ -52,6 +52,8 @@ def strategy_for(annotation: Any) -> st.SearchStrategy[Any]:
         return st.one_of([strategy_for(arg) for arg in args])
     if origin is list:
         return st.lists(strategy_for(args[0]), max_size=3)
+    if origin is dict:
+        return st.dictionaries(strategy_for(args[0]), strategy_for(args[1]), max_size=3)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return instances_of(annotation)
     raise TypeError(f"no strategy for {annotation!r}")

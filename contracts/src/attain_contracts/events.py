@@ -62,6 +62,11 @@ class PersonUpserted(Event):
     email: str | None = None
     maturity: Literal["new", "experienced"]
     memberships: list[Membership] = Field(description="history of org unit memberships")
+    crm_ids: dict[str, str] = Field(
+        default_factory=dict,
+        description="the person's owner id in each CRM source, by source id: a record "
+        "that source sends with that owner credits this person",
+    )
     version: int
     updated_at: AwareDatetime
     carries_quota: bool | None = Field(

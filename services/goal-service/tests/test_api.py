@@ -86,6 +86,31 @@ async def test_org_people_and_goals_are_published(
     assert goal_event["owner_id"] == rep and goal_event["target"] == "100000"
 
 
+async def test_a_person_carries_an_owner_id_per_crm_source_and_publishes_them(
+    client: httpx.AsyncClient, kafka_bootstrap: str
+) -> None:
+    _, team, rep = await org_with_rep(client)
+    ids = {"hubspot-eu": "90210", "salesforce": "005Ax000001"}
+    body = {"name": "Rep", "org_unit_id": team, "email": "rep@example.com", "crm_ids": ids}
+    response = await client.put(f"/people/{rep}", json=body, headers=PLANNER)
+    assert response.status_code == 200, response.text
+    assert response.json()["crm_ids"] == ids
+    # A change that leaves crm_ids out keeps them.
+    renamed = {"name": "Rep Renamed", "org_unit_id": team, "email": "rep@example.com"}
+    response = await client.put(f"/people/{rep}", json=renamed, headers=PLANNER)
+    assert response.json()["crm_ids"] == ids
+    read = await client.get(f"/people/{rep}", headers=PLANNER)
+    assert read.json()["crm_ids"] == ids
+
+    seen = await events_about({rep}, kafka_bootstrap, count=3)
+    assert [e["data"].get("crm_ids") for e in seen] == [{}, ids, ids]
+    refused = await client.put(
+        f"/people/{rep}", json={**body, "crm_ids": {"": "1"}}, headers=PLANNER
+    )
+    assert refused.status_code == 422
+    assert refused.json()["field"].startswith("crm_ids")
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [

@@ -23,7 +23,7 @@ class Transactions:
         self.batches: list[tuple[str, list[str]]] = []
         self.release = asyncio.Event()
 
-    async def apply(self, runtime: Any, source_id: str, records: list[Any]) -> list[Any]:
+    async def apply(self, runtime: Any, source_id: str, records: list[Any], **_: Any) -> list[Any]:
         self.batches.append((source_id, list(records)))
         if len(self.batches) == 1:
             await self.release.wait()
@@ -52,7 +52,7 @@ async def test_one_failing_delivery_fails_alone() -> None:
     transactions.release.set()
     blocker = asyncio.Event()
 
-    async def slow(runtime: Any, source_id: str, records: list[Any]) -> list[Any]:
+    async def slow(runtime: Any, source_id: str, records: list[Any], **_: Any) -> list[Any]:
         if records == ["first"]:
             await blocker.wait()
         return await transactions.apply(runtime, source_id, records)

@@ -363,6 +363,241 @@ async def test_a_422_after_an_accepted_delivery_leaves_its_ledger_rows_intact(
     assert (await history(client, source.id, "deals", body["id"])).json()["version"] == 1
 
 
+async def test_a_deal_closed_before_it_was_created_is_credited_with_a_zero_day_cycle(
+    client: httpx.AsyncClient, source: Source
+) -> None:
+    # A backdated entry: the deal was typed into the CRM after it had closed.
+    rep = unique("rep")
+    body = deal(owner_id=rep, created_on="2026-03-01", closed_on="2026-03-20")
+    await accepted(client, source, "deals", body)
+    backdated = {**body, "version": 2, "closed_on": "2026-02-20"}
+
+    response = await post_record(client, source, "deals", backdated)
+
+    assert response.status_code == 200, response.text
+    assert (await history(client, source.id, "deals", body["id"])).json()["version"] == 2
+    rows = await ledger(client, source.id, "deals", body["id"])
+    by_day: dict[tuple[str, str], Decimal] = {}
+    for row in rows:
+        key = (row["metric"], row["credited_on"])
+        by_day[key] = by_day.get(key, Decimal(0)) + Decimal(row["amount"])
+    assert {key: amount for key, amount in by_day.items() if amount != 0} == {
+        ("opportunities_created", "2026-03-01"): Decimal(1),
+        ("revenue", "2026-02-20"): Decimal("1000.00"),
+        ("deals_won", "2026-02-20"): Decimal(1),
+    }  # the sales cycle counts 0 days: the deal stays in the average's denominator
+
+
+@pytest.mark.parametrize("currency", ["XYZ", "ABC"])
+async def test_a_currency_that_is_not_iso_4217_is_422_naming_currency_not_parked(
+    client: httpx.AsyncClient, source: Source, currency: str
+) -> None:
+    parked_before = await parked_count(client)
+    body = deal(currency=currency)
+    response = await post_record(client, source, "deals", body)
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "currency"
+    assert "ISO 4217" in response.json()["detail"]
+    payment = {
+        "id": unique("P"),
+        "version": 1,
+        "amount": "10.00",
+        "currency": currency,
+        "owner_id": "rep-1",
+        "received_on": "2026-03-02",
+    }
+    batch = await client.post(
+        f"/sources/{source.id}/batch", json={"payments": [payment]}, headers=INTEGRATION
+    )
+    assert batch.status_code == 422, batch.text
+    assert batch.json()["field"] == "payments[0].currency"
+    assert await never_recorded(client, source.id, "deals", body["id"])
+    assert await parked_count(client) == parked_before
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "reason"),
+    [
+        (
+            {
+                "owner_id": None,
+                "splits": [{"owner_id": "a", "percent": "60"}, {"owner_id": "b", "percent": "30"}],
+            },
+            "splits",
+            "add up to 100",
+        ),
+        ({"closed_on": None}, "closed_on", "won deal needs closed_on"),
+        ({"owner_id": "c", "splits": [{"owner_id": "a", "percent": "100"}]}, "owner_id", "split"),
+    ],
+    ids=["splits-not-100", "won-without-closed_on", "owner-not-in-splits"],
+)
+async def test_a_rule_across_fields_names_its_field(
+    client: httpx.AsyncClient, source: Source, fields: Json, field: str, reason: str
+) -> None:
+    body = {k: v for k, v in {**deal(), **fields}.items() if v is not None}
+    response = await post_record(client, source, "deals", body)
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["field"] == field
+    assert reason in problem["detail"]
+    assert "Value error" not in response.text
+    batch = await client.post(
+        f"/sources/{source.id}/batch", json={"deals": [deal(), body]}, headers=INTEGRATION
+    )
+    (error,) = batch.json()["errors"]
+    assert error["field"] == f"deals[1].{field}"
+    assert not error["reason"].startswith("Value error")
+
+
+async def test_a_webhook_id_already_committed_is_a_duplicate_and_not_processed_again(
+    client: httpx.AsyncClient, source: Source
+) -> None:
+    rep = unique("rep")
+    body = deal(owner_id=rep, amount="500.00")
+    raw = json.dumps(body)
+    first = await client.post(
+        f"/webhooks/{source.id}/deals",
+        content=raw,
+        headers=signed_headers(source.secret, raw, message_id="msg_resent"),
+    )
+    assert first.status_code == 200, first.text
+    # The same message id is the same message (Standard Webhooks' idempotency key),
+    # whatever it carries now: it is not applied a second time.
+    changed = json.dumps({**body, "version": 2, "amount": "900.00"})
+    again = await client.post(
+        f"/webhooks/{source.id}/deals",
+        content=changed,
+        headers=signed_headers(source.secret, changed, message_id="msg_resent"),
+    )
+    assert again.status_code == 200, again.text
+    assert again.json() == {**first.json(), "duplicate": True, "ledger_entries": []}
+    assert nets(await ledger(client, source.id, "deals", body["id"])) == {
+        ("revenue", rep): Decimal("500.00"),
+        ("deals_won", rep): Decimal(1),
+    }
+    # Another source may use the same message id for a message of its own.
+    other = await add_source(client)
+    theirs = json.dumps(deal(owner_id=rep))
+    elsewhere = await client.post(
+        f"/webhooks/{other.id}/deals",
+        content=theirs,
+        headers=signed_headers(other.secret, theirs, message_id="msg_resent"),
+    )
+    assert elsewhere.json()["duplicate"] is False
+
+
+async def test_a_retry_of_a_webhook_that_failed_is_processed(client: httpx.AsyncClient) -> None:
+    source = await add_source(client, mapping=DEAL_MAPPING)
+    rep, record_id = unique("rep"), unique("X")
+    own: Json = {
+        "dealId": record_id,
+        "rev": 1,
+        "owner": rep,
+        "props": {"amt": "1,234.50", "stage": "closedwon", "closed": "2026-03-08"},
+    }
+    raw = json.dumps(own)
+    message_id = unique("msg")
+    failed = await client.post(
+        f"/webhooks/{source.id}/deals",
+        content=raw,
+        headers=signed_headers(source.secret, raw, message_id=message_id),
+    )
+    assert failed.status_code == 422
+    # The admin fixes the mapping; the CRM retries the same message.
+    fixed = {**DEAL_MAPPING["deals"], "amount": {"path": "props.amt_plain", "as": "decimal"}}
+    own["props"]["amt_plain"] = "1234.50"
+    put = await client.put(
+        f"/sources/{source.id}",
+        json={"name": source.id, "secret": source.secret, "mapping": {"deals": fixed}},
+        headers=ADMIN,
+    )
+    assert put.status_code == 200, put.text
+    raw = json.dumps(own)
+    retried = await client.post(
+        f"/webhooks/{source.id}/deals",
+        content=raw,
+        headers=signed_headers(source.secret, raw, message_id=message_id),
+    )
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["duplicate"] is False
+    assert nets(await ledger(client, source.id, "deals", record_id)) == {
+        ("revenue", rep): Decimal("1234.50"),
+        ("deals_won", rep): Decimal(1),
+    }
+
+
+async def test_a_customer_s_first_won_deal_credits_new_customers_and_the_credit_moves(
+    client: httpx.AsyncClient, source: Source
+) -> None:
+    ann, bob, cy = unique("ann"), unique("bob"), unique("cy")
+    customer = unique("C")
+
+    async def credits() -> dict[str, dict[tuple[str, str], Decimal]]:
+        """Each deal's net new_customers credit by (person, day)."""
+        found = {}
+        for body in (first, later, earlier):
+            rows = [
+                r
+                for r in await ledger(client, source.id, "deals", body["id"])
+                if r["metric"] == "new_customers"
+            ]
+            totals: dict[tuple[str, str], Decimal] = {}
+            for r in rows:
+                key = (r["person_id"], r["credited_on"])
+                totals[key] = totals.get(key, Decimal(0)) + Decimal(r["amount"])
+            found[body["id"]] = {k: a for k, a in totals.items() if a != 0}
+        return found
+
+    first = deal(owner_id=ann, customer_id=customer, closed_on="2026-03-10")
+    later = deal(owner_id=bob, customer_id=customer, closed_on="2026-03-20")
+    earlier = deal(owner_id=cy, customer_id=customer, stage="open", closed_on=None)
+    del earlier["closed_on"]
+    for body in (first, later, earlier):
+        await accepted(client, source, "deals", body)
+    assert await credits() == {
+        first["id"]: {(ann, "2026-03-10"): Decimal(1)},
+        later["id"]: {},
+        earlier["id"]: {},
+    }
+
+    # An earlier win of the same customer arrives: the credit moves to it.
+    await accepted(
+        client,
+        source,
+        "deals",
+        {**earlier, "version": 2, "stage": "won", "closed_on": "2026-03-05"},
+    )
+    assert await credits() == {
+        first["id"]: {},
+        later["id"]: {},
+        earlier["id"]: {(cy, "2026-03-05"): Decimal(1)},
+    }
+
+    # That deal is lost after all, and the first one cancelled: the next win is the first.
+    await accepted(
+        client,
+        source,
+        "deals",
+        {**earlier, "version": 3, "stage": "lost", "closed_on": "2026-03-05"},
+    )
+    await accepted(client, source, "deals", {**first, "version": 2, "stage": "cancelled"})
+    assert await credits() == {
+        first["id"]: {},
+        later["id"]: {(bob, "2026-03-20"): Decimal(1)},
+        earlier["id"]: {},
+    }
+
+    # A won deal of a customer of its own counts once more; one without a customer never.
+    other = deal(owner_id=ann, customer_id=unique("C"))
+    anonymous = deal(owner_id=ann)
+    response = await client.post(
+        f"/sources/{source.id}/batch", json={"deals": [other, anonymous]}, headers=INTEGRATION
+    )
+    assert response.status_code == 200, response.text
+    assert net(await ledger(client, source.id, "deals", other["id"]), "new_customers") == 1
+    assert net(await ledger(client, source.id, "deals", anonymous["id"]), "new_customers") == 0
+
+
 # --- FX -------------------------------------------------------------------------
 
 
@@ -458,7 +693,7 @@ async def test_a_batch_applies_its_valid_records_and_reports_the_invalid_one(
     assert (report["accepted"], report["rejected"]) == (3, 1)
     (error,) = report["errors"]
     assert (error["kind"], error["index"], error["id"]) == ("deals", 3, invalid["id"])
-    assert error["field"] == "deals[3]"  # the record as a whole: a won deal needs closed_on
+    assert error["field"] == "deals[3].closed_on"  # a won deal needs closed_on
     assert "closed_on" in error["reason"]
 
     for body in valid:
@@ -551,10 +786,10 @@ async def test_a_csv_import_applies_the_valid_rows_and_reports_the_bad_rows_line
     assert response.status_code == 207, response.text
     report = response.json()
     assert (report["accepted"], report["rejected"]) == (2, 2)
-    # Line 1 is the header; a record-wide error (a won deal needs closed_on) names no field.
+    # Line 1 is the header; a won deal needs closed_on, across fields.
     assert [(e["row"], e["field"], e["id"]) for e in report["errors"]] == [
         (3, "amount", ids[1]),
-        (5, None, ids[3]),
+        (5, "closed_on", ids[3]),
     ]
 
     assert nets(await ledger(client, source.id, "deals", ids[0])) == {
@@ -712,6 +947,71 @@ async def test_a_hubspot_deal_signed_with_v3_is_recorded(
         ("deals_won", owner): Decimal(1),
         ("opportunities_created", owner): Decimal(1),
         ("sales_cycle_days", owner): Decimal(39),
+    }
+
+
+async def test_the_default_mappings_credit_the_person_by_their_crm_owner_id_or_e_mail(
+    client: httpx.AsyncClient, hubspot_source: Source, source: Source, kafka_bootstrap: str
+) -> None:
+    ann, bob, team = unique("ann"), unique("bob"), unique("team")
+    owner, late_owner = unique("9"), unique("9")
+    person = PersonUpserted(
+        person_id=ann,
+        name="Ann",
+        email="Ann.Lee@Example.com",
+        maturity="experienced",
+        memberships=[Membership(org_unit_id=team, valid_from=date(2025, 1, 1))],
+        crm_ids={hubspot_source.id: owner},
+        version=1,
+        updated_at=datetime.now(UTC),
+    )
+    probe = deal(owner_id=ann, amount="1.00")
+    await accepted(client, source, "deals", probe)
+    await publish(kafka_bootstrap, person)
+    await until(  # heard of before the deals come
+        partial(ledger, client, source.id, "deals", probe["id"]),
+        lambda rows: on_path(rows, [team]) == Decimal("1.00"),
+    )
+    deal_id = unique("HS")
+    response = await post_hubspot(client, hubspot_source, hubspot_deal(deal_id, owner))
+    assert response.status_code == 200, response.text
+    rows = await ledger(client, hubspot_source.id, "deals", deal_id)
+    assert {(r["person_id"], tuple(r["org_path"])) for r in rows} == {(ann, (team,))}
+
+    # A source whose records name the owner by e-mail finds the person the same way.
+    by_mail = deal(owner_id="ann.lee@example.com")
+    await accepted(client, source, "deals", by_mail)
+    assert nets(await ledger(client, source.id, "deals", by_mail["id"])) == {
+        ("revenue", ann): Decimal("1000.00"),
+        ("deals_won", ann): Decimal(1),
+    }
+
+    # Credits made before the person's CRM id was known move to them when it is.
+    early_id = unique("HS")
+    response = await post_hubspot(client, hubspot_source, hubspot_deal(early_id, late_owner))
+    assert response.status_code == 200, response.text
+    await publish(
+        kafka_bootstrap,
+        PersonUpserted(
+            person_id=bob,
+            name="Bob",
+            maturity="experienced",
+            memberships=[Membership(org_unit_id=team, valid_from=date(2025, 1, 1))],
+            crm_ids={hubspot_source.id: late_owner},
+            version=1,
+            updated_at=datetime.now(UTC),
+        ),
+    )
+
+    async def early_nets() -> dict[tuple[str, str], Decimal]:
+        return nets(await ledger(client, hubspot_source.id, "deals", early_id))
+
+    moved = await until(early_nets, lambda n: ("revenue", bob) in n)
+    assert moved == {
+        ("revenue", bob): Decimal("2500.00"),
+        ("deals_won", bob): Decimal(1),
+        ("opportunities_created", bob): Decimal(1),
+        ("sales_cycle_days", bob): Decimal(39),
     }
 
 

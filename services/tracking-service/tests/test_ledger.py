@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 from tracking_service.domain.directory import Directory, Stint
 from tracking_service.domain.fx import MissingRate, to_base
 from tracking_service.domain.ledger import (
+    ONE,
     ActivityState,
     CreditKey,
+    CustomerDeal,
     DealState,
     LeadState,
     LedgerKey,
@@ -24,6 +26,7 @@ from tracking_service.domain.ledger import (
     Split,
     change_reason,
     credits,
+    new_customer_credits,
     rows_to_append,
     split_amount,
 )
@@ -113,6 +116,77 @@ def test_close_date_change_moves_the_credit_between_days() -> None:
     by_day = {(k.credit.credited_on, k.credit.metric): a for k, a in rows}
     assert by_day[(MARCH_3, "revenue")] == Decimal(-1000)
     assert by_day[(date(2026, 4, 1), "revenue")] == Decimal(1000)
+
+
+def test_a_deal_closed_before_it_was_created_counts_a_zero_day_cycle() -> None:
+    # A backdated CRM entry: the cycle is not negative, and the deal still counts
+    # in the average's denominator (deals_won), as a 0-day cycle.
+    backdated = DealState("won", Decimal(1000), owners("ann"), FEB_1, MARCH_3)
+    rows = change(None, backdated)
+    assert total(rows, "revenue") == Decimal(1000)
+    assert total(rows, "deals_won") == Decimal(1)
+    assert total(rows, "sales_cycle_days") == 0
+    assert total(change(deal(), backdated), "sales_cycle_days") == Decimal(-30)
+
+
+@given(
+    created=st.dates(date(2025, 1, 1), date(2027, 1, 1)),
+    closed=st.dates(date(2025, 1, 1), date(2027, 1, 1)),
+)
+def test_a_won_deal_s_cycle_is_never_negative(created: date, closed: date) -> None:
+    cycle = credits(DealState("won", Decimal(1), owners("ann"), closed, created)).get(
+        CreditKey("sales_cycle_days", "ann", closed), Decimal(0)
+    )
+    assert cycle == max(0, (closed - created).days)
+
+
+def customer_deal(record: str, customer: str | None, stage: str, on: date | None) -> CustomerDeal:
+    return CustomerDeal(("crm", "deal", record), customer, stage, on, f"owner-{record}", None)
+
+
+def test_a_customer_s_first_won_deal_credits_one_new_customer_to_its_owner() -> None:
+    deals = [
+        customer_deal("late", "acme", "won", date(2026, 3, 20)),
+        customer_deal("first", "acme", "won", MARCH_3),
+        customer_deal("open", "acme", "open", None),
+        customer_deal("earlier-lost", "acme", "lost", FEB_1),
+        customer_deal("alone", None, "won", FEB_1),
+        customer_deal("other", "zenith", "won", date(2026, 4, 1)),
+    ]
+    credited = new_customer_credits(deals)
+    assert credited == {
+        ("crm", "deal", "first"): {CreditKey("new_customers", "owner-first", MARCH_3): ONE},
+        ("crm", "deal", "other"): {
+            CreditKey("new_customers", "owner-other", date(2026, 4, 1)): ONE
+        },
+    }
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c", "d", "e"]),
+            st.sampled_from(["acme", "zenith", None]),
+            st.sampled_from(["open", "won", "lost", "cancelled"]),
+            st.dates(date(2026, 1, 1), date(2026, 1, 10)),
+        ),
+        unique_by=lambda deal: deal[0],
+    )
+)
+def test_each_customer_with_a_win_counts_once_on_its_earliest_win(
+    raw: list[tuple[str, str | None, str, date]],
+) -> None:
+    deals = [customer_deal(r, c, s, on) for r, c, s, on in raw]
+    credited = new_customer_credits(deals)
+    won = [d for d in deals if d.stage == "won" and d.customer_id is not None]
+    assert len(credited) == len({d.customer_id for d in won})
+    for record, rows in credited.items():
+        (key,) = rows
+        deal_of = next(d for d in deals if d.record == record)
+        assert key.credited_on == min(
+            d.closed_on for d in won if d.customer_id == deal_of.customer_id
+        )  # type: ignore[type-var]
+        assert rows[key] == ONE
 
 
 def test_restating_the_same_state_appends_nothing() -> None:

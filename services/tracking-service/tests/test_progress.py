@@ -6,10 +6,11 @@ statistics for planning, and the rebuild that checks it all against the ledger."
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import uuid4
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -250,6 +251,38 @@ async def test_many_goals_heard_of_at_once_each_start_with_their_own_ledger_rows
     moved = ann_a.model_copy(update={"product_line": "B", "version": 2})
     await publish(kafka_bootstrap, moved)
     await live(client, moved.goal_id, "2000")
+
+
+async def test_live_progress_and_progress_without_as_of_agree_on_a_credit_dated_after_today(
+    client: httpx.AsyncClient, kafka_bootstrap: str
+) -> None:
+    org = Org()
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    around_today = Period(start=today - timedelta(days=5), end=today + timedelta(days=20))
+    rep = goal(org.east, org.ann, person_id=org.ann, period=around_today)
+    await setup(kafka_bootstrap, org, org.person(org.ann, org.east), rep)
+    await until(client, f"/goals/{rep.goal_id}/progress", lambda _: True)
+
+    await batch(
+        client,
+        deals=[
+            deal(org.ann, "100", created_on=None, closed_on=str(today - timedelta(days=1))),
+            deal(org.ann, "50", created_on=None, closed_on=str(today + timedelta(days=3))),
+        ],
+    )
+
+    listed = await until(
+        client,
+        f"/progress?owner_id={org.ann}",
+        lambda b: any(
+            g["goal_id"] == rep.goal_id and Decimal(g["actual"]) == 150 for g in b["data"]
+        ),
+    )
+    (live_figures,) = [g for g in listed["data"] if g["goal_id"] == rep.goal_id]
+    read = await client.get(f"/goals/{rep.goal_id}/progress", headers=ADMIN)
+    assert read.status_code == 200, read.text
+    assert Decimal(live_figures["actual"]) == Decimal(read.json()["actual"]) == Decimal(150)
+    assert live_figures["attainment"] == read.json()["attainment"]
 
 
 async def test_a_person_heard_of_late_moves_their_credits_to_their_team(
@@ -497,6 +530,42 @@ async def test_rebuild_finds_the_live_figures_equal_to_the_ledger_and_reports_dr
     drift = await rebuild(database)
     assert [(d[0], d[1] - d[3]) for d in drift.differences] == [(rep.goal_id, Decimal(1))]
     assert (await rebuild(database, repair=True)).differences
+    assert (await rebuild(database)).differences == []
+
+
+async def test_a_new_customers_goal_counts_first_wins_and_rebuild_credits_deals_recorded_before(
+    client: httpx.AsyncClient, kafka_bootstrap: str, database: str
+) -> None:
+    org = Org()
+    rep = goal(org.east, org.ann, person_id=org.ann, metric="new_customers", target="4")
+    await setup(kafka_bootstrap, org, org.person(org.ann, org.east), rep)
+    await until(client, f"/goals/{rep.goal_id}/progress?as_of={AS_OF}", lambda _: True)
+    customer = f"C-{uuid4().hex[:8]}"
+    first, second = (
+        deal(org.ann, "10", customer_id=customer),
+        deal(org.ann, "20", customer_id=customer),
+    )
+    await batch(client, deals=[first, second])
+    assert (await live(client, rep.goal_id, "1"))["attainment"] == "0.2500"
+
+    # As if the deal had been recorded before new_customers was credited.
+    engine = create_async_engine(database)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "DELETE FROM tracking.ledger_entry WHERE metric = 'new_customers'"
+                " AND record_id = ANY(:ids)"
+            ),
+            {"ids": [first["id"], second["id"]]},
+        )
+        await connection.execute(
+            text("UPDATE tracking.goal SET numerator = 0 WHERE id = :id"), {"id": rep.goal_id}
+        )
+    await engine.dispose()
+    await live(client, rep.goal_id, "0")
+
+    await rebuild(database, new_customers=True)
+    await live(client, rep.goal_id, "1")
     assert (await rebuild(database)).differences == []
 
 

@@ -161,7 +161,8 @@ async def test_unknown_source_is_401(client: httpx.AsyncClient, secret: str) -> 
         ({"amount": "-5"}, "amount"),
         ({"currency": "cny"}, "currency"),
         ({"stage": "maybe"}, "stage"),
-        ({"closed_on": None}, None),
+        ({"currency": "XYZ"}, "currency"),
+        ({"closed_on": None}, "closed_on"),
         ({"surprise": 1}, "surprise"),
     ],
 )

@@ -45,6 +45,7 @@ class PersonPublic(BaseModel):
     maturity: str
     hired_on: date | None
     carries_quota: bool | None
+    crm_ids: dict[str, str] = Field(description="owner id in each CRM source, by source id")
     memberships: list[MembershipPublic]
     version: int
     updated_at: datetime

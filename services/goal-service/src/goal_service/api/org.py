@@ -88,6 +88,7 @@ def person_public(record: org.PersonRecord) -> PersonPublic:
         maturity=person.maturity,
         hired_on=person.hired_on,
         carries_quota=person.carries_quota,
+        crm_ids=person.crm_ids,
         version=person.version,
         updated_at=person.updated_at,
         memberships=[

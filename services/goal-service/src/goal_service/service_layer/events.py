@@ -36,6 +36,7 @@ def person_upserted(person: Person, memberships: list[MembershipRow]) -> PersonU
         name=person.name,
         email=person.email,
         maturity=person.maturity,
+        crm_ids=person.crm_ids,
         memberships=[
             Membership(org_unit_id=m.org_unit_id, valid_from=m.valid_from, valid_to=m.valid_to)
             for m in memberships

@@ -12,6 +12,7 @@ from servicekit.inputs import InputModel, fits_numeric
 
 # As the goal tables store them.
 Amount = Annotated[Decimal, fits_numeric(20, 4)]
+CrmKey = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class Input(InputModel):
@@ -42,6 +43,12 @@ class PersonPut(Input):
             "whether they carry a quota; when omitted, everyone does except a manager"
             " who belongs to the unit they manage"
         ),
+    )
+    crm_ids: dict[CrmKey, CrmKey] | None = Field(
+        default=None,
+        max_length=50,
+        description="the person's owner id in each CRM source, by tracking-service's source "
+        "id (a HubSpot owner id, a Salesforce user id); kept as they are when omitted",
     )
 
 

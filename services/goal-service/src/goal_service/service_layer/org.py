@@ -86,6 +86,8 @@ async def upsert_person(
     now = uow.clock.now()
     person = await store.org.person(person_id)
     fields = body.model_dump(include={"name", "email", "maturity", "hired_on", "carries_quota"})
+    if body.crm_ids is not None:
+        fields["crm_ids"] = body.crm_ids
     if person is None:
         person = Person(id=person_id, updated_at=now, **fields)
         store.add(person)

@@ -41,6 +41,12 @@ class Person(SQLModel, table=True):
     hired_on: date | None = None  # when the ramp starts; else the first membership
     # Marked as carrying a quota or not; None: the default rule (attain_contracts.carries_quota).
     carries_quota: bool | None = None
+    # The person's owner id in each CRM source, by source id (tracking-service credits
+    # a record of that source with that owner to this person).
+    crm_ids: dict[str, str] = Field(
+        default_factory=dict,
+        sa_column=Column(JSONB, nullable=False, server_default="{}"),
+    )
     version: int = 1
     updated_at: datetime = Field(sa_column=instant_column())
 

@@ -11,13 +11,14 @@ from servicekit import roles
 from servicekit.inputs import Day, InputModel
 from servicekit.paging import Page, PagingDep, page_of
 from tracking_service.api.dependencies import Runtime, Uow
+from tracking_service.domain.fx import CurrencyCode
 from tracking_service.service_layer import fx
 
 router = APIRouter(tags=["fx"])
 
 
 class RateIn(InputModel):
-    currency: str = Field(pattern="^[A-Z]{3}$")
+    currency: CurrencyCode
     on: date
     rate: Decimal = Field(gt=0, max_digits=20, decimal_places=10)
 

@@ -75,10 +75,13 @@ async def read_progress(
     principal: CurrentPrincipal,
     as_of: AwareInstant | None = None,
 ) -> ProgressPublic:
-    """Summed from the ledger as it stood at the end of `as_of`'s day (default now),
-    with the pipeline projection for revenue and deal-count goals."""
+    """Summed from the ledger as it stood at the end of `as_of`'s day, with the
+    pipeline projection for revenue and deal-count goals. Without `as_of`: now, every
+    credit in the period counted, as the live progress counts them."""
     instant = as_of or runtime.clock.now()
-    goal, figures = await progress.goal_progress(uow.store, principal, goal_id, instant)
+    goal, figures = await progress.goal_progress(
+        uow.store, principal, goal_id, instant, now=as_of is None
+    )
     return ProgressPublic.of(goal, figures, instant)
 
 

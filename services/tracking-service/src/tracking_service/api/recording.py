@@ -6,7 +6,9 @@ import json
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
+from servicekit.errors import FieldError
 from servicekit.problems import InvalidInput
 from tracking_service.service_layer.ingest import Outcome
 from tracking_service.service_layer.records import MODELS, RecordIn
@@ -19,14 +21,22 @@ def field_path(*parts: object) -> str:
 
 
 def field_errors(error: ValidationError, prefix: str = "") -> list[dict[str, str]]:
-    return [
-        {
-            "field": field_path(prefix, *e["loc"]),
-            "reason": e["msg"],
-            "code": e["type"],
-        }
-        for e in error.errors()
-    ]
+    return [_field_error(e, prefix) for e in error.errors()]
+
+
+def _field_error(e: ErrorDetails, prefix: str) -> dict[str, str]:
+    """One fault, at its field. A rule across fields raises `FieldError` naming the
+    field it is about; a rule's own words go without pydantic's "Value error, "."""
+    location, reason = e["loc"], e["msg"]
+    cause = e.get("ctx", {}).get("error")
+    if isinstance(cause, FieldError):
+        location, reason = (
+            (*location, *(cause.field.split(".") if cause.field else ())),
+            cause.reason,
+        )
+    elif isinstance(cause, ValueError):
+        reason = str(cause)
+    return {"field": field_path(prefix, *location), "reason": reason, "code": e["type"]}
 
 
 def invalid(error: ValidationError, prefix: str = "") -> InvalidInput:

@@ -11,8 +11,11 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 
-def signed_headers(secret: str, body: str, now: datetime | None = None) -> dict[str, str]:
-    message_id = f"msg_{uuid4().hex}"
+def signed_headers(
+    secret: str, body: str, now: datetime | None = None, message_id: str | None = None
+) -> dict[str, str]:
+    """Headers of a new message, or of a retry of `message_id` (the same id, signed anew)."""
+    message_id = message_id or f"msg_{uuid4().hex}"
     timestamp = now or datetime.now(UTC)
     return {
         "webhook-id": message_id,

@@ -6,7 +6,7 @@ cancelled, late org paths: all follow from it, in any order of delivery.
 
 Amounts here are already in the base currency (see `fx.py`)."""
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -118,11 +118,53 @@ def _deal_credits(deal: DealState) -> dict[CreditKey, Decimal]:
             result[key] = result.get(key, Decimal(0)) + share
         result[CreditKey("deals_won", primary, deal.closed_on, line)] = ONE
         if deal.created_on is not None:
-            cycle = Decimal((deal.closed_on - deal.created_on).days)
+            # A deal closed before it was created is a backdated CRM entry: its
+            # cycle counts as 0 days (it stays in the average's denominator,
+            # deals_won, like a deal without a created date).
+            cycle = Decimal(max(0, (deal.closed_on - deal.created_on).days))
             result[CreditKey("sales_cycle_days", primary, deal.closed_on, line)] = cycle
     elif deal.stage == "lost":
         result[CreditKey("deals_lost", primary, deal.closed_on, line)] = ONE
     return {key: amount for key, amount in result.items() if amount != 0}
+
+
+NEW_CUSTOMERS = "new_customers"
+
+
+@dataclass(frozen=True)
+class CustomerDeal:
+    """A deal as `new_customers` reads it: whose customer, and whether and when it was won.
+    `record` is (source, kind, id): a customer id is its source's."""
+
+    record: tuple[str, str, str]
+    customer_id: str | None
+    stage: str
+    closed_on: date | None
+    owner_id: str
+    product_line: str | None = None
+
+
+def new_customer_credits(
+    deals: Iterable[CustomerDeal],
+) -> dict[tuple[str, str, str], dict[CreditKey, Decimal]]:
+    """`new_customers` (DOMAIN.md §2): a customer counts once, in the period its first
+    won deal closed, for that deal's primary owner (and product line). The first is the
+    earliest close date, the lower record id on a tie. A deal without a customer counts
+    for none; when the first is lost or cancelled, or an earlier win arrives, the credit
+    moves. Returns the credit of each deal that has one: every other deal of these
+    customers wants none."""
+    first: dict[tuple[str, str], tuple[date, tuple[str, str, str], CustomerDeal]] = {}
+    for deal in deals:
+        if deal.customer_id is None or deal.stage != "won" or deal.closed_on is None:
+            continue
+        customer = (deal.record[0], deal.customer_id)
+        held = first.get(customer)
+        if held is None or (deal.closed_on, deal.record) < held[:2]:
+            first[customer] = (deal.closed_on, deal.record, deal)
+    return {
+        deal.record: {CreditKey(NEW_CUSTOMERS, deal.owner_id, on, deal.product_line): ONE}
+        for on, _, deal in first.values()
+    }
 
 
 def split_amount(amount: Decimal, owners: tuple[Split, ...]) -> list[Decimal]:

@@ -8,9 +8,10 @@ from typing import Any
 
 from attain_contracts import GoalArchived, GoalUpserted, OrgUnitUpserted, PersonUpserted
 from servicekit.newest import newest_by
-from tracking_service.service_layer.ingest import repath
+from tracking_service.service_layer.ingest import reassign, repath
 from tracking_service.service_layer.progress import publish_progress
 from tracking_service.service_layer.unit import Unit
+from tracking_service.store.org import ANY_SOURCE
 from tracking_service.store.tables import Goal
 
 # What, when it changes, makes a goal count different ledger rows.
@@ -34,7 +35,24 @@ async def people_upserted(
 ) -> None:
     await uow.store.org.lock(exclusive=True)
     applied = await uow.store.org.apply_people(events)
+    newest: dict[str, PersonUpserted] = {}
+    for event in events:
+        if event.person_id in applied.changed:
+            held = newest.get(event.person_id)
+            if held is None or event.version > held.version:
+                newest[event.person_id] = event
+    aliases = [
+        alias
+        for event in newest.values()
+        for alias in [
+            *((source, owner, event.person_id) for source, owner in event.crm_ids.items()),
+            *([(ANY_SOURCE, event.email.lower(), event.person_id)] if event.email else []),
+        ]
+    ]
+    await uow.store.org.rename_people(list(applied.changed), aliases)
     await repath(uow, list(applied.changed), base_currency)
+    # Credits made to a CRM owner id before it was known to be this person's.
+    await reassign(uow, aliases, base_currency)
 
 
 async def goals_upserted(uow: Unit, events: Sequence[GoalUpserted]) -> None:

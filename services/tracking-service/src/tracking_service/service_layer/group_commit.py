@@ -7,8 +7,9 @@ as `ingest.record` applies any batch (versions of one record in version order)."
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import structlog
 
@@ -25,6 +26,7 @@ MAX_RECORDS = 500  # per transaction: a few milliseconds of statements
 @dataclass
 class _Delivery:
     records: list[RecordIn]
+    webhook_id: str | None  # Standard Webhooks' message id, kept with the records
     answer: asyncio.Future[list[Outcome]] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -38,7 +40,15 @@ class _Delivery:
             self.answer.set_result(outcomes)
 
 
-Apply = Callable[[Runtime, str, list[RecordIn]], Awaitable[list[Outcome]]]
+class Apply(Protocol):
+    def __call__(
+        self,
+        runtime: Runtime,
+        source_id: str,
+        records: list[RecordIn],
+        *,
+        webhook_ids: Mapping[int, str] | None = None,
+    ) -> Awaitable[list[Outcome]]: ...
 
 
 class GroupCommit:
@@ -48,9 +58,12 @@ class GroupCommit:
         self._waiting: defaultdict[str, list[_Delivery]] = defaultdict(list)
         self._draining: dict[str, asyncio.Task[None]] = {}
 
-    async def apply(self, source_id: str, records: list[RecordIn]) -> list[Outcome]:
-        """The outcomes of `records`, once they are committed with whatever else came in."""
-        delivery = _Delivery(records)
+    async def apply(
+        self, source_id: str, records: list[RecordIn], webhook_id: str | None = None
+    ) -> list[Outcome]:
+        """The outcomes of `records`, once they are committed with whatever else came in;
+        `webhook_id` is committed with them (a message already committed is a duplicate)."""
+        delivery = _Delivery(records, webhook_id)
         self._waiting[source_id].append(delivery)
         if source_id not in self._draining:
             self._draining[source_id] = asyncio.create_task(self._drain(source_id))
@@ -77,10 +90,14 @@ class GroupCommit:
 
     async def _commit(self, source_id: str, batch: list[_Delivery]) -> None:
         WEBHOOKS_PER_COMMIT.labels(self._runtime.settings.service_name).observe(len(batch))
+        records: list[RecordIn] = []
+        webhook_ids: dict[int, str] = {}
+        for delivery in batch:
+            if delivery.webhook_id is not None:
+                webhook_ids[len(records)] = delivery.webhook_id
+            records.extend(delivery.records)
         try:
-            outcomes = await self._apply(
-                self._runtime, source_id, [item for d in batch for item in d.records]
-            )
+            outcomes = await self._apply(self._runtime, source_id, records, webhook_ids=webhook_ids)
         except Exception as error:
             if len(batch) == 1:
                 batch[0].settle(error)

@@ -3,8 +3,8 @@ causes and their `ActualRecorded` events, in the caller's unit of work. One
 webhook and a batch of 10,000 take the same path, so they behave the same."""
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -14,21 +14,26 @@ from attain_contracts import ActualRecorded
 from tracking_service.domain.directory import Directory
 from tracking_service.domain.fx import MissingRate
 from tracking_service.domain.ledger import (
+    NEW_CUSTOMERS,
     CreditKey,
+    CustomerDeal,
     LedgerKey,
     RecordState,
     change_reason,
     credits,
+    new_customer_credits,
     rows_to_append,
 )
 from tracking_service.service_layer.records import BY_KIND, RecordIn
 from tracking_service.service_layer.unit import Runtime, Unit
-from tracking_service.store.tables import CrmRecord, LedgerEntry
+from tracking_service.store.org import ANY_SOURCE
+from tracking_service.store.tables import CrmRecord, LedgerEntry, WebhookDelivery
 
 Status = Literal["accepted", "duplicate", "stale", "parked"]
 RecordKey = tuple[str, str, str]  # source, kind, record id
 MONEY_METRICS = frozenset({"revenue", "collections"})
 ATTEMPTS = 3
+CUSTOMERS_AT_ONCE = 1000
 
 
 @dataclass
@@ -45,13 +50,22 @@ async def record(
     uow: Unit, source_id: str, records: Sequence[RecordIn], base_currency: str
 ) -> list[Outcome]:
     """Apply `records` (in any order; versions of one record may repeat) and return
-    one outcome per record, in the order given."""
+    one outcome per record, in the order given. An owner id that names a person in
+    this source (their CRM owner id, or e-mail) credits that person."""
+    named = await uow.store.org.people_named(
+        source_id, {person for item in records for person in item.credited_people()}
+    )
+    if named:
+        records = [item.naming(named) for item in records]
     by_key: dict[RecordKey, list[tuple[int, RecordIn]]] = defaultdict(list)
     for index, item in enumerate(records):
         by_key[(source_id, item.kind, item.id)].append((index, item))
     await uow.store.org.lock(exclusive=False)
     stored = await uow.store.records.lock(list(by_key))
     new_keys = [key for key in by_key if key not in stored]
+    # Whose first won deal these deals may change: their customers now and before.
+    customers = _customers(by_key, stored)
+    await uow.store.records.lock_customers(customers)
     people = {person for item in records for person in item.credited_people()}
     directory = await uow.store.org.directory(people)
     # The stored states' rates too: the change from a state is named by comparing
@@ -97,30 +111,136 @@ async def record(
         # here (nothing was written), just apply the whole batch again, now locked.
         raise ConcurrentCreation(conflicts)
     await uow.store.records.save_versions(versions, now)
+    deals = {key: held[key] for key in by_key if key[1] == "deal"}
+    appended.extend(await _credit_new_customers(uow, customers, deals, changed, base_currency))
     await uow.store.ledger.append(appended)
     for entry in appended:
         uow.publish(actual_recorded(entry))
     return [outcomes[index] for index in range(len(records))]
 
 
+async def credit_all_new_customers(uow: Unit, base_currency: str) -> int:
+    """Every customer's `new_customers` credit set to its first won deal as recorded
+    (deals recorded before new_customers was credited have none); returns the ledger
+    rows appended. Recording waits meanwhile (the directory lock, exclusive)."""
+    await uow.store.org.lock(exclusive=True)
+    customers = await uow.store.records.customers()
+    appended = 0
+    for start in range(0, len(customers), CUSTOMERS_AT_ONCE):
+        chunk = customers[start : start + CUSTOMERS_AT_ONCE]
+        entries = await _credit_new_customers(uow, chunk, {}, [], base_currency)
+        await uow.store.ledger.append(entries)
+        for entry in entries:
+            uow.publish(actual_recorded(entry))
+        appended += len(entries)
+    return appended
+
+
+def _customers(
+    by_key: dict[RecordKey, list[tuple[int, RecordIn]]], stored: dict[RecordKey, CrmRecord]
+) -> list[tuple[str, str]]:
+    """(source, customer id) of every customer these deals name or named."""
+    found: set[tuple[str, str]] = set()
+    for key, items in by_key.items():
+        if key[1] != "deal":
+            continue
+        named = [getattr(item, "customer_id", None) for _, item in items]
+        if key in stored:
+            named.append(stored[key].customer_id)
+        found.update((key[0], customer) for customer in named if customer is not None)
+    return sorted(found)
+
+
+async def _credit_new_customers(
+    uow: Unit,
+    customers: Sequence[tuple[str, str]],
+    batch: dict[RecordKey, dict[LedgerKey, Decimal]],
+    changed: Sequence[CrmRecord],
+    base_currency: str,
+) -> list[LedgerEntry]:
+    """Move each customer's `new_customers` credit to its first won deal as the records
+    now stand (`domain.ledger.new_customer_credits`), the batch's deals (`batch`: what the
+    ledger holds for each) and the customer's other deals alike. Runs under the
+    customers' locks, after the batch's records are written."""
+    if not customers:
+        return []
+    rows = {
+        (row.source_id, row.kind, row.record_id): row
+        for row in [*await uow.store.records.customer_deals(customers), *changed]
+        if row.kind == "deal"
+    }
+    wanted = new_customer_credits(
+        CustomerDeal(
+            key, row.customer_id, row.status, row.closed_on, row.owner_id, row.product_line
+        )
+        for key, row in rows.items()
+    )
+    others = await uow.store.ledger.held([key for key in rows if key not in batch])
+    directory = await uow.store.org.directory(
+        {credit.person_id for credits in wanted.values() for credit in credits}
+    )
+    now = uow.clock.now()
+    entries = []
+    for key, row in sorted(rows.items()):
+        holding = batch[key] if key in batch else others[key]
+        held = {k: a for k, a in holding.items() if k.credit.metric == NEW_CUSTOMERS}
+        wants = {
+            LedgerKey(credit, directory.org_path_on(credit.person_id, credit.credited_on)): amount
+            for credit, amount in wanted.get(key, {}).items()
+        }
+        for ledger_key, amount in rows_to_append(held, wants):
+            reason = "new_customer" if amount > 0 else "not_first_deal"
+            entries.append(
+                ledger_entry(key, row.version, ledger_key, amount, reason, base_currency, now)
+            )
+    return entries
+
+
 async def apply(
     runtime: Runtime,
     source_id: str,
     records: list[RecordIn],
+    *,
+    webhook_ids: Mapping[int, str] | None = None,
 ) -> list[Outcome]:
     """Record and commit. A batch that raced another creating the same record is
-    applied again (it wrote nothing), now finding the record stored."""
+    applied again (it wrote nothing), now finding the record stored. `webhook_ids`
+    (a record's index in `records` → the webhook message that carried it) are kept in
+    the same transaction: once committed, a message is a duplicate (`delivered`); one
+    that failed left no trace and is applied when retried."""
     attempt = 1
     while True:
         try:
             async with runtime.unit_of_work() as uow:
                 outcomes = await record(uow, source_id, records, runtime.settings.base_currency)
+                await uow.store.sources.remember_deliveries(
+                    [
+                        WebhookDelivery(
+                            source_id=source_id,
+                            webhook_id=webhook_id,
+                            kind=outcomes[index].kind,
+                            record_id=outcomes[index].record_id,
+                            version=outcomes[index].version,
+                            received_at=uow.clock.now(),
+                        )
+                        for index, webhook_id in (webhook_ids or {}).items()
+                    ]
+                )
                 await uow.commit()
                 return outcomes
         except ConcurrentCreation:
             if attempt == ATTEMPTS:
                 raise
             attempt += 1
+
+
+async def delivered(runtime: Runtime, source_id: str, webhook_id: str) -> Outcome | None:
+    """The answer to a webhook message already committed: a duplicate of what it recorded."""
+    async with runtime.unit_of_work() as uow:
+        found = await uow.store.sources.delivery(source_id, webhook_id)
+        if found is None:
+            return None
+        return Outcome(found.kind, found.record_id, found.version, "duplicate")
 
 
 class ConcurrentCreation(Exception):
@@ -204,7 +324,9 @@ def _credit(
     reason = change_reason(old, new)
     entries = []
     record_key = (row.source_id, row.kind, row.record_id)
-    for key, amount in rows_to_append(held, wanted):
+    # `new_customers` depends on the customer's other deals: `_credit_new_customers`.
+    own = {key: amount for key, amount in held.items() if key.credit.metric != NEW_CUSTOMERS}
+    for key, amount in rows_to_append(own, wanted):
         entries.append(
             ledger_entry(record_key, row.version, key, amount, reason, base_currency, now)
         )
@@ -231,6 +353,43 @@ async def repath(uow: Unit, person_ids: Sequence[str], base_currency: str) -> li
         for key, amount in rows_to_append(held, wanted):
             entries.append(
                 ledger_entry(record_key, version, key, amount, "repathed", base_currency, now)
+            )
+    await uow.store.ledger.append(entries)
+    for entry in entries:
+        uow.publish(actual_recorded(entry))
+    return entries
+
+
+async def reassign(
+    uow: Unit, aliases: Sequence[tuple[str, str, str]], base_currency: str
+) -> list[LedgerEntry]:
+    """Move the credits made to an owner id as sent to the person it now names
+    (`aliases`: source id or any source, owner id or e-mail, person id): a deal that
+    came before its owner's CRM id was known counts for them once it is."""
+    targets = {(source, alias): person for source, alias, person in aliases}
+    if not targets:
+        return []
+    held_by_record = await uow.store.ledger.held_by_person(sorted({a for _, a in targets}))
+    directory = await uow.store.org.directory(set(targets.values()))
+    now = uow.clock.now()
+    entries = []
+    for (record_key, version), held in held_by_record.items():
+        wanted: dict[LedgerKey, Decimal] = defaultdict(Decimal)
+        for key, amount in held.items():
+            credit = key.credit
+            person = targets.get((record_key[0], credit.person_id)) or targets.get(
+                (ANY_SOURCE, credit.person_id)
+            )
+            if person is None:
+                wanted[key] += amount
+                continue
+            moved = replace(credit, person_id=person)
+            wanted[LedgerKey(moved, directory.org_path_on(person, moved.credited_on))] += amount
+        for key, amount in rows_to_append(held, wanted):
+            entries.append(
+                ledger_entry(
+                    record_key, version, key, amount, "owner_identified", base_currency, now
+                )
             )
     await uow.store.ledger.append(entries)
     for entry in entries:

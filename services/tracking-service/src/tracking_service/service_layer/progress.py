@@ -59,12 +59,19 @@ async def live_progress(
 
 
 async def progress_on(
-    store: TrackingStore, goal: Goal, as_of: datetime, with_pipeline: bool = True
+    store: TrackingStore,
+    goal: Goal,
+    as_of: datetime,
+    with_pipeline: bool = True,
+    *,
+    now: bool = False,
 ) -> Progress:
     """The goal's progress from the ledger as it stood at the end of `as_of`'s day,
-    with the pipeline projection where the metric has one."""
+    with the pipeline projection where the metric has one. `now`: every credit in
+    the period, one dated after today too, as the live figures count it (a deal
+    won with a close date ahead counts from when it is recorded)."""
     day = goal_day(goal, as_of)
-    numerator, denominator = await store.figures.of(goal, until=day)
+    numerator, denominator = await store.figures.of(goal, until=None if now else day)
     children = await store.goals.child_targets([goal.id])
     pipeline = None
     if with_pipeline and goal.metric in PIPELINE_METRICS and day < goal.period_end:
@@ -90,10 +97,10 @@ async def visible_goal(store: TrackingStore, principal: Principal, goal_id: str)
 
 
 async def goal_progress(
-    store: TrackingStore, principal: Principal, goal_id: str, as_of: datetime
+    store: TrackingStore, principal: Principal, goal_id: str, as_of: datetime, *, now: bool = False
 ) -> tuple[Goal, Progress]:
     goal = await visible_goal(store, principal, goal_id)
-    return goal, await progress_on(store, goal, as_of)
+    return goal, await progress_on(store, goal, as_of, now=now)
 
 
 @dataclass(frozen=True)

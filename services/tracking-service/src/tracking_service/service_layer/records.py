@@ -7,8 +7,9 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
+from servicekit.errors import FieldError
 from servicekit.inputs import InputModel
-from tracking_service.domain.fx import to_base
+from tracking_service.domain.fx import CurrencyCode, to_base
 from tracking_service.domain.ledger import (
     ActivityState,
     DealState,
@@ -39,8 +40,8 @@ class RecordIn(InputModel):
     @model_validator(mode="after")
     def _ordered(self) -> "RecordIn":
         if self.version is None and self.updated_at is None:
-            raise ValueError(
-                "give version or updated_at, so that older deliveries can be told apart"
+            raise FieldError(
+                "version", "give version or updated_at, so that older deliveries can be told apart"
             )
         return self
 
@@ -60,6 +61,14 @@ class RecordIn(InputModel):
     def status_name(self) -> str:
         """Where the record stands: a deal's stage, the others' status."""
         raise NotImplementedError
+
+    def naming(self, people: dict[str, str]) -> "RecordIn":
+        """The record with each owner id that names a person (`people`: the source's
+        owner id → person id) replaced by the person's id."""
+        owner = getattr(self, "owner_id", None)
+        if owner not in people:
+            return self
+        return self.model_copy(update={"owner_id": people[owner]})
 
     def credit_date(self) -> date | None:
         """The date a money amount converts at; None when nothing is credited in money."""
@@ -83,7 +92,7 @@ class DealIn(RecordIn):
     kind: ClassVar[RecordKind] = "deal"
     stage: Literal["open", "won", "lost", "cancelled"]
     amount: Money
-    currency: str = Field(pattern="^[A-Z]{3}$")
+    currency: CurrencyCode
     owner_id: Id | None = Field(default=None, description="the primary owner")
     splits: list[SplitIn] | None = Field(
         default=None,
@@ -98,24 +107,39 @@ class DealIn(RecordIn):
 
     @model_validator(mode="after")
     def _consistent(self) -> "DealIn":
+        # A close date before the created date is a backdated entry, accepted (its
+        # sales cycle counts 0 days: see `domain.ledger`).
         if self.owner_id is None and not self.splits:
-            raise ValueError("give owner_id or splits: every deal has an owner")
+            raise FieldError("owner_id", "give owner_id or splits: every deal has an owner")
         if self.splits:
             owners = [split.owner_id for split in self.splits]
             if len(set(owners)) != len(owners):
-                raise ValueError("splits name an owner twice")
+                raise FieldError("splits", "splits name an owner twice")
             if sum(split.percent for split in self.splits) != 100:
-                raise ValueError("split percentages must add up to 100")
+                raise FieldError("splits", "split percentages must add up to 100")
             if self.owner_id is not None and self.owner_id not in owners:
-                raise ValueError("owner_id must be one of the split owners")
+                raise FieldError("owner_id", "owner_id must be one of the split owners")
         if self.stage in ("won", "lost") and self.closed_on is None:
-            raise ValueError(f"a {self.stage} deal needs closed_on, the date it is credited on")
-        if self.created_on and self.closed_on and self.closed_on < self.created_on:
-            raise ValueError("closed_on is before created_on")
+            raise FieldError(
+                "closed_on", f"a {self.stage} deal needs closed_on, the date it is credited on"
+            )
         return self
 
     def owner(self) -> str:
         return self._owners()[0].owner_id
+
+    def naming(self, people: dict[str, str]) -> "DealIn":
+        owner = self.owner_id
+        splits = [
+            split.model_copy(update={"owner_id": people.get(split.owner_id, split.owner_id)})
+            for split in self.splits or ()
+        ]
+        return self.model_copy(
+            update={
+                "owner_id": people.get(owner, owner) if owner is not None else None,
+                "splits": splits or self.splits,
+            }
+        )
 
     def credited_people(self) -> list[str]:
         return [split.owner_id for split in self._owners()]
@@ -156,7 +180,7 @@ class PaymentIn(RecordIn):
     kind: ClassVar[RecordKind] = "payment"
     status: Literal["received", "reversed"] = "received"
     amount: Money
-    currency: str = Field(pattern="^[A-Z]{3}$")
+    currency: CurrencyCode
     owner_id: Id
     received_on: date
     deal_id: str | None = None

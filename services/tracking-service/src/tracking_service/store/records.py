@@ -5,7 +5,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -15,6 +15,8 @@ from tracking_service.store.tables import CrmRecord, LedgerEntry, RecordVersion
 
 RecordKey = tuple[str, str, str]
 _ORDER = (col(CrmRecord.source_id), col(CrmRecord.kind), col(CrmRecord.record_id))
+# The advisory lock space of customers (the two-key form: apart from single-key locks).
+CUSTOMER_LOCKS = 0x6E63
 
 
 class Records:
@@ -35,6 +37,46 @@ class Records:
             )
             for row in rows.scalars():
                 found[(row.source_id, row.kind, row.record_id)] = row
+        return found
+
+    async def lock_customers(self, customers: Sequence[tuple[str, str]]) -> None:
+        """Serialise the batches that change deals of the same customers (whose first won
+        deal they may move), until the transaction ends; in order, so none deadlock."""
+        if not customers:
+            return
+        await self.session.execute(
+            text(
+                """
+                SELECT pg_advisory_xact_lock(:space, h) FROM (
+                    SELECT DISTINCT hashtext(k) AS h FROM unnest(CAST(:keys AS text[])) AS k
+                    ORDER BY h
+                ) AS locks
+                """
+            ),
+            {"space": CUSTOMER_LOCKS, "keys": [f"{s}\x1f{c}" for s, c in customers]},
+        )
+
+    async def customers(self) -> list[tuple[str, str]]:
+        """(source, customer id) of every customer a deal names."""
+        rows = await self.session.execute(
+            select(col(CrmRecord.source_id), col(CrmRecord.customer_id))
+            .where(col(CrmRecord.kind) == "deal", col(CrmRecord.customer_id).is_not(None))
+            .distinct()
+            .order_by(col(CrmRecord.source_id), col(CrmRecord.customer_id))
+        )
+        return [(source, customer) for source, customer in rows.all() if customer is not None]
+
+    async def customer_deals(self, customers: Sequence[tuple[str, str]]) -> list[CrmRecord]:
+        """Every deal of these (source, customer id) customers, as stored."""
+        found: list[CrmRecord] = []
+        for chunk in chunks(sorted(customers)):
+            rows = await self.session.execute(
+                select(CrmRecord).where(
+                    col(CrmRecord.kind) == "deal",
+                    tuple_(col(CrmRecord.source_id), col(CrmRecord.customer_id)).in_(chunk),
+                )
+            )
+            found.extend(rows.scalars())
         return found
 
     async def save(

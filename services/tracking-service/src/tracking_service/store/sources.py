@@ -1,10 +1,13 @@
 """The CRM sources that push to us."""
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from tracking_service.store.tables import Source
+from tracking_service.store.tables import Source, WebhookDelivery
 
 
 class Sources:
@@ -27,3 +30,29 @@ class Sources:
 
     def add(self, source: Source) -> None:
         self.session.add(source)
+
+    async def delivery(self, source_id: str, webhook_id: str) -> WebhookDelivery | None:
+        """The committed delivery of this source's message, if there was one."""
+        return await self.session.get(WebhookDelivery, (source_id, webhook_id))
+
+    async def remember_deliveries(self, deliveries: Sequence[WebhookDelivery]) -> None:
+        """Kept once: a concurrent delivery of the same message committed first keeps its own."""
+        if not deliveries:
+            return
+        await self.session.execute(
+            insert(WebhookDelivery)
+            .values(
+                [
+                    {
+                        "source_id": d.source_id,
+                        "webhook_id": d.webhook_id,
+                        "kind": d.kind,
+                        "record_id": d.record_id,
+                        "version": d.version,
+                        "received_at": d.received_at,
+                    }
+                    for d in deliveries
+                ]
+            )
+            .on_conflict_do_nothing()
+        )

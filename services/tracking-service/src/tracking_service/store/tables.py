@@ -36,6 +36,22 @@ class Source(SQLModel, table=True):
     created_at: datetime = Field(sa_column=instant_column())
 
 
+class WebhookDelivery(SQLModel, table=True):
+    """A signed webhook message whose record was committed, by its `webhook-id`
+    (Standard Webhooks' idempotency key), with what it was answered: a message
+    delivered again is answered as a duplicate, not applied again."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = {"schema": SCHEMA}
+
+    source_id: str = Field(primary_key=True)
+    webhook_id: str = Field(primary_key=True)
+    kind: str
+    record_id: str
+    version: int = Field(sa_column=Column(BigInteger, nullable=False))
+    received_at: datetime = Field(sa_column=instant_column())
+
+
 class OrgUnit(OrgUnitColumns, table=True):
     """Our copy of goal-service's org tree, from `OrgUnitUpserted`."""
 
@@ -51,6 +67,19 @@ class Membership(MembershipColumns, table=True):
     __table_args__ = {"schema": SCHEMA}
 
     person_version: int
+
+
+class PersonAlias(SQLModel, table=True):
+    """From `PersonUpserted`: a name a CRM source gives a person, their owner id there
+    (`source_id` the source's), or their e-mail, lower-cased, in any source (`source_id`
+    empty). A record's owner is the person it names; else its owner id as sent."""
+
+    __tablename__ = "person_alias"
+    __table_args__ = {"schema": SCHEMA}
+
+    source_id: str = Field(primary_key=True)
+    alias: str = Field(primary_key=True)
+    person_id: str = Field(index=True)
 
 
 ORG = OrgTables(units=OrgUnit, memberships=Membership)
@@ -107,6 +136,12 @@ class CrmRecord(SQLModel, table=True):
             "parked_currency",
             "parked_on",
             postgresql_where=text("parked_reason IS NOT NULL"),
+        ),
+        Index(
+            "ix_crm_record_customer",
+            "source_id",
+            "customer_id",
+            postgresql_where=text("kind = 'deal' AND customer_id IS NOT NULL"),
         ),
         {"schema": SCHEMA},
     )
