@@ -13,7 +13,9 @@ from alert_service.domain.rules import GoalFacts, PeriodResult
 from alert_service.store import AlertStore
 from attain_contracts.progress import ChildTarget, Milestone
 
-SeriesKey = tuple[str, str, str | None, str | None, str]
+# (metric, org unit, person, product line, granularity, siblings only): the last
+# is True for the series of parentless goals, which are each other's siblings.
+SeriesKey = tuple[str, str, str | None, str | None, str, bool]
 
 
 def not_live_reason(goal: Any, day: date) -> str | None:
@@ -56,8 +58,8 @@ async def time_children(store: AlertStore, live: Mapping[str, Any]) -> dict[str,
     return children
 
 
-def _series_key(row: Any, granularity: str) -> SeriesKey:
-    return (row.metric, row.org_unit_id, row.person_id, row.product_line, granularity)
+def _series_key(row: Any, granularity: str, siblings: bool = False) -> SeriesKey:
+    return (row.metric, row.org_unit_id, row.person_id, row.product_line, granularity, siblings)
 
 
 def _same_scope(a: Any, b: Any) -> bool:
@@ -76,7 +78,9 @@ async def closed_series(
 ) -> dict[str, list[PeriodResult]]:
     """For each goal split into weeks (or else months) of its own scope, the
     closed periods of that series, oldest first. The series runs across parents,
-    so two low weeks count as consecutive across a month end."""
+    so two low weeks count as consecutive across a month end. A weekly goal with
+    no parent is its own series' current period: its siblings (the parentless
+    weekly goals of the same metric and scope, one a week) are the closed ones."""
     watched: dict[str, SeriesKey] = {}
     for goal_id, row in live.items():
         grains = {
@@ -87,6 +91,10 @@ async def closed_series(
         grain = "week" if "week" in grains else "month" if "month" in grains else None
         if grain is not None:
             watched[goal_id] = _series_key(row, grain)
+        elif row.parent_id is None and rules.granularity(row.period_start, row.period_end) == (
+            "week"
+        ):
+            watched[goal_id] = _series_key(row, "week", siblings=True)
     if not watched:
         return {}
     first = min(days[goal_id] for goal_id in watched)
@@ -102,6 +110,8 @@ async def closed_series(
         grain = rules.granularity(row.period_start, row.period_end)
         if grain is not None:
             by_series[_series_key(row, grain)].append(row)
+            if row.parent_id is None:
+                by_series[_series_key(row, grain, siblings=True)].append(row)
     for periods in by_series.values():
         periods.sort(key=lambda row: (row.period_end, row.period_start))
     return {
