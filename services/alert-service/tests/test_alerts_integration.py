@@ -69,8 +69,20 @@ async def api(module_database: str, kafka_bootstrap: str) -> AsyncIterator[httpx
         escalation_delay_seconds=ESCALATION_DELAY.total_seconds(),
         http_timeout_seconds=2,
     )
-    async with running(create_app(settings)) as client:
+    async with running(create_app(settings, tracking_transport=UNTRACKED)) as client:
         yield client
+
+
+def _untracked(request: httpx.Request) -> httpx.Response:
+    assert request.url.path == "/progress", request.url
+    return httpx.Response(200, json={"data": [], "count": 0, "next_after": None})
+
+
+# These tests fake tracking-service's progress events, so it has no ledger to count
+# a past instant's progress from: it knows none of their goals, and a replay of an
+# instant before a goal's copy judges the copy (test_replay_integration.py replays
+# against the real one).
+UNTRACKED = httpx.MockTransport(_untracked)
 
 
 class AlertsTopic:

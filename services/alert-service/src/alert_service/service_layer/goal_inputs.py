@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
+from alert_service.clients.tracking import ProgressFigures
 from alert_service.domain import rules
 from alert_service.domain.rules import GoalFacts, PeriodResult
 from alert_service.store import AlertStore
@@ -28,7 +29,16 @@ def not_live_reason(goal: Any, day: date) -> str | None:
     return None
 
 
-def goal_facts(row: Any, children: Iterable[Any] = ()) -> GoalFacts:
+def goal_facts(
+    row: Any, children: Iterable[Any] = (), figures: ProgressFigures | None = None
+) -> GoalFacts:
+    """From our copy of the goal and its progress, or with `figures` in place of
+    the copy's progress (a replay's progress as of its instant)."""
+    if figures is not None:
+        numerator, denominator = figures.numerator, figures.denominator
+    else:
+        numerator = row.numerator if row.numerator is not None else Decimal(0)
+        denominator = row.denominator
     return GoalFacts(
         goal_id=row.goal_id,
         metric=row.metric,
@@ -36,8 +46,8 @@ def goal_facts(row: Any, children: Iterable[Any] = ()) -> GoalFacts:
         start=row.period_start,
         end=row.period_end,
         target=row.target,
-        numerator=row.numerator if row.numerator is not None else Decimal(0),
-        denominator=row.denominator,
+        numerator=numerator,
+        denominator=denominator,
         milestones=tuple(
             Milestone(date.fromisoformat(m["on"]), Decimal(m["cumulative_target"]))
             for m in row.milestones
