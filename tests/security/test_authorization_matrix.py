@@ -253,6 +253,7 @@ def expectations(w: World) -> dict[tuple[str, str, str], Call]:
         ),
         ("alert", "DELETE", "/rules/{setting_id}"): Call(f"/rules/{b.setting_b}", H, H, H, H),
         ("alert", "GET", "/goals/{goal_id}/rules"): Call(f"/goals/{b.goal_b}/rules", H, H, S, H),
+        ("alert", "GET", "/goals/{goal_id}"): Call(f"/goals/{b.goal_b}", H, H, S, H),
         ("alert", "GET", "/subscriptions"): Call(
             "/subscriptions", L, L, L, H, query={"person_id": b.rep_b}
         ),
@@ -342,8 +343,10 @@ async def stack(module_database: str, kafka_bootstrap: str) -> AsyncIterator[Sta
         # goal-service asks tracking-service for history when it plans a re-plan.
         "goal": goal_app(GoalSettings(**common), tracking_transport=httpx.ASGITransport(tracking)),
         "tracking": tracking,
+        # alert-service asks it for the progress as of a past instant it replays.
         "alert": alert_app(
-            AlertSettings(**common, sweep_interval_seconds=3600, delivery_poll_seconds=3600)
+            AlertSettings(**common, sweep_interval_seconds=3600, delivery_poll_seconds=3600),
+            tracking_transport=httpx.ASGITransport(tracking),
         ),
         "incentive": incentive_app(IncentiveSettings(**common)),
     }

@@ -69,8 +69,20 @@ async def api(module_database: str, kafka_bootstrap: str) -> AsyncIterator[httpx
         escalation_delay_seconds=ESCALATION_DELAY.total_seconds(),
         http_timeout_seconds=2,
     )
-    async with running(create_app(settings)) as client:
+    async with running(create_app(settings, tracking_transport=UNTRACKED)) as client:
         yield client
+
+
+def _untracked(request: httpx.Request) -> httpx.Response:
+    assert request.url.path == "/progress", request.url
+    return httpx.Response(200, json={"data": [], "count": 0, "next_after": None})
+
+
+# These tests fake tracking-service's progress events, so it has no ledger to count
+# a past instant's progress from: it knows none of their goals, and a replay of an
+# instant before a goal's copy judges the copy (test_replay_integration.py replays
+# against the real one).
+UNTRACKED = httpx.MockTransport(_untracked)
 
 
 class AlertsTopic:
@@ -508,6 +520,51 @@ async def test_two_low_weeks_in_a_row_fire_a_critical_consecutive_low(
     )
     [alert] = listed.json()["data"]
     assert "2 consecutive weeks" in alert["detail"]
+
+
+async def test_weekly_goals_without_a_parent_are_their_own_series(
+    api: httpx.AsyncClient, kafka_bootstrap: str, alerts_topic: AlertsTopic
+) -> None:
+    """A rep given one goal a week and no month above them: the closed weeks
+    before the current one are the series `consecutive_low` reads."""
+    org = await new_org(kafka_bootstrap)
+    weeks = [
+        Period(start=date(2026, 3, 2), end=date(2026, 3, 8)),
+        Period(start=date(2026, 3, 9), end=date(2026, 3, 15)),
+        Period(start=date(2026, 3, 16), end=date(2026, 3, 22)),
+    ]
+    week_ids = [
+        await new_goal(api, kafka_bootstrap, org, period=w, target=Decimal(5000)) for w in weeks
+    ]
+
+    async def week_closes(i: int, actual: str, sequence: int = 1) -> None:
+        week = progress(
+            week_ids[i],
+            org,
+            sequence=sequence,
+            as_of=datetime.combine(weeks[i].end, datetime.min.time(), UTC) + timedelta(hours=12),
+            actual=actual,
+            period=weeks[i],
+            target=Decimal(5000),
+        )
+        await publish(kafka_bootstrap, week)
+        assert isinstance(await alerts_topic.next_about(week_ids[i]), DeviationDetected)
+
+    # Week 1 at 60%, week 2 at 80%: one low week, not two.
+    await week_closes(0, "3000")
+    await week_closes(1, "4000")
+    changes = about(await evaluate(api, at(17), [week_ids[2]]), week_ids[2])
+    assert "consecutive_low" not in {rule for rule, _, _ in changes}
+
+    # Week 2 corrected to 60%: the current week's goal carries two low weeks in a row.
+    await week_closes(1, "3000", sequence=2)
+    changes = about(await evaluate(api, at(17), [week_ids[2]]), week_ids[2])
+    assert ("consecutive_low", "opened", "critical") in changes
+    listed = await api.get(
+        "/alerts", params={"goal_id": week_ids[2], "rule": "consecutive_low"}, headers=ADMIN
+    )
+    [alert] = listed.json()["data"]
+    assert alert["detail"] == "weekly completion below 70% for 2 consecutive weeks (60%, 60%)"
 
 
 async def test_rule_settings_shape_what_fires(

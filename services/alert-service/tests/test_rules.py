@@ -285,7 +285,8 @@ def test_forecast_fires_strictly_below_one_minus_tolerance(actual: str, fires: b
     [
         (MAR_12, None),  # 900 + 100 x 13 left: exactly on target
         (MAR_13, None),  # 900 + 90 x 12: 90%
-        (MAR_16, "projected to reach 81.8% of target"),  # 900 + 81.8 x 11
+        # 900 + 81.8 x 11
+        (MAR_16, "projected to reach 81.8% of target (1,800 of 2,200) by 2026-03-31"),
     ],
 )
 def test_forecast_as_days_pass(day: date, detail: str | None) -> None:
@@ -299,7 +300,8 @@ def test_forecast_finding_carries_the_projection() -> None:
 
     assert finding is not None
     assert finding.severity == "warning"
-    assert finding.expected == finding.target == 2200
+    # What was expected by the day (11 working days of 100), not the target.
+    assert (finding.expected, finding.target) == (1100, 2200)
     assert finding.pace == Decimal("0.8182")
     assert finding.figures["projection"] == "1800.0000"
     assert finding.figures["projected_attainment"] == "0.8182"
@@ -914,3 +916,13 @@ def test_nothing_is_found_within_the_grace_share(
 
     for rule in TIMED_RULES:
         assert rule(goal, day, grace) is None
+
+
+def test_a_forecast_of_a_lower_is_better_total_says_what_it_projects() -> None:
+    goal = monthly("1200", direction="lower_is_better", metric="discounts_given")
+    finding = forecast(goal, MAR_13, ForecastParams())
+
+    assert finding is not None
+    # 1,200 + 120 x 12 working days left = 2,640: 2,200 / 2,640 of target.
+    assert finding.detail == "projected to reach 83.3% of target (2,640 of 2,200) by 2026-03-31"
+    assert finding.expected == 1000

@@ -409,6 +409,10 @@ async def test_the_list_takes_several_periods_in_one_call(
     first, _ = await listed(f"{both}&limit=1")
     assert first == [march_goal.goal_id]
     assert await listed(f"{both}&limit=1&after={march_goal.goal_id}") == ([may_goal.goal_id], 2)
+    # By id, any of several: what alert-service asks to replay its goals at an instant.
+    ids = f"goal_id={may_goal.goal_id}&goal_id={march_goal.goal_id}&goal_id=no-such-goal"
+    assert await listed(ids) == ([march_goal.goal_id, may_goal.goal_id], 2)
+    assert await listed(f"{ids}&as_of={AS_OF}") == ([march_goal.goal_id, may_goal.goal_id], 2)
 
 
 async def test_the_series_accumulates_actual_beside_expected_by_day_and_by_week(

@@ -80,8 +80,9 @@ def main() -> None:
 
 def upstream_environment(services: Sequence[Service]) -> dict[str, str]:
     """Where the dashboard finds the four APIs (ATTAIN_DASHBOARD_GOAL_URL, ...), and
-    where goal-service finds tracking-service (history weights, re-plans), so a stack
-    on other ports than the defaults answers as one on 8001-8004 does."""
+    where goal-service finds tracking-service (history weights, re-plans) and
+    alert-service does (replays of a past instant), so a stack on other ports than
+    the defaults answers as one on 8001-8004 does."""
     urls = {service.name: service.url for service in services}
     return {
         **{
@@ -90,6 +91,7 @@ def upstream_environment(services: Sequence[Service]) -> dict[str, str]:
             if service.migrated
         },
         "ATTAIN_GOAL_TRACKING_URL": urls["tracking-service"],
+        "ATTAIN_ALERT_TRACKING_URL": urls["tracking-service"],
     }
 
 

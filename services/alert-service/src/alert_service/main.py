@@ -3,9 +3,10 @@ from open to resolved, escalates them, and notifies the people concerned."""
 
 from functools import partial
 
+import httpx
 from fastapi import FastAPI
 
-from alert_service.api import admin, alerts, rules, subscriptions
+from alert_service.api import admin, alerts, goals, rules, subscriptions
 from alert_service.handlers.directory import (
     on_goals,
     on_goals_archived,
@@ -29,14 +30,19 @@ from servicekit.app import ConsumerSpec, create_service_app
 from servicekit.clock import Clock
 
 
-def create_app(settings: AlertSettings | None = None, clock: Clock | None = None) -> FastAPI:
+def create_app(
+    settings: AlertSettings | None = None,
+    clock: Clock | None = None,
+    tracking_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """`tracking_transport` reaches tracking-service in-process (tests)."""
     settings = settings or AlertSettings()
-    return create_service_app(
+    app = create_service_app(
         title="Attain alert-service",
         settings=settings,
         tables=MESSAGING,
         store=AlertStore,
-        routers=[alerts.router, rules.router, subscriptions.router, admin.router],
+        routers=[alerts.router, rules.router, goals.router, subscriptions.router, admin.router],
         consumers=[
             ConsumerSpec(
                 group_id="alert-service",
@@ -52,3 +58,5 @@ def create_app(settings: AlertSettings | None = None, clock: Clock | None = None
         workers={"sweeps": run_sweeps, "deliveries": run_deliveries},
         clock=clock,
     )
+    app.state.tracking_transport = tracking_transport
+    return app

@@ -25,6 +25,9 @@ class AlertSettings(ServiceSettings):
     # Where a notification links to; {goal_id} is filled in.
     goal_link_template: str = "http://localhost:8001/goals/{goal_id}"
     http_timeout_seconds: float = Field(default=10, gt=0)
+    # A replay of a past instant asks tracking-service for the progress as of then.
+    tracking_url: str = "http://127.0.0.1:8002"
+    tracking_timeout_seconds: float = Field(default=30, gt=0)
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_sender: str = "attain@localhost"

@@ -3,32 +3,67 @@ send a failed delivery again."""
 
 from fastapi import APIRouter
 
-from alert_service.api.dependencies import Runtime, Uow
+from alert_service.api.dependencies import Runtime, Tracking, Uow
 from alert_service.api.models import (
     AlertChangePublic,
+    DecisionPublic,
     DeliveryPublic,
     EvaluateRequest,
     EvaluationPublic,
 )
 from alert_service.service_layer import deliveries
-from alert_service.service_layer.evaluation import replay
+from alert_service.service_layer.evaluation import Decision, replay
 from servicekit import roles
 
 router = APIRouter(tags=["admin"])
 
 
 @router.post("/admin/evaluate", dependencies=[roles.admins], response_model=EvaluationPublic)
-async def evaluate(body: EvaluateRequest, uow: Uow, runtime: Runtime) -> EvaluationPublic:
-    """Exactly what the sweep (or, with `goal_ids`, the consumer) does at `as_of`,
-    escalations included for a full sweep; returns the alerts whose status or
-    severity changed."""
-    evaluation = await replay(uow, runtime.settings, body.as_of, body.goal_ids)
-    await uow.commit()
+async def evaluate(
+    body: EvaluateRequest, uow: Uow, runtime: Runtime, tracking: Tracking
+) -> EvaluationPublic:
+    """What the sweep (or, with `goal_ids`, the consumer) does at `as_of`,
+    escalations included for a full sweep, each goal judged by its progress as of
+    `as_of` (tracking-service's, where our copy is of a later day); returns the
+    alerts whose status or severity changed. A dry run returns each rule's
+    decision instead, and writes, publishes and notifies nothing."""
+    evaluation = await replay(
+        uow, runtime.settings, body.as_of, body.goal_ids, tracking, dry_run=body.dry_run
+    )
+    if not body.dry_run:
+        # A dry run's transaction (it wrote nothing) rolls back with the request.
+        await uow.commit()
     return EvaluationPublic(
         as_of=body.as_of,
         evaluated=evaluation.evaluated,
+        dry_run=body.dry_run,
         data=[AlertChangePublic.model_validate(change) for change in evaluation.changes],
         count=len(evaluation.changes),
+        decisions=[_decision(d) for d in evaluation.decisions],
+    )
+
+
+def _decision(decision: Decision) -> DecisionPublic:
+    finding = decision.finding
+    return DecisionPublic(
+        goal_id=decision.goal_id,
+        rule=decision.rule,
+        verdict=decision.verdict,
+        transition=decision.transition,
+        resolution=decision.resolution,
+        **(
+            {}
+            if finding is None
+            else {
+                "severity": finding.severity,
+                "detail": finding.detail,
+                "actual": finding.actual,
+                "expected": finding.expected,
+                "target": finding.target,
+                "pace": finding.pace,
+                "figures": finding.figures,
+            }
+        ),
     )
 
 

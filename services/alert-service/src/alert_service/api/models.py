@@ -1,6 +1,6 @@
 """Request and response models of alert-service's HTTP API."""
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -31,6 +31,10 @@ class EvaluateRequest(Input):
     as_of: AwareDatetime
     goal_ids: list[str] | None = Field(
         default=None, description="only these goals; every active goal when left out"
+    )
+    dry_run: bool = Field(
+        default=False,
+        description="answer what each rule would decide (`decisions`) and change nothing",
     )
 
 
@@ -138,11 +142,64 @@ class AlertChangePublic(BaseModel):
     status: str
 
 
+class DecisionPublic(BaseModel):
+    """What one rule decided about one goal, with the figures it used when it fired."""
+
+    goal_id: str
+    rule: str
+    verdict: Literal["fires", "clear", "off", "not_live"] = Field(
+        description="off: disabled or misconfigured; not_live: the goal is not evaluated"
+    )
+    transition: str | None = Field(
+        description="what it would do to the goal's alert of the rule: opened, raised, "
+        "lowered, refreshed or resolved; none when nothing"
+    )
+    resolution: str | None = None
+    severity: Severity | None = None
+    detail: str | None = None
+    actual: DecimalString | None = None
+    expected: DecimalString | None = None
+    target: DecimalString | None = None
+    pace: DecimalString | None = None
+    figures: dict[str, str] = {}
+
+
 class EvaluationPublic(BaseModel):
     as_of: datetime
     evaluated: int
-    data: list[AlertChangePublic]
+    dry_run: bool = False
+    data: list[AlertChangePublic] = Field(description="the alerts changed (none on a dry run)")
     count: int
+    decisions: list[DecisionPublic] = Field(
+        default=[], description="a dry run's decisions: each rule of each goal evaluated"
+    )
+
+
+class GoalCopyPublic(BaseModel):
+    """alert-service's copy of a goal and of the newest progress it applied."""
+
+    goal_id: str
+    parent_id: str | None
+    metric: str
+    direction: str
+    org_unit_id: str
+    person_id: str | None
+    owner_id: str
+    period_start: date
+    period_end: date
+    timezone: str
+    status: str
+    version: int = Field(description="of the last goal event applied")
+    day: date = Field(description="the goal's day at `as_of`, which `expected` is for")
+    target: DecimalString
+    actual: DecimalString
+    expected: DecimalString = Field(description="expected to date at `day`")
+    numerator: DecimalString | None
+    denominator: DecimalString | None
+    progress_as_of: datetime | None = Field(
+        description="the instant of the last progress event applied; none before the first"
+    )
+    progress_sequence: int | None
 
 
 class RuleSettingCreate(Input):

@@ -313,13 +313,15 @@ def forecast(
 ) -> Finding | None:
     """At the current run rate, the period ends short of its target: the projected
     attainment is strictly below 1 - tolerance (a goal projected to land exactly
-    on the tolerance is within it)."""
+    on the tolerance is within it). The finding says what it projects by when
+    ("projected to reach 89.3% of target (268,000 of 300,000) by 2026-06-30");
+    its expected figure is what was expected by `day`, as for `pace`."""
     if not params.enabled:
         return None
     judged = _judged_to_date(goal, day, params.grace_share, calendar)
     if judged is None:
         return None
-    share, _ = judged
+    share, expected = judged
     projection = run_rate_projection(goal.terms, goal.actual, day, calendar)
     attainment = _ratio(projection, goal.target, goal.lower_is_better)
     if attainment is None or attainment >= ONE - params.tolerance:
@@ -328,10 +330,13 @@ def forecast(
         rule="forecast",
         severity=params.severity,
         actual=_figure(goal.actual),
-        expected=_figure(goal.target),
+        expected=_figure(expected),
         target=_figure(goal.target),
         pace=_figure(attainment),
-        detail=f"projected to reach {_percent(attainment)}% of target",
+        detail=(
+            f"projected to reach {_percent(attainment)}% of target "
+            f"({_number(projection)} of {_number(goal.target)}) by {goal.end.isoformat()}"
+        ),
         figures=_figures(
             elapsed_share=share,
             projection=projection,

@@ -8,12 +8,15 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
+from alert_service.clients.tracking import ProgressFigures
 from alert_service.domain import rules
 from alert_service.domain.rules import GoalFacts, PeriodResult
 from alert_service.store import AlertStore
 from attain_contracts.progress import ChildTarget, Milestone
 
-SeriesKey = tuple[str, str, str | None, str | None, str]
+# (metric, org unit, person, product line, granularity, siblings only): the last
+# is True for the series of parentless goals, which are each other's siblings.
+SeriesKey = tuple[str, str, str | None, str | None, str, bool]
 
 
 def not_live_reason(goal: Any, day: date) -> str | None:
@@ -26,7 +29,16 @@ def not_live_reason(goal: Any, day: date) -> str | None:
     return None
 
 
-def goal_facts(row: Any, children: Iterable[Any] = ()) -> GoalFacts:
+def goal_facts(
+    row: Any, children: Iterable[Any] = (), figures: ProgressFigures | None = None
+) -> GoalFacts:
+    """From our copy of the goal and its progress, or with `figures` in place of
+    the copy's progress (a replay's progress as of its instant)."""
+    if figures is not None:
+        numerator, denominator = figures.numerator, figures.denominator
+    else:
+        numerator = row.numerator if row.numerator is not None else Decimal(0)
+        denominator = row.denominator
     return GoalFacts(
         goal_id=row.goal_id,
         metric=row.metric,
@@ -34,8 +46,8 @@ def goal_facts(row: Any, children: Iterable[Any] = ()) -> GoalFacts:
         start=row.period_start,
         end=row.period_end,
         target=row.target,
-        numerator=row.numerator if row.numerator is not None else Decimal(0),
-        denominator=row.denominator,
+        numerator=numerator,
+        denominator=denominator,
         milestones=tuple(
             Milestone(date.fromisoformat(m["on"]), Decimal(m["cumulative_target"]))
             for m in row.milestones
@@ -56,8 +68,8 @@ async def time_children(store: AlertStore, live: Mapping[str, Any]) -> dict[str,
     return children
 
 
-def _series_key(row: Any, granularity: str) -> SeriesKey:
-    return (row.metric, row.org_unit_id, row.person_id, row.product_line, granularity)
+def _series_key(row: Any, granularity: str, siblings: bool = False) -> SeriesKey:
+    return (row.metric, row.org_unit_id, row.person_id, row.product_line, granularity, siblings)
 
 
 def _same_scope(a: Any, b: Any) -> bool:
@@ -76,7 +88,9 @@ async def closed_series(
 ) -> dict[str, list[PeriodResult]]:
     """For each goal split into weeks (or else months) of its own scope, the
     closed periods of that series, oldest first. The series runs across parents,
-    so two low weeks count as consecutive across a month end."""
+    so two low weeks count as consecutive across a month end. A weekly goal with
+    no parent is its own series' current period: its siblings (the parentless
+    weekly goals of the same metric and scope, one a week) are the closed ones."""
     watched: dict[str, SeriesKey] = {}
     for goal_id, row in live.items():
         grains = {
@@ -87,6 +101,10 @@ async def closed_series(
         grain = "week" if "week" in grains else "month" if "month" in grains else None
         if grain is not None:
             watched[goal_id] = _series_key(row, grain)
+        elif row.parent_id is None and rules.granularity(row.period_start, row.period_end) == (
+            "week"
+        ):
+            watched[goal_id] = _series_key(row, "week", siblings=True)
     if not watched:
         return {}
     first = min(days[goal_id] for goal_id in watched)
@@ -102,6 +120,8 @@ async def closed_series(
         grain = rules.granularity(row.period_start, row.period_end)
         if grain is not None:
             by_series[_series_key(row, grain)].append(row)
+            if row.parent_id is None:
+                by_series[_series_key(row, grain, siblings=True)].append(row)
     for periods in by_series.values():
         periods.sort(key=lambda row: (row.period_end, row.period_start))
     return {

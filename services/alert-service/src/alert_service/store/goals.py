@@ -126,14 +126,20 @@ class Progress:
         )
         return {row.goal_id: row for row in rows}
 
+    async def one(self, goal_id: str) -> GoalProgress | None:
+        return await self._session.get(GoalProgress, goal_id)
+
     async def upsert(self, rows: list[dict[str, Any]]) -> None:
         await upsert_newer(self._session, GoalProgress, "goal_id", rows, "sequence")
 
 
 def _goals_with_progress() -> Any:
-    return sa_select(GOAL, PROGRESS.c.numerator, PROGRESS.c.denominator).select_from(
-        GOAL.outerjoin(PROGRESS, PROGRESS.c.goal_id == GOAL.c.goal_id)
-    )
+    return sa_select(
+        GOAL,
+        PROGRESS.c.numerator,
+        PROGRESS.c.denominator,
+        PROGRESS.c.as_of.label("progress_as_of"),
+    ).select_from(GOAL.outerjoin(PROGRESS, PROGRESS.c.goal_id == GOAL.c.goal_id))
 
 
 async def lock_goals(session: AsyncSession, goal_ids: Iterable[str]) -> None:

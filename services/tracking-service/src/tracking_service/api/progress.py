@@ -139,6 +139,9 @@ async def list_progress(
     ] = None,
     on: Annotated[Day | None, Query(description="goals whose period contains this day")] = None,
     metric: str | None = None,
+    goal_id: Annotated[
+        list[str] | None, Query(description="repeat it: only these goals (e.g. to replay them)")
+    ] = None,
     as_of: AwareInstant | None = None,
     offset: Annotated[Offset, Query(deprecated=True, description="use `after`")] = 0,
 ) -> ProgressList:
@@ -147,7 +150,14 @@ async def list_progress(
     page = await progress.progress_page(
         uow.store,
         principal,
-        GoalFilter(owner_id, org_unit_id, tuple(period_key) if period_key else None, on, metric),
+        GoalFilter(
+            owner_id,
+            org_unit_id,
+            tuple(period_key) if period_key else None,
+            on,
+            metric,
+            tuple(goal_id) if goal_id else None,
+        ),
         as_of=as_of,
         now=instant,
         after=paging.after,

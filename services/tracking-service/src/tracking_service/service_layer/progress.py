@@ -143,6 +143,7 @@ class GoalFilter:
     period_keys: Sequence[str] | None = None  # any of them
     on: date | None = None
     metric: str | None = None
+    goal_ids: Sequence[str] | None = None  # any of them
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,7 @@ async def progress_page(
         period_keys=chosen.period_keys,
         on=chosen.on,
         metric=chosen.metric,
+        goal_ids=chosen.goal_ids,
         visible_units=None if seen.everything else sorted(seen.managed),
         visible_owner=None if seen.everything else seen.person_id,
         after=after,

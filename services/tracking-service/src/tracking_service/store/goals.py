@@ -69,13 +69,15 @@ class Goals:
         period_keys: Sequence[str] | None,
         on: date | None,
         metric: str | None,
+        goal_ids: Sequence[str] | None,
         visible_units: Sequence[str] | None,
         visible_owner: str | None,
         after: str | None,
         limit: int,
         offset: int,
     ) -> tuple[list[Goal], int, bool] | None:
-        """Goals by owner, org unit (its subtree), period (any of `period_keys`);
+        """Goals by owner, org unit (its subtree), period (any of `period_keys`), id
+        (any of `goal_ids`);
         restricted to what the caller may see (`visible_units`: subtrees they manage;
         `visible_owner`: their own): a page after the goal `after`, how many match,
         whether more follow; None when `after` is not one of them."""
@@ -90,6 +92,8 @@ class Goals:
             conditions.extend([col(Goal.period_start) <= on, col(Goal.period_end) >= on])
         if metric is not None:
             conditions.append(col(Goal.metric) == metric)
+        if goal_ids is not None:
+            conditions.append(col(Goal.id).in_(goal_ids))
         visibility: list[ColumnElement[bool]] = []
         if visible_owner is not None:
             visibility.append(col(Goal.owner_id) == visible_owner)

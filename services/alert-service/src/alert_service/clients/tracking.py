@@ -1,0 +1,106 @@
+"""What alert-service asks tracking-service (ARCHITECTURE.md: an on-demand question
+goes to the other service's REST API): goals' progress as of a past instant, for
+a replay. Our copy holds only each goal's newest figures; tracking-service sums
+its ledger as it stood at the end of the instant's day. We call as a `viewer`,
+a read-only role that sees every goal."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from alert_service.settings import AlertSettings
+from servicekit.auth import Role, mint_token
+from servicekit.errors import Unreachable
+
+# Goal ids per request: a URL of a few kilobytes, well inside a page of the list.
+CHUNK = 200
+
+
+class TrackingUnavailable(Unreachable):
+    def __init__(self, reason: str) -> None:
+        super().__init__("tracking-unavailable", "tracking-service did not answer", reason)
+
+
+@dataclass(frozen=True)
+class ProgressFigures:
+    """A goal's figures as tracking-service counts them: the actual (a ratio's
+    numerator) and a ratio's denominator."""
+
+    numerator: Decimal
+    denominator: Decimal | None
+
+
+class TrackingClient:
+    def __init__(
+        self,
+        base_url: str,
+        secret: str,
+        *,
+        audience: str = "attain",
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._secret = secret
+        self._audience = audience
+        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+
+    @classmethod
+    def from_settings(
+        cls, settings: AlertSettings, transport: httpx.AsyncBaseTransport | None = None
+    ) -> "TrackingClient":
+        return cls(
+            settings.tracking_url,
+            settings.jwt_secret.get_secret_value(),
+            audience=settings.jwt_audience,
+            timeout=settings.tracking_timeout_seconds,
+            transport=transport,
+        )
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def progress_at(
+        self, goal_ids: Iterable[str], as_of: datetime
+    ) -> dict[str, ProgressFigures]:
+        """Each goal's figures from the ledger at the end of `as_of`'s day (in the
+        goal's time zone); a goal tracking-service does not know is left out."""
+        wanted = sorted(set(goal_ids))
+        figures: dict[str, ProgressFigures] = {}
+        for start in range(0, len(wanted), CHUNK):
+            params = httpx.QueryParams(
+                {
+                    "as_of": as_of.isoformat(),
+                    "limit": CHUNK,
+                    "goal_id": wanted[start : start + CHUNK],
+                }
+            )
+            body = await self._get("/progress", params)
+            for item in body["data"]:
+                denominator = item.get("denominator")
+                figures[item["goal_id"]] = ProgressFigures(
+                    Decimal(item["numerator"]),
+                    None if denominator is None else Decimal(denominator),
+                )
+        return figures
+
+    async def _get(self, path: str, params: httpx.QueryParams) -> Any:
+        token = mint_token(
+            self._secret,
+            subject="alert-service",
+            roles=[Role.VIEWER],
+            audience=self._audience,
+            ttl=timedelta(minutes=5),
+        )
+        try:
+            response = await self._http.get(
+                path, params=params, headers={"Authorization": f"Bearer {token}"}
+            )
+        except httpx.HTTPError as error:
+            raise TrackingUnavailable(f"GET {path}: {error!r}") from error
+        if response.is_error:
+            raise TrackingUnavailable(f"GET {path}: {response.status_code} {response.text[:200]}")
+        return response.json()
