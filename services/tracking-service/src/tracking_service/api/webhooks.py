@@ -21,7 +21,6 @@ from tracking_service.domain.mapping import (
     apply_mapping,
 )
 from tracking_service.service_layer.group_commit import group_commit
-from tracking_service.service_layer.ingest import delivered
 from tracking_service.service_layer.records import MODELS
 from tracking_service.service_layer.sources import find_source
 from tracking_service.service_layer.unit import Source
@@ -129,8 +128,6 @@ async def receive_record(
         raise Unauthorized("the webhook signature does not verify")
     # Standard Webhooks' idempotency key: a message already committed is not applied again.
     webhook_id = request.headers["webhook-id"]
-    if (done := await delivered(runtime, source_id, webhook_id)) is not None:
-        return RecordAccepted.of(done)
     data = mapped(source, kind, parse_json(body))
     (outcome,) = await group_commit(runtime).apply(
         source_id, [parse_record(kind, data)], webhook_id=webhook_id

@@ -206,25 +206,15 @@ async def apply(
     """Record and commit. A batch that raced another creating the same record is
     applied again (it wrote nothing), now finding the record stored. `webhook_ids`
     (a record's index in `records` → the webhook message that carried it) are kept in
-    the same transaction: once committed, a message is a duplicate (`delivered`); one
-    that failed left no trace and is applied when retried."""
+    the same transaction: a message already committed is answered as the duplicate of
+    what it recorded, not applied again; one that failed left no trace and is applied
+    when retried."""
     attempt = 1
     while True:
         try:
             async with runtime.unit_of_work() as uow:
-                outcomes = await record(uow, source_id, records, runtime.settings.base_currency)
-                await uow.store.sources.remember_deliveries(
-                    [
-                        WebhookDelivery(
-                            source_id=source_id,
-                            webhook_id=webhook_id,
-                            kind=outcomes[index].kind,
-                            record_id=outcomes[index].record_id,
-                            version=outcomes[index].version,
-                            received_at=uow.clock.now(),
-                        )
-                        for index, webhook_id in (webhook_ids or {}).items()
-                    ]
+                outcomes = await _record_new_messages(
+                    uow, source_id, records, webhook_ids or {}, runtime.settings.base_currency
                 )
                 await uow.commit()
                 return outcomes
@@ -234,13 +224,36 @@ async def apply(
             attempt += 1
 
 
-async def delivered(runtime: Runtime, source_id: str, webhook_id: str) -> Outcome | None:
-    """The answer to a webhook message already committed: a duplicate of what it recorded."""
-    async with runtime.unit_of_work() as uow:
-        found = await uow.store.sources.delivery(source_id, webhook_id)
-        if found is None:
-            return None
-        return Outcome(found.kind, found.record_id, found.version, "duplicate")
+async def _record_new_messages(
+    uow: Unit,
+    source_id: str,
+    records: list[RecordIn],
+    webhook_ids: Mapping[int, str],
+    base_currency: str,
+) -> list[Outcome]:
+    known = await uow.store.sources.deliveries(source_id, sorted(set(webhook_ids.values())))
+    fresh = [i for i in range(len(records)) if webhook_ids.get(i) not in known]
+    recorded = await record(uow, source_id, [records[i] for i in fresh], base_currency)
+    outcomes: dict[int, Outcome] = dict(zip(fresh, recorded, strict=True))
+    for index, webhook_id in webhook_ids.items():
+        if (found := known.get(webhook_id)) is not None:
+            outcomes[index] = Outcome(found.kind, found.record_id, found.version, "duplicate")
+    now = uow.clock.now()
+    await uow.store.sources.remember_deliveries(
+        [
+            WebhookDelivery(
+                source_id=source_id,
+                webhook_id=webhook_id,
+                kind=outcomes[index].kind,
+                record_id=outcomes[index].record_id,
+                version=outcomes[index].version,
+                received_at=now,
+            )
+            for index, webhook_id in webhook_ids.items()
+            if webhook_id not in known
+        ]
+    )
+    return [outcomes[index] for index in range(len(records))]
 
 
 class ConcurrentCreation(Exception):

@@ -31,9 +31,19 @@ class Sources:
     def add(self, source: Source) -> None:
         self.session.add(source)
 
-    async def delivery(self, source_id: str, webhook_id: str) -> WebhookDelivery | None:
-        """The committed delivery of this source's message, if there was one."""
-        return await self.session.get(WebhookDelivery, (source_id, webhook_id))
+    async def deliveries(
+        self, source_id: str, webhook_ids: Sequence[str]
+    ) -> dict[str, WebhookDelivery]:
+        """The committed deliveries among these messages of the source, by message id."""
+        if not webhook_ids:
+            return {}
+        rows = await self.session.execute(
+            select(WebhookDelivery).where(
+                col(WebhookDelivery.source_id) == source_id,
+                col(WebhookDelivery.webhook_id).in_(webhook_ids),
+            )
+        )
+        return {row.webhook_id: row for row in rows.scalars()}
 
     async def remember_deliveries(self, deliveries: Sequence[WebhookDelivery]) -> None:
         """Kept once: a concurrent delivery of the same message committed first keeps its own."""
