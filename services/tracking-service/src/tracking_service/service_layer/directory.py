@@ -6,7 +6,13 @@ new or rescoped goal is counted from the ledger at once."""
 from collections.abc import Sequence
 from typing import Any
 
-from attain_contracts import GoalArchived, GoalUpserted, OrgUnitUpserted, PersonUpserted
+from attain_contracts import (
+    CalendarUpdated,
+    GoalArchived,
+    GoalUpserted,
+    OrgUnitUpserted,
+    PersonUpserted,
+)
 from tracking_service.service_layer.ingest import repath
 from tracking_service.service_layer.progress import publish_progress
 from tracking_service.service_layer.unit import Unit
@@ -80,3 +86,8 @@ async def goals_upserted(uow: Unit, events: Sequence[GoalUpserted]) -> None:
 
 async def goals_archived(uow: Unit, events: Sequence[GoalArchived]) -> None:
     await uow.store.goals.archive(events)
+
+
+async def calendar_updated(uow: Unit, events: Sequence[CalendarUpdated]) -> None:
+    """The organisation's calendar, newest version only: progress counts working days on it."""
+    await uow.store.calendar.apply(events)

@@ -10,6 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from servicekit.db import instant_column, messaging_tables
 from servicekit.migrations import NAMING_CONVENTION
+from servicekit.calendarcopy import CalendarColumns
 from servicekit.orgcopy import MembershipColumns, OrgTables, OrgUnitColumns
 
 SCHEMA = "tracking"
@@ -54,6 +55,13 @@ class Membership(MembershipColumns, table=True):
 
 
 ORG = OrgTables(units=OrgUnit, memberships=Membership)
+
+
+class Calendar(CalendarColumns, table=True):
+    """Our copy of the organisation's calendar, from `CalendarUpdated`: one row."""
+
+    __tablename__ = "calendar"
+    __table_args__ = {"schema": SCHEMA}
 
 
 class Goal(SQLModel, table=True):
