@@ -77,6 +77,7 @@ async def evaluate_goals(
     children = await time_children(store, live)
     series = await closed_series(store, live, children, days)
     last_recorded = await silence_watch(store, live, days)
+    calendar = (await store.calendar.calendar()).working_week
 
     verdicts: list[Verdict] = []
     for goal_id, row in goals.items():
@@ -93,6 +94,7 @@ async def evaluate_goals(
             closed=series.get(goal_id),
             carries_silence=goal_id in last_recorded,
             last_recorded_on=last_recorded.get(goal_id),
+            calendar=calendar,
         )
         for rule in REGISTRY.values():
             params = _params(book, rule.name, row, paths[goal_id])

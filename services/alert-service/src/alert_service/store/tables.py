@@ -15,6 +15,7 @@ from sqlmodel import Field, SQLModel
 
 from servicekit.db import instant_column, messaging_tables
 from servicekit.migrations import NAMING_CONVENTION
+from servicekit.calendarcopy import CalendarColumns
 from servicekit.orgcopy import OrgTables, OrgUnitColumns, PersonColumns
 
 SCHEMA = "alert"
@@ -242,3 +243,10 @@ class DeliveryAttempt(SQLModel, table=True):
 
 
 ORG = OrgTables(units=OrgUnit, people=Person)
+
+
+class Calendar(CalendarColumns, table=True):
+    """Our copy of the organisation's calendar, from `CalendarUpdated`: one row."""
+
+    __tablename__ = "calendar"
+    __table_args__ = {"schema": SCHEMA}
