@@ -38,7 +38,7 @@ class CalendarCopy:
 
     @property
     def _table(self) -> Table:
-        return self.model.__table__  # type: ignore[attr-defined, no-any-return]
+        return self.model.__table__  # type: ignore[attr-defined]
 
     async def apply(self, events: Sequence[CalendarUpdated]) -> bool:
         """The newest event applied where it is newer than the copy; whether it was."""

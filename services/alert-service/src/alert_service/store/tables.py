@@ -13,9 +13,9 @@ from sqlalchemy import BigInteger, CheckConstraint, Column, Identity, Index, Num
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
+from servicekit.calendarcopy import CalendarColumns
 from servicekit.db import instant_column, messaging_tables
 from servicekit.migrations import NAMING_CONVENTION
-from servicekit.calendarcopy import CalendarColumns
 from servicekit.orgcopy import OrgTables, OrgUnitColumns, PersonColumns
 
 SCHEMA = "alert"

@@ -4,7 +4,6 @@ one unit of work's session (`uow.store.ledger.append(...)`)."""
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servicekit.calendarcopy import CalendarCopy
-
 from tracking_service.store.figures import Figures
 from tracking_service.store.fx import Rates
 from tracking_service.store.goals import Goals

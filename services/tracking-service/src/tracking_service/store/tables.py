@@ -8,9 +8,9 @@ from sqlalchemy import BigInteger, Column, Identity, Index, Numeric, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
+from servicekit.calendarcopy import CalendarColumns
 from servicekit.db import instant_column, messaging_tables
 from servicekit.migrations import NAMING_CONVENTION
-from servicekit.calendarcopy import CalendarColumns
 from servicekit.orgcopy import MembershipColumns, OrgTables, OrgUnitColumns
 
 SCHEMA = "tracking"
