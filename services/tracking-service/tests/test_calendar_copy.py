@@ -3,6 +3,7 @@
 no working days and the Saturdays worked in exchange (调休) are."""
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -11,10 +12,12 @@ from uuid import uuid4
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer
 
-from attain_contracts import CalendarUpdated, GoalUpserted, OrgUnitUpserted, Period
+from attain_contracts import CalendarUpdated, GoalUpserted, OrgUnitUpserted, Period, topics
 from attain_devstack.testing import TEST_SECRET, bearer, migrate, publish, running
 from servicekit.auth import Role
+from servicekit.clock import FixedClock
 from tracking_service.main import create_app
 from tracking_service.settings import TrackingSettings
 
@@ -38,7 +41,8 @@ async def client(fresh_database, kafka_bootstrap: str) -> AsyncIterator[httpx.As
         jwt_secret=TEST_SECRET,  # type: ignore[arg-type]
         outbox_poll_seconds=0.2,
     )
-    async with running(create_app(settings)) as client:
+    clock = FixedClock(datetime.fromisoformat(AS_OF))
+    async with running(create_app(settings, clock=clock)) as client:
         yield client
 
 
@@ -64,6 +68,29 @@ async def until(
             return last.json()  # type: ignore[no-any-return]
         await asyncio.sleep(0.1)
     raise AssertionError(f"{url} never held; last: {last and last.text}")
+
+
+async def published_expected(bootstrap: str, goal_id: str, amount: str) -> None:
+    """Until a `GoalProgressUpdated` of the goal says `amount` is expected to date."""
+    consumer = AIOKafkaConsumer(
+        topics.PROGRESS,
+        bootstrap_servers=bootstrap,
+        group_id=f"t-{uuid4().hex}",
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        async with asyncio.timeout(30):
+            while True:
+                for records in (await consumer.getmany(timeout_ms=500)).values():
+                    for record in records:
+                        data = json.loads(record.value or b"{}").get("data") or {}
+                        if data.get("goal_id") == goal_id and Decimal(
+                            data["expected_to_date"]
+                        ) == Decimal(amount):
+                            return
+    finally:
+        await consumer.stop()
 
 
 def expected(amount: str) -> Callable[[dict[str, Any]], bool]:
@@ -108,6 +135,8 @@ async def test_expected_to_date_counts_the_spring_festival_calendar(
     # 11 of the 16 working days: 2 to 13 February and Saturday the 14th.
     await publish(kafka_bootstrap, calendar(1, MAKE_UP))
     await until(client, url, expected("11000"))
+    # The change is announced: the goal's progress is published again at once.
+    await published_expected(kafka_bootstrap, goal.goal_id, "11000")
 
     # Without the Saturdays: 10 of 14.
     await publish(kafka_bootstrap, calendar(2, []))

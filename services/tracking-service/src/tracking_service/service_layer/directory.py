@@ -89,5 +89,8 @@ async def goals_archived(uow: Unit, events: Sequence[GoalArchived]) -> None:
 
 
 async def calendar_updated(uow: Unit, events: Sequence[CalendarUpdated]) -> None:
-    """The organisation's calendar, newest version only: progress counts working days on it."""
-    await uow.store.calendar.apply(events)
+    """The organisation's calendar, newest version only: progress counts working days
+    on it, so a change publishes every active goal's progress again."""
+    await uow.store.projection.lock()
+    if await uow.store.calendar.apply(events):
+        await publish_progress(uow, await uow.store.goals.active())
