@@ -11,6 +11,7 @@ from attain_contracts.calendar import (
     FiscalCalendar,
     Grain,
     UnknownPeriodKey,
+    days_of,
     period_from_key,
     within,
 )
@@ -175,3 +176,49 @@ def test_within_is_containment_of_both_ends() -> None:
     assert within(period_from_key("2026-03"), year)
     assert within(year, year)
     assert not within(period_from_key("2026-W01"), year)
+
+
+# The Spring Festival of 2026 in China: 15 to 23 February off, Saturdays 14 and
+# 28 February worked in exchange (调休).
+SPRING_FESTIVAL = frozenset(date(2026, 2, day) for day in range(15, 24))
+MAKE_UP_DAYS = frozenset({date(2026, 2, 14), date(2026, 2, 28)})
+CHINA = FiscalCalendar(
+    timezone="Asia/Shanghai", holidays=SPRING_FESTIVAL, working_weekends=MAKE_UP_DAYS
+)
+
+
+def test_a_weekend_day_worked_in_exchange_for_a_holiday_is_a_working_day() -> None:
+    assert CHINA.is_working_day(date(2026, 2, 14))
+    assert CHINA.is_working_day(date(2026, 2, 28))
+    assert not CHINA.is_working_day(date(2026, 2, 17))
+    assert not CHINA.is_working_day(date(2026, 2, 21))  # a Saturday of the holiday
+    assert CHINA.is_working_day(date(2026, 2, 24))
+    # February's 20 weekdays, 6 of them holidays, and the 2 Saturdays worked.
+    assert CHINA.working_days(period_from_key("2026-02")) == 16
+    assert CHINA.working_days(period_from_key("2026-W07")) == 6  # 9 to 15 February
+
+
+def test_the_progress_calendar_is_the_organisation_calendar() -> None:
+    days = CHINA.working_week
+    assert days.is_working_day(date(2026, 2, 14))
+    assert days.working_days(date(2026, 2, 1), date(2026, 2, 28)) == 16
+    assert days.working_days(date(2026, 2, 14), date(2026, 2, 14)) == 1
+
+
+@given(
+    start=st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 1, 1)),
+    length=st.integers(min_value=0, max_value=400),
+    off=st.sets(st.dates(min_value=date(2020, 1, 1), max_value=date(2031, 2, 1)), max_size=20),
+    worked=st.sets(st.dates(min_value=date(2020, 1, 1), max_value=date(2031, 2, 1)), max_size=20),
+)
+def test_working_days_between_two_days_count_them_one_by_one(
+    start: date, length: int, off: set[date], worked: set[date]
+) -> None:
+    calendar = FiscalCalendar(
+        holidays=frozenset(off),
+        working_weekends=frozenset(day for day in worked if day.weekday() >= 5),
+    )
+    end = start + timedelta(days=length)
+    period = Period(start=start, end=end)
+    counted = sum(1 for day in days_of(period) if calendar.is_working_day(day))
+    assert calendar.working_days(period) == counted

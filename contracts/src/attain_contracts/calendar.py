@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import Literal
 
 from attain_contracts import Period
+from attain_contracts.progress import Calendar
 
 Grain = Literal["year", "half", "quarter", "month", "week"]
 
@@ -33,11 +34,14 @@ class FiscalCalendar:
     2026-04-01 to 2027-03-31 and FY2026-Q1 is April to June. Months are
     calendar months and weeks ISO weeks (Monday to Sunday) whatever the fiscal
     year. Dates are already local to `timezone`; the zone is kept so that
-    whoever turns an instant into a date uses the organisation's."""
+    whoever turns an instant into a date uses the organisation's. Working days
+    are Monday to Friday minus `holidays`, plus `working_weekends`: the weekend
+    days worked in exchange for a holiday (China's 调休)."""
 
     timezone: str = "UTC"
     fiscal_year_start_month: int = 1
     holidays: frozenset[date] = frozenset()
+    working_weekends: frozenset[date] = frozenset()
 
     def __post_init__(self) -> None:
         if not 1 <= self.fiscal_year_start_month <= 12:
@@ -77,11 +81,16 @@ class FiscalCalendar:
             day = whole.end + timedelta(days=1)
         return pieces
 
+    @property
+    def working_week(self) -> Calendar:
+        """The working days alone, as progress (expected to date, pace, silence) counts them."""
+        return Calendar(self.holidays, self.working_weekends)
+
     def is_working_day(self, day: date) -> bool:
-        return day.weekday() < 5 and day not in self.holidays
+        return self.working_week.is_working_day(day)
 
     def working_days(self, period: Period) -> int:
-        return sum(1 for day in days_of(period) if self.is_working_day(day))
+        return self.working_week.working_days(period.start, period.end)
 
     def _exact(self, start: date, end: date) -> tuple[Grain, Period] | None:
         for grain in GRAINS:

@@ -89,6 +89,28 @@ def carries_quota(marked: bool | None, *, manages_own_unit: bool) -> bool:
     return marked if marked is not None else not manages_own_unit
 
 
+class CalendarUpdated(Event):
+    """The organisation's calendar as it now stands: every service counts working
+    days (expected to date, pace, silence, time splits) on it."""
+
+    type: ClassVar[str] = "attain.goal.CalendarUpdated.v1"
+    topic: ClassVar[str] = topics.ORG
+    aggregate_type: ClassVar[str] = "calendar"
+
+    timezone: str = Field(description="IANA time zone of the organisation")
+    fiscal_year_start_month: int = Field(description="1 to 12: the month fiscal years start")
+    holidays: list[date] = Field(description="days off that would be working days")
+    working_weekends: list[date] = Field(
+        default=[],
+        description="Saturdays and Sundays worked in exchange for a holiday (China's 调休)",
+    )
+    version: int
+    updated_at: AwareDatetime
+
+    def key(self) -> str:
+        return "calendar"
+
+
 class GoalUpserted(Event):
     type: ClassVar[str] = "attain.goal.GoalUpserted.v1"
     topic: ClassVar[str] = topics.GOALS
@@ -322,6 +344,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     for cls in (
         OrgUnitUpserted,
         PersonUpserted,
+        CalendarUpdated,
         GoalUpserted,
         GoalArchived,
         ActualRecorded,

@@ -47,22 +47,39 @@ def formula(metric: str) -> Formula:
     return FORMULAS.get(metric, Formula((metric,)))
 
 
+def _monday_to_friday(day: date) -> bool:
+    return day.weekday() < 5
+
+
 @dataclass(frozen=True)
 class Calendar:
-    """Working days are Monday to Friday minus the holidays."""
+    """Which days are working days: Monday to Friday, minus the holidays, plus the
+    weekend days worked in exchange for a holiday (China's 调休, e.g. a Saturday
+    before the Spring Festival). The one definition every working-day computation
+    uses; `FiscalCalendar.working_week` gives the organisation's."""
 
     holidays: frozenset[date] = frozenset()
+    working_weekends: frozenset[date] = frozenset()
+
+    def is_working_day(self, day: date) -> bool:
+        """A holiday is never worked, even when it is also named a working weekend day."""
+        if day in self.holidays:
+            return False
+        return _monday_to_friday(day) or day in self.working_weekends
 
     def working_days(self, start: date, end: date) -> int:
-        """Working days from `start` to `end`, both included (0 when end < start)."""
+        """Working days from `start` to `end`, both included (0 when end < start):
+        whole weeks of five, then the days the exceptions move either way."""
         if end < start:
             return 0
-        days = (end - start).days + 1
-        weeks, rest = divmod(days, 7)
+        weeks, rest = divmod((end - start).days + 1, 7)
         count = weeks * 5 + sum(
-            1 for offset in range(rest) if (start + timedelta(offset)).weekday() < 5
+            1 for offset in range(rest) if _monday_to_friday(start + timedelta(offset))
         )
-        return count - sum(1 for h in self.holidays if start <= h <= end and h.weekday() < 5)
+        exceptions = {day for day in self.holidays | self.working_weekends if start <= day <= end}
+        return count + sum(
+            int(self.is_working_day(day)) - int(_monday_to_friday(day)) for day in exceptions
+        )
 
     def elapsed(self, start: date, end: date, day: date) -> tuple[int, int]:
         """(done, total) of [start, end] by the end of `day`, in working days; in

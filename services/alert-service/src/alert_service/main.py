@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from alert_service.api import admin, alerts, goals, rules, subscriptions
 from alert_service.handlers.directory import (
+    on_calendar,
     on_goals,
     on_goals_archived,
     on_org_units,
@@ -20,6 +21,7 @@ from alert_service.store.tables import MESSAGING
 from alert_service.workers.deliveries import run_deliveries
 from alert_service.workers.sweeps import run_sweeps
 from attain_contracts import (
+    CalendarUpdated,
     GoalArchived,
     GoalProgressUpdated,
     GoalUpserted,
@@ -49,6 +51,7 @@ def create_app(
                 handlers={
                     OrgUnitUpserted: on_org_units,
                     PersonUpserted: on_people,
+                    CalendarUpdated: on_calendar,
                     GoalUpserted: partial(on_goals, settings=settings),
                     GoalArchived: partial(on_goals_archived, settings=settings),
                     GoalProgressUpdated: partial(on_goal_progress, settings=settings),

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from attain_contracts import (
     ActualRecorded,
+    CalendarUpdated,
     GoalArchived,
     GoalProgressUpdated,
     GoalUpserted,
@@ -16,6 +17,7 @@ from attain_contracts import (
 from incentive_service.api import periods, plans, standings, statements
 from incentive_service.handlers.actuals import on_actuals
 from incentive_service.handlers.directory import (
+    on_calendar,
     on_goals,
     on_goals_archived,
     on_org_units,
@@ -43,6 +45,7 @@ def create_app(settings: IncentiveSettings | None = None, clock: Clock | None = 
                 group_id="incentive-service",
                 handlers={
                     OrgUnitUpserted: partial(on_org_units, settings=settings),
+                    CalendarUpdated: on_calendar,
                     PersonUpserted: partial(on_people, settings=settings),
                     GoalUpserted: partial(on_goals, settings=settings),
                     GoalArchived: partial(on_goals_archived, settings=settings),

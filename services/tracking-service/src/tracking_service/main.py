@@ -4,7 +4,13 @@ from functools import partial
 
 from fastapi import FastAPI
 
-from attain_contracts import GoalArchived, GoalUpserted, OrgUnitUpserted, PersonUpserted
+from attain_contracts import (
+    CalendarUpdated,
+    GoalArchived,
+    GoalUpserted,
+    OrgUnitUpserted,
+    PersonUpserted,
+)
 from servicekit.app import ConsumerSpec, create_service_app
 from servicekit.clock import Clock
 from tracking_service.api import admin, fx, imports, progress, sources, statistics, webhooks
@@ -40,6 +46,7 @@ def create_app(settings: TrackingSettings | None = None, clock: Clock | None = N
                     PersonUpserted: partial(directory.on_people, base_currency=base),
                     GoalUpserted: directory.on_goals,
                     GoalArchived: directory.on_goals_archived,
+                    CalendarUpdated: directory.on_calendar,
                 },
             )
         ],

@@ -556,6 +556,8 @@ class Situation:
     # Whether the goal carries its person's `silence` alert, and their last day.
     carries_silence: bool = False
     last_recorded_on: date | None = None
+    # The organisation's working days (its calendar as last heard).
+    calendar: Calendar = MONDAY_TO_FRIDAY
 
 
 @dataclass(frozen=True)
@@ -574,13 +576,18 @@ def _judge_consecutive_low(at: Situation, params: ConsecutiveLowParams) -> Findi
 def _judge_silence(at: Situation, params: SilenceParams) -> Finding | None:
     if not at.carries_silence:
         return None
-    return silence(at.facts, at.day, at.last_recorded_on, params)
+    return silence(at.facts, at.day, at.last_recorded_on, params, at.calendar)
 
 
 REGISTRY: dict[str, Rule] = {
     rule.name: rule
     for rule in (
-        Rule("pace", PaceParams, "behind pace", lambda at, p: pace(at.facts, at.day, p)),
+        Rule(
+            "pace",
+            PaceParams,
+            "behind pace",
+            lambda at, p: pace(at.facts, at.day, p, at.calendar),
+        ),
         Rule(
             "consecutive_low", ConsecutiveLowParams, "low periods in a row", _judge_consecutive_low
         ),
@@ -594,10 +601,15 @@ REGISTRY: dict[str, Rule] = {
             "forecast",
             ForecastParams,
             "forecast short of target",
-            lambda at, p: forecast(at.facts, at.day, p),
+            lambda at, p: forecast(at.facts, at.day, p, at.calendar),
         ),
         Rule("silence", SilenceParams, "nothing recorded", _judge_silence),
-        Rule("ahead", AheadParams, "ahead of pace", lambda at, p: ahead(at.facts, at.day, p)),
+        Rule(
+            "ahead",
+            AheadParams,
+            "ahead of pace",
+            lambda at, p: ahead(at.facts, at.day, p, at.calendar),
+        ),
     )
 }
 RULES: tuple[RuleName, ...] = tuple(REGISTRY)

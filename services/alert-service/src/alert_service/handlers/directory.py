@@ -1,8 +1,14 @@
-"""goal-service's org units, people and goals in (see `service_layer.directory`)."""
+"""goal-service's org units, people, calendar and goals in (see `service_layer.directory`)."""
 
 from alert_service.service_layer import AlertUnit, directory
 from alert_service.settings import AlertSettings
-from attain_contracts import GoalArchived, GoalUpserted, OrgUnitUpserted, PersonUpserted
+from attain_contracts import (
+    CalendarUpdated,
+    GoalArchived,
+    GoalUpserted,
+    OrgUnitUpserted,
+    PersonUpserted,
+)
 
 
 async def on_org_units(uow: AlertUnit, events: list[OrgUnitUpserted]) -> None:
@@ -21,3 +27,7 @@ async def on_goals_archived(
     uow: AlertUnit, events: list[GoalArchived], *, settings: AlertSettings
 ) -> None:
     await directory.archive_goals(uow, settings, events)
+
+
+async def on_calendar(uow: AlertUnit, events: list[CalendarUpdated]) -> None:
+    await directory.keep_calendar(uow, events)

@@ -5,7 +5,13 @@ who manages whom for escalation and visibility, and where to e-mail an owner."""
 from alert_service.service_layer import AlertUnit
 from alert_service.service_layer.evaluation import evaluate_goals
 from alert_service.settings import AlertSettings
-from attain_contracts import GoalArchived, GoalUpserted, OrgUnitUpserted, PersonUpserted
+from attain_contracts import (
+    CalendarUpdated,
+    GoalArchived,
+    GoalUpserted,
+    OrgUnitUpserted,
+    PersonUpserted,
+)
 from servicekit.db import newest_versions
 
 
@@ -15,6 +21,12 @@ async def keep_org_units(uow: AlertUnit, events: list[OrgUnitUpserted]) -> None:
 
 async def keep_people(uow: AlertUnit, events: list[PersonUpserted]) -> None:
     await uow.store.org.apply_people(events)
+
+
+async def keep_calendar(uow: AlertUnit, events: list[CalendarUpdated]) -> None:
+    """The organisation's calendar, newest version only: every evaluation from now on
+    (progress, sweep, replay) counts its working days."""
+    await uow.store.calendar.apply(events)
 
 
 async def keep_goals(uow: AlertUnit, settings: AlertSettings, events: list[GoalUpserted]) -> None:

@@ -124,6 +124,7 @@ async def _judge(
     children = await time_children(store, live)
     series = await closed_series(store, live, children, days)
     last_recorded = await silence_watch(store, live, days)
+    calendar = (await store.calendar.calendar()).working_week
     as_of_figures = await _figures_as_of(history, live, targets, days)
 
     verdicts: list[Verdict] = []
@@ -153,6 +154,7 @@ async def _judge(
             closed=series.get(goal_id),
             carries_silence=goal_id in last_recorded,
             last_recorded_on=last_recorded.get(goal_id),
+            calendar=calendar,
         )
         for rule in REGISTRY.values():
             params = _params(book, rule.name, row, paths[goal_id])

@@ -9,6 +9,8 @@ from alert_service.store.goals import Goals, Progress
 from alert_service.store.org import AlertOrg
 from alert_service.store.rules import RuleSettings
 from alert_service.store.subscriptions import Subscriptions
+from alert_service.store.tables import Calendar
+from servicekit.calendarcopy import CalendarCopy
 
 
 class AlertStore:
@@ -20,6 +22,8 @@ class AlertStore:
         self.rules = RuleSettings(session)
         self.subscriptions = Subscriptions(session)
         self.deliveries = Deliveries(session)
+        self.calendar = CalendarCopy(session, Calendar)
+        """Our copy of the organisation's calendar: the working days rules count."""
 
 
 __all__ = ["AlertStore"]

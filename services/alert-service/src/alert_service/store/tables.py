@@ -13,6 +13,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Column, Identity, Index, Num
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
+from servicekit.calendarcopy import CalendarColumns
 from servicekit.db import instant_column, messaging_tables
 from servicekit.migrations import NAMING_CONVENTION
 from servicekit.orgcopy import OrgTables, OrgUnitColumns, PersonColumns
@@ -242,3 +243,10 @@ class DeliveryAttempt(SQLModel, table=True):
 
 
 ORG = OrgTables(units=OrgUnit, people=Person)
+
+
+class Calendar(CalendarColumns, table=True):
+    """Our copy of the organisation's calendar, from `CalendarUpdated`: one row."""
+
+    __tablename__ = "calendar"
+    __table_args__ = {"schema": SCHEMA}

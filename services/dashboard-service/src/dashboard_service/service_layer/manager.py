@@ -252,6 +252,9 @@ def calendar_of(row: dict[str, Any]) -> FiscalCalendar:
         timezone=row["timezone"],
         fiscal_year_start_month=row["fiscal_year_start_month"],
         holidays=frozenset(date.fromisoformat(day) for day in row["holidays"]),
+        working_weekends=frozenset(
+            date.fromisoformat(day) for day in row.get("working_weekends", ())
+        ),
     )
 
 

@@ -132,6 +132,7 @@ class CalendarPublic(BaseModel):
     timezone: str
     fiscal_year_start_month: int
     holidays: list[date]
+    working_weekends: list[date]
     growth_ceiling: Decimal
     version: int
 

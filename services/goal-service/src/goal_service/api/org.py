@@ -139,6 +139,7 @@ async def get_calendar(uow: Uow, settings: Settings) -> CalendarPublic:
             timezone=settings.timezone,
             fiscal_year_start_month=1,
             holidays=[],
+            working_weekends=[],
             growth_ceiling=GROWTH_CEILING,
             version=0,
         )

@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 from attain_contracts import (
+    CalendarUpdated,
     GoalArchived,
     GoalUpserted,
     Membership,
@@ -13,8 +14,19 @@ from attain_contracts import (
     Period,
     PersonUpserted,
 )
-from goal_service.store.tables import Goal, OrgUnit, Person
+from goal_service.store.tables import CalendarSettings, Goal, OrgUnit, Person
 from goal_service.store.tables import Membership as MembershipRow
+
+
+def calendar_updated(row: CalendarSettings) -> CalendarUpdated:
+    return CalendarUpdated(
+        timezone=row.timezone,
+        fiscal_year_start_month=row.fiscal_year_start_month,
+        holidays=row.holidays,
+        working_weekends=row.working_weekends,
+        version=row.version,
+        updated_at=row.updated_at,
+    )
 
 
 def org_unit_upserted(unit: OrgUnit) -> OrgUnitUpserted:

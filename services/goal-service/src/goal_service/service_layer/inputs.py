@@ -118,6 +118,10 @@ class CalendarPut(Input):
     timezone: str = Field(description="IANA time zone, e.g. Asia/Shanghai")
     fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
     holidays: list[date] = []
+    working_weekends: list[date] = Field(
+        default=[],
+        description="Saturdays and Sundays worked in exchange for a holiday (China's 调休)",
+    )
     growth_ceiling: Annotated[Decimal, fits_numeric(10, 4)] = Field(
         default=GROWTH_CEILING, ge=0, description="SMART warns above this growth over last year"
     )

@@ -1,5 +1,5 @@
-"""Org units, people, product lines and the calendar. Each change of a unit or a
-person publishes the event other services keep their copy of the org tree from.
+"""Org units, people, product lines and the calendar. Each change of a unit, a
+person or the calendar publishes the event other services keep their copy from.
 Every check comes before the first write, so a refusal leaves nothing behind; the
 caller commits."""
 
@@ -148,6 +148,12 @@ async def put_calendar(uow: UnitOfWork[GoalStore], body: CalendarPut) -> Calenda
     now = uow.clock.now()
     fields = body.model_dump()
     fields["holidays"] = sorted(set(body.holidays))
+    fields["working_weekends"] = sorted(set(body.working_weekends))
+    for day in fields["working_weekends"]:
+        if day.weekday() < 5:
+            raise FieldError("working_weekends", f"{day} is a weekday: a working day already")
+        if day in body.holidays:
+            raise FieldError("working_weekends", f"{day} is a holiday too")
     if row is None:
         row = CalendarSettings(updated_at=now, **fields)
         uow.store.add(row)
@@ -156,6 +162,7 @@ async def put_calendar(uow: UnitOfWork[GoalStore], body: CalendarPut) -> Calenda
             setattr(row, name, value)
         row.version += 1
         row.updated_at = now
+    uow.publish(events.calendar_updated(row))
     return row
 
 

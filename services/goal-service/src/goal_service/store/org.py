@@ -121,7 +121,12 @@ class OrgQueries:
         row = await self.calendar_settings()
         if row is None:
             return FiscalCalendar(timezone=default_timezone)
-        return FiscalCalendar(row.timezone, row.fiscal_year_start_month, frozenset(row.holidays))
+        return FiscalCalendar(
+            row.timezone,
+            row.fiscal_year_start_month,
+            frozenset(row.holidays),
+            frozenset(row.working_weekends),
+        )
 
     async def snapshot(self) -> OrgSnapshot:
         session = self._session

@@ -86,6 +86,10 @@ class CalendarSettings(SQLModel, table=True):
     holidays: list[date] = Field(
         default_factory=list, sa_column=Column(ARRAY(Date), nullable=False)
     )
+    working_weekends: list[date] = Field(
+        default_factory=list,
+        sa_column=Column(ARRAY(Date), nullable=False, server_default="{}"),
+    )
     growth_ceiling: Decimal = Field(
         default=GROWTH_CEILING, sa_column=Column(Numeric(10, 4), nullable=False)
     )

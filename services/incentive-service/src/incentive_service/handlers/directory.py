@@ -1,6 +1,12 @@
-"""The org tree, people and goals goal-service publishes, copied."""
+"""The org tree, people, calendar and goals goal-service publishes, copied."""
 
-from attain_contracts import GoalArchived, GoalUpserted, OrgUnitUpserted, PersonUpserted
+from attain_contracts import (
+    CalendarUpdated,
+    GoalArchived,
+    GoalUpserted,
+    OrgUnitUpserted,
+    PersonUpserted,
+)
 from incentive_service.service_layer import Uow, directory
 from incentive_service.settings import IncentiveSettings
 
@@ -12,14 +18,24 @@ async def on_org_units(
 
 
 async def on_people(uow: Uow, events: list[PersonUpserted], *, settings: IncentiveSettings) -> None:
-    await directory.apply_people(uow, settings.calendar(), events)
+    await directory.apply_people(
+        uow, await directory.organisation_calendar(uow, settings.calendar()), events
+    )
 
 
 async def on_goals(uow: Uow, events: list[GoalUpserted], *, settings: IncentiveSettings) -> None:
-    await directory.apply_goals(uow, settings.calendar(), events)
+    await directory.apply_goals(
+        uow, await directory.organisation_calendar(uow, settings.calendar()), events
+    )
 
 
 async def on_goals_archived(
     uow: Uow, events: list[GoalArchived], *, settings: IncentiveSettings
 ) -> None:
-    await directory.apply_goals_archived(uow, settings.calendar(), events)
+    await directory.apply_goals_archived(
+        uow, await directory.organisation_calendar(uow, settings.calendar()), events
+    )
+
+
+async def on_calendar(uow: Uow, events: list[CalendarUpdated]) -> None:
+    await directory.apply_calendar(uow, events)

@@ -7,7 +7,14 @@ from collections.abc import Collection
 from datetime import date
 from typing import NamedTuple
 
-from attain_contracts import GoalArchived, GoalUpserted, OrgUnitUpserted, Period, PersonUpserted
+from attain_contracts import (
+    CalendarUpdated,
+    GoalArchived,
+    GoalUpserted,
+    OrgUnitUpserted,
+    Period,
+    PersonUpserted,
+)
 from attain_contracts.calendar import FiscalCalendar
 from incentive_service.service_layer import Uow
 from incentive_service.service_layer.plan_periods import PLAN_GRAINS, statement_periods
@@ -157,3 +164,14 @@ async def _reprice_goals(uow: Uow, calendar: FiscalCalendar, goals: list[GoalSco
             members = await uow.store.org.members_of([unit_id], period_end)
             keys.update((person_id, period_key) for person_id in members.get(unit_id, []))
     await uow.store.queue.enqueue(keys)
+
+
+async def apply_calendar(uow: Uow, events: list[CalendarUpdated]) -> None:
+    """The organisation's calendar, newest version only."""
+    await uow.store.calendar.apply(events)
+
+
+async def organisation_calendar(uow: Uow, default: FiscalCalendar) -> FiscalCalendar:
+    """The organisation's calendar as last heard from goal-service, else `default`
+    (the fiscal year start of our settings)."""
+    return await uow.store.calendar.calendar(default)

@@ -12,6 +12,8 @@ from incentive_service.store.plans import PlanQueries
 from incentive_service.store.queue import REPRICE_CHANNEL, QueueQueries
 from incentive_service.store.recognition import BadgeQueries, ScorecardQueries
 from incentive_service.store.statements import StatementQueries
+from incentive_service.store.tables import Calendar
+from servicekit.calendarcopy import CalendarCopy
 
 __all__ = ["REPRICE_CHANNEL", "IncentiveStore"]
 
@@ -29,6 +31,8 @@ class IncentiveStore:
         self.queue = QueueQueries(session)
         self.badges = BadgeQueries(session)
         self.scorecards = ScorecardQueries(session)
+        self.calendar = CalendarCopy(session, Calendar)
+        """Our copy of the organisation's calendar: fiscal periods and working days."""
 
     async def flush(self) -> None:
         """Write the rows changed so far, so the queries that follow see them."""

@@ -8,6 +8,7 @@ from sqlalchemy import BigInteger, Column, Identity, Index, Numeric, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
+from servicekit.calendarcopy import CalendarColumns
 from servicekit.db import instant_column, messaging_tables
 from servicekit.migrations import NAMING_CONVENTION
 from servicekit.orgcopy import MembershipColumns, OrgTables, OrgUnitColumns, PersonColumns
@@ -61,6 +62,13 @@ class Membership(MembershipColumns, table=True):
 
 
 ORG = OrgTables(units=OrgUnit, people=Person, memberships=Membership)
+
+
+class Calendar(CalendarColumns, table=True):
+    """Our copy of the organisation's calendar, from `CalendarUpdated`: one row."""
+
+    __tablename__ = "calendar"
+    __table_args__ = {"schema": SCHEMA}
 
 
 class Goal(SQLModel, table=True):

@@ -7,6 +7,7 @@ from functools import partial
 from prometheus_client import Counter
 
 from incentive_service.service_layer import Runtime
+from incentive_service.service_layer.directory import organisation_calendar
 from incentive_service.service_layer.repricing import reprice_queued
 from incentive_service.store import REPRICE_CHANNEL
 from servicekit.wakeup import drain_queue
@@ -34,9 +35,8 @@ async def run_repricer(runtime: Runtime, stop: asyncio.Event) -> None:
 async def reprice_once(runtime: Runtime) -> int:
     """Price up to a batch of queued statements; how many were taken."""
     async with runtime.unit_of_work() as uow:
-        taken, changed = await reprice_queued(
-            uow, runtime.settings.calendar(), runtime.settings.reprice_batch_size
-        )
+        calendar = await organisation_calendar(uow, runtime.settings.calendar())
+        taken, changed = await reprice_queued(uow, calendar, runtime.settings.reprice_batch_size)
         await uow.commit()
     STATEMENTS_PRICED.inc(taken)
     STATEMENTS_CHANGED.inc(changed)

@@ -1,6 +1,12 @@
-"""goal-service's org and goal events, applied to our copies (service_layer.directory)."""
+"""goal-service's org, calendar and goal events, applied to our copies (service_layer.directory)."""
 
-from attain_contracts import GoalArchived, GoalUpserted, OrgUnitUpserted, PersonUpserted
+from attain_contracts import (
+    CalendarUpdated,
+    GoalArchived,
+    GoalUpserted,
+    OrgUnitUpserted,
+    PersonUpserted,
+)
 from tracking_service.service_layer import directory
 from tracking_service.service_layer.unit import Unit
 
@@ -19,3 +25,7 @@ async def on_goals(uow: Unit, events: list[GoalUpserted]) -> None:
 
 async def on_goals_archived(uow: Unit, events: list[GoalArchived]) -> None:
     await directory.goals_archived(uow, events)
+
+
+async def on_calendar(uow: Unit, events: list[CalendarUpdated]) -> None:
+    await directory.calendar_updated(uow, events)

@@ -6,7 +6,13 @@ new or rescoped goal is counted from the ledger at once."""
 from collections.abc import Sequence
 from typing import Any
 
-from attain_contracts import GoalArchived, GoalUpserted, OrgUnitUpserted, PersonUpserted
+from attain_contracts import (
+    CalendarUpdated,
+    GoalArchived,
+    GoalUpserted,
+    OrgUnitUpserted,
+    PersonUpserted,
+)
 from servicekit.newest import newest_by
 from tracking_service.service_layer.ingest import reassign, repath
 from tracking_service.service_layer.progress import publish_progress
@@ -113,3 +119,11 @@ def _goal_fields(event: GoalUpserted) -> dict[str, Any]:
 
 async def goals_archived(uow: Unit, events: Sequence[GoalArchived]) -> None:
     await uow.store.goals.archive(events)
+
+
+async def calendar_updated(uow: Unit, events: Sequence[CalendarUpdated]) -> None:
+    """The organisation's calendar, newest version only: progress counts working days
+    on it, so a change publishes every active goal's progress again."""
+    await uow.store.projection.lock()
+    if await uow.store.calendar.apply(events):
+        await publish_progress(uow, await uow.store.goals.active())

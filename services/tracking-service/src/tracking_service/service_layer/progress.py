@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Literal
 
 from attain_contracts import GoalProgressUpdated, Period
-from attain_contracts.progress import ChildTarget, GoalTerms, Milestone
+from attain_contracts.progress import Calendar, ChildTarget, GoalTerms, Milestone
 from servicekit.auth import Principal
 from servicekit.clock import local_day
 from servicekit.errors import FieldError, Missing
@@ -42,17 +42,24 @@ def terms(goal: Goal, children: Sequence[ChildTarget] = ()) -> GoalTerms:
     )
 
 
+async def working_week(store: TrackingStore) -> Calendar:
+    """The working days of the organisation's calendar as last heard (Monday to Friday before)."""
+    return (await store.calendar.calendar()).working_week
+
+
 async def live_progress(
     store: TrackingStore, goals: Sequence[Goal], as_of: datetime
 ) -> dict[str, Progress]:
     """Each goal's progress from its live figures, at `as_of`."""
     children = await store.goals.child_targets([goal.id for goal in goals])
+    calendar = await working_week(store)
     return {
         goal.id: progress_at(
             terms(goal, children.get(goal.id, ())),
             goal.numerator,
             goal.denominator,
             goal_day(goal, as_of),
+            calendar,
         )
         for goal in goals
     }
@@ -77,7 +84,12 @@ async def progress_on(
     if with_pipeline and goal.metric in PIPELINE_METRICS and day < goal.period_end:
         pipeline = await _pipeline(store, goal, day)
     return progress_at(
-        terms(goal, children.get(goal.id, ())), numerator, denominator, day, pipeline=pipeline
+        terms(goal, children.get(goal.id, ())),
+        numerator,
+        denominator,
+        day,
+        await working_week(store),
+        pipeline=pipeline,
     )
 
 
@@ -121,6 +133,7 @@ async def series(
     daily = await store.figures.daily(goal, until=last)
     children = await store.goals.child_targets([goal.id])
     goal_terms = terms(goal, children.get(goal.id, ()))
+    calendar = await working_week(store)
     points = []
     numerator = denominator = Decimal(0)
     day = goal.period_start
@@ -130,7 +143,7 @@ async def series(
             numerator += credited[0]
             denominator += credited[1]
         if chosen == "day" or day.isoweekday() == 7 or day == last:
-            figures = progress_at(goal_terms, numerator, denominator, day)
+            figures = progress_at(goal_terms, numerator, denominator, day, calendar)
             points.append(SeriesPoint(day, figures.actual, figures.expected_to_date))
         day += timedelta(days=1)
     return goal, chosen, points

@@ -3,6 +3,7 @@ one unit of work's session (`uow.store.ledger.append(...)`)."""
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from servicekit.calendarcopy import CalendarCopy
 from tracking_service.store.figures import Figures
 from tracking_service.store.fx import Rates
 from tracking_service.store.goals import Goals
@@ -12,7 +13,7 @@ from tracking_service.store.projection import Projection
 from tracking_service.store.records import Records
 from tracking_service.store.sources import Sources
 from tracking_service.store.statistics import Statistics
-from tracking_service.store.tables import ORG
+from tracking_service.store.tables import ORG, Calendar
 
 
 class TrackingStore:
@@ -35,3 +36,5 @@ class TrackingStore:
         """Ledger aggregates over an org unit's subtree."""
         self.org = Org(session, ORG)
         """Our copy of the org tree and memberships."""
+        self.calendar = CalendarCopy(session, Calendar)
+        """Our copy of the organisation's calendar: the working days progress counts."""

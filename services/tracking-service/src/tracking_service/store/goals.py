@@ -30,6 +30,12 @@ class Goals:
         )
         return list(rows.scalars())
 
+    async def active(self) -> list[Goal]:
+        rows = await self.session.execute(
+            select(Goal).where(col(Goal.status) == "active").order_by(col(Goal.id))
+        )
+        return list(rows.scalars())
+
     def add(self, goal: Goal) -> None:
         self.session.add(goal)
 
