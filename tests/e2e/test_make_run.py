@@ -20,6 +20,7 @@ pytestmark = pytest.mark.e2e
 
 START_SECONDS = 180
 ROOT = Path(__file__).resolve().parents[2]
+KEPT = ROOT / ".artifacts" / "make-run" / "walk-through.txt"
 
 
 def _port_taken(port: int) -> bool:
@@ -75,6 +76,9 @@ def test_make_run_says_each_step_with_its_time_until_it_is_running(tmp_path: Pat
     assert all(at[start] > infrastructure[-1] for start in expected[4:]), shown
     assert "Stopped." in rest
     assert process.returncode is not None
+    # Kept for a reader of the run (git-ignored), as a newcomer would have seen it.
+    KEPT.parent.mkdir(parents=True, exist_ok=True)
+    KEPT.write_text("\n".join(lines) + "\n\n$ (the README's walk-through)\n" + walked.stdout)
     assert walked.returncode == 0, walked.stdout
     # The deal's answer, its progress (12,000.00 of 100,000.00) and Ann's statement.
     assert '"duplicate":false' in walked.stdout, walked.stdout

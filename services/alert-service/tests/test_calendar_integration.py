@@ -23,7 +23,7 @@ from attain_contracts import (
     OrgUnitUpserted,
     Period,
 )
-from attain_devstack.testing import TEST_SECRET, bearer, migrate, publish, running
+from attain_devstack.testing import TEST_SECRET, bearer, calendar_version, migrate, publish, running
 from servicekit.auth import Role
 
 pytestmark = pytest.mark.integration
@@ -63,7 +63,7 @@ async def until(call: Any, holds: Any, seconds: float = 60) -> Any:
 
 
 async def test_pace_counts_the_spring_festival_calendar(
-    api: httpx.AsyncClient, kafka_bootstrap: str
+    api: httpx.AsyncClient, kafka_bootstrap: str, changes_the_calendar: None
 ) -> None:
     s = uuid4().hex[:10]
     team, rep, goal_id = f"team_{s}", f"rep_{s}", f"goal_{s}"
@@ -141,7 +141,7 @@ async def test_pace_counts_the_spring_festival_calendar(
             fiscal_year_start_month=1,
             holidays=[date(2026, 2, day) for day in range(15, 24)],
             working_weekends=[date(2026, 2, 14), date(2026, 2, 28)],
-            version=1,
+            version=calendar_version(),
             updated_at=UPDATED,
         ),
     )

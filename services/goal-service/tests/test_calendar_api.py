@@ -65,7 +65,7 @@ async def calendar_events(bootstrap: str, wanted: Any, count: int) -> list[dict[
 
 
 async def test_the_calendar_keeps_its_working_weekend_days_and_is_published(
-    client: httpx.AsyncClient, kafka_bootstrap: str
+    client: httpx.AsyncClient, kafka_bootstrap: str, changes_the_calendar: None
 ) -> None:
     marker = f"2031-01-{int(uuid4().hex[:2], 16) % 28 + 1:02d}"  # tells this test's events apart
     body = {

@@ -12,7 +12,7 @@ import pytest
 
 from attain_contracts import ActualRecorded, CalendarUpdated, OrgUnitUpserted, PersonUpserted
 from attain_contracts.types import Membership
-from attain_devstack.testing import bearer, publish
+from attain_devstack.testing import bearer, calendar_version, publish
 from servicekit.auth import Role
 
 pytestmark = pytest.mark.integration
@@ -21,7 +21,7 @@ ADMIN = bearer(Role.ADMIN)
 
 
 async def test_fiscal_quarters_follow_the_calendar_event(
-    client: httpx.AsyncClient, kafka_bootstrap: str
+    client: httpx.AsyncClient, kafka_bootstrap: str, changes_the_calendar: None
 ) -> None:
     tag = uuid4().hex[:8]
     unit, rep, now = f"team-{tag}", f"rep-{tag}", datetime.now(UTC)
@@ -83,7 +83,7 @@ async def test_fiscal_quarters_follow_the_calendar_event(
             timezone="Asia/Shanghai",
             fiscal_year_start_month=4,
             holidays=[],
-            version=1,
+            version=calendar_version(),
             updated_at=now,
         ),
     )

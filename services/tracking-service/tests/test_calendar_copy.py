@@ -15,7 +15,14 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from attain_contracts import CalendarUpdated, GoalUpserted, OrgUnitUpserted, Period, topics
-from attain_devstack.testing import TEST_SECRET, bearer, migrate, publish, running
+from attain_devstack.testing import (
+    TEST_SECRET,
+    bearer,
+    calendar_version,
+    migrate,
+    publish,
+    running,
+)
 from servicekit.auth import Role
 from servicekit.clock import FixedClock
 from tracking_service.main import create_app
@@ -98,7 +105,7 @@ def expected(amount: str) -> Callable[[dict[str, Any]], bool]:
 
 
 async def test_expected_to_date_counts_the_spring_festival_calendar(
-    client: httpx.AsyncClient, kafka_bootstrap: str
+    client: httpx.AsyncClient, kafka_bootstrap: str, changes_the_calendar: None
 ) -> None:
     team = f"team-{uuid4().hex[:6]}"
     goal = GoalUpserted(
@@ -133,13 +140,13 @@ async def test_expected_to_date_counts_the_spring_festival_calendar(
     await until(client, url, expected("8000"))
 
     # 11 of the 16 working days: 2 to 13 February and Saturday the 14th.
-    await publish(kafka_bootstrap, calendar(1, MAKE_UP))
+    await publish(kafka_bootstrap, calendar(calendar_version(), MAKE_UP))
     await until(client, url, expected("11000"))
     # The change is announced: the goal's progress is published again at once.
     await published_expected(kafka_bootstrap, goal.goal_id, "11000")
 
     # Without the Saturdays: 10 of 14.
-    await publish(kafka_bootstrap, calendar(2, []))
+    await publish(kafka_bootstrap, calendar(calendar_version(), []))
     body = await until(client, url, expected("11428.5714"))
     assert body["pace"] == "0.0000"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,6 +46,16 @@ def infrastructure() -> Iterator[Infrastructure]:
 def kafka_bootstrap(infrastructure: Infrastructure) -> str:
     """Bootstrap address of a broker on which every Attain topic exists."""
     return infrastructure.kafka_bootstrap
+
+
+@pytest.fixture
+async def changes_the_calendar(kafka_bootstrap: str) -> AsyncIterator[None]:
+    """For a test that publishes the organisation's calendar (versions from
+    `testing.calendar_version()`): the default calendar before and after it."""
+    from attain_devstack.testing import calendar_changed
+
+    async with calendar_changed(kafka_bootstrap):
+        yield
 
 
 @pytest.fixture(scope="session")

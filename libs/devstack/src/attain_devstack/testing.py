@@ -10,7 +10,8 @@ import httpx
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
-from attain_contracts import Envelope, Event
+from attain_contracts import CalendarUpdated, Envelope, Event
+from attain_contracts.calendar import FiscalCalendar
 from servicekit.auth import Role, mint_token
 from servicekit.kafka import event_headers
 from servicekit.migrations import upgrade
@@ -65,3 +66,42 @@ async def publish_envelopes(bootstrap: str, *envelopes: Envelope) -> None:
             )
     finally:
         await producer.stop()
+
+
+# The calendar is one per organisation, so a test that changes it changes it for every test of
+# the session that runs after it, in every service. Its versions must rise across the session
+# (tenths of a second since 2026 fit the copies' 32-bit column), and a test restores the default.
+_CALENDAR_EPOCH = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
+_last_calendar_version = 0
+
+
+def calendar_version() -> int:
+    """A calendar version above every one published before it in this session."""
+    global _last_calendar_version
+    now = int((datetime.now(UTC).timestamp() - _CALENDAR_EPOCH) * 10)
+    _last_calendar_version = max(_last_calendar_version + 1, now)
+    return _last_calendar_version
+
+
+def default_calendar() -> CalendarUpdated:
+    """What every service counts on before it has heard of a calendar (FiscalCalendar())."""
+    default = FiscalCalendar()
+    return CalendarUpdated(
+        timezone=default.timezone,
+        fiscal_year_start_month=default.fiscal_year_start_month,
+        holidays=sorted(default.holidays),
+        working_weekends=sorted(default.working_weekends),
+        version=calendar_version(),
+        updated_at=datetime.now(UTC),
+    )
+
+
+@asynccontextmanager
+async def calendar_changed(bootstrap: str) -> AsyncIterator[None]:
+    """For a test that publishes calendars (with `calendar_version()`): the default calendar
+    before it, whatever an earlier test left, and again after it, for the tests that follow."""
+    await publish(bootstrap, default_calendar())
+    try:
+        yield
+    finally:
+        await publish(bootstrap, default_calendar())
