@@ -398,3 +398,36 @@ async def test_the_payroll_file_streams_through_with_the_admin_s_token(
     admin_token = signed_in(Role.ADMIN, person_id="admin")
     missing = await pages.get("/admin/statements.csv?period_key=1999-01", headers=admin_token)
     assert missing.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("lang", "month", "not_ended"),
+    [
+        ("en", "2097-01", "has not ended yet"),
+        ("zh", "2097-02", "尚未结束"),
+    ],
+)
+async def test_closing_a_period_before_it_ends_takes_the_box_ticked(
+    stack: Stack, pages: httpx.AsyncClient, lang: str, month: str, not_ended: str
+) -> None:
+    admin_token = signed_in(Role.ADMIN, person_id="admin")
+    form = await pages.get(f"/admin/periods?lang={lang}", headers=admin_token)
+    assert 'type="checkbox" id="force" name="force" value="true"' in form.text
+
+    unticked = {"period_key": month, "confirm_key": month}
+    refused = await pages.post(
+        f"/admin/periods/close?lang={lang}", data=unticked, headers=admin_token
+    )
+    assert refused.status_code == 422
+    assert 'id="error-force"' in refused.text and not_ended in refused.text
+    assert "conflicts with what is already there" not in refused.text
+    assert 'aria-invalid="true" aria-describedby="error-force"' in refused.text
+
+    closed = await pages.post(
+        f"/admin/periods/close?lang={lang}",
+        data={**unticked, "force": "true"},
+        headers=admin_token,
+    )
+    assert closed.status_code == 200, closed.text[:500]
+    assert 'id="period-result"' in closed.text and 'id="error-force"' not in closed.text
+    assert month in closed.text
