@@ -298,3 +298,16 @@ def test_every_admin_page_renders_in_both_languages(page: Page, world: World) ->
     page.locator("#confirm_key").fill("not the key")
     page.get_by_role("button", name="Close the period").click()
     expect(page.locator("#error-confirm_key")).to_be_visible()
+
+    # A period that has not ended closes only with the box ticked.
+    later = "2097-03"
+    page.locator("#close-period").fill(later)
+    page.locator("#confirm_key").fill(later)
+    page.get_by_role("button", name="Close the period").click()
+    expect(page.locator("#error-force")).to_contain_text("has not ended yet")
+    looked_at(page, "admin-close-early-refused-en")
+    page.locator("#close-period").fill(later)
+    page.locator("#confirm_key").fill(later)
+    page.get_by_label("Close before the period ends").check()
+    page.get_by_role("button", name="Close the period").click()
+    expect(page.get_by_role("status")).to_contain_text(f"{later} is closed")
