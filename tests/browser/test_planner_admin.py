@@ -160,8 +160,8 @@ def test_a_planner_previews_a_plan_applies_it_and_sees_the_new_tree(
     expect(east.first.locator("td").nth(0)).to_contain_text("Acme · FY")
     expect(east.first.locator("td").nth(3)).to_have_text("CN¥660,000.00")
     expect(east.first.locator("td").nth(5)).to_contain_text("equal weight")
-    # stretch 1.1: the teams add up to 1,320,000, not the company's 1,200,000
-    expect(page.locator("#preview ul.general")).to_contain_text("1,320,000.00")
+    # stretch 1.1: the teams add up to 1,320,000, the company's 1,200,000 x 1.1, on purpose
+    expect(page.locator("#preview")).not_to_contain_text("The children's targets add up to")
     expect(table.locator("tbody tr")).to_have_count(2 + 8)
     looked_at(page, "planner-preview-en")
     # nothing is applied by a preview
@@ -298,3 +298,16 @@ def test_every_admin_page_renders_in_both_languages(page: Page, world: World) ->
     page.locator("#confirm_key").fill("not the key")
     page.get_by_role("button", name="Close the period").click()
     expect(page.locator("#error-confirm_key")).to_be_visible()
+
+    # A period that has not ended closes only with the box ticked.
+    later = "2097-03"
+    page.locator("#close-period").fill(later)
+    page.locator("#confirm_key").fill(later)
+    page.get_by_role("button", name="Close the period").click()
+    expect(page.locator("#error-force")).to_contain_text("has not ended yet")
+    looked_at(page, "admin-close-early-refused-en")
+    page.locator("#close-period").fill(later)
+    page.locator("#confirm_key").fill(later)
+    page.get_by_label("Close before the period ends").check()
+    page.get_by_role("button", name="Close the period").click()
+    expect(page.get_by_role("status")).to_contain_text(f"{later} is closed")

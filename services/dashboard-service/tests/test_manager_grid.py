@@ -9,7 +9,7 @@ import pytest
 
 from attain_contracts.calendar import FiscalCalendar
 from dashboard_service.domain.team import Band, grid_columns
-from dashboard_service.service_layer.manager import Org, Unit, build_grid
+from dashboard_service.service_layer.manager import Org, Unit, build_grid, own_cells
 
 pytestmark = pytest.mark.unit
 
@@ -123,3 +123,59 @@ def test_a_teams_page_lists_its_reps_and_a_companys_its_regions_and_teams() -> N
         ("north", 2),
         ("south", 2),
     ]
+
+
+WEEKS = grid_columns(CALENDAR, QUARTER, "week")
+
+
+def test_a_week_cut_at_a_month_end_shows_both_parts_summed_in_its_column() -> None:
+    """goal-service gives both pieces of 2026-W05 (January's and February's) the
+    week's key: the week's cell is the two together, its team's cell counts each once."""
+
+    def part(goal_id: str, person: str | None, actual: str, target: str, expected: str) -> Any:
+        return {
+            **progress(goal_id, "north", person, "2026-W05", None),
+            "actual": actual,
+            "target": target,
+            "expected_to_date": expected,
+        }
+
+    by_period = {
+        "2026-W05": [
+            part("g-ann-w05-jan", "ann", "30", "60", "60"),
+            part("g-ann-w05-feb", "ann", "5", "15", "15"),
+            part("g-north-w05-jan", None, "300", "600", "600"),
+            part("g-north-w05-feb", None, "10", "150", "150"),
+        ]
+    }
+    grid = build_grid(TREE, TREE.units["east"], QUARTER, WEEKS, by_period, {}, date(2026, 2, 1))
+    week = [c.key for c in WEEKS].index("2026-W05")
+    rows = {(r.kind, r.id): r for r in grid.rows}
+
+    ann = rows["person", "ann"].cells[week]
+    assert ann is not None and not ann.rolled_up and ann.goal_id == "g-ann-w05-jan"
+    assert (ann.actual, ann.target, ann.expected) == (D(35), D(75), D(75))
+    assert ann.pace is not None and abs(ann.pace - D(35) / D(75)) < D("0.001")
+    assert ann.band == Band.BEHIND
+
+    north = rows["unit", "north"].cells[week]  # its own goal, in two parts
+    assert north is not None and not north.rolled_up
+    assert (north.actual, north.target, north.expected) == (D(310), D(750), D(750))
+
+    east = rows["unit", "east"].cells[week]  # no goal of its own: its people's, each part once
+    assert east is not None and east.rolled_up
+    assert (east.actual, east.target, east.expected) == (D(35), D(75), D(75))
+
+
+def test_a_row_sent_again_joins_the_parts_of_a_week_too() -> None:
+    """The live channel's row (row_view) reads one owner's goals as the grid does."""
+    cells = own_cells(
+        [
+            {**progress("g-w05-jan", "north", "ann", "2026-W05", None), "actual": "30"},
+            {**progress("g-w05-feb", "north", "ann", "2026-W05", None), "actual": "5"},
+            progress("g-w06", "north", "ann", "2026-W06", "0.5"),
+        ]
+    )
+    assert set(cells) == {"2026-W05", "2026-W06"}
+    assert (cells["2026-W05"].actual, cells["2026-W05"].target) == (D(35), D(200))
+    assert cells["2026-W05"].goal_id == "g-w05-jan" and cells["2026-W06"].goal_id == "g-w06"

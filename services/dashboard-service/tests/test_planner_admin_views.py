@@ -171,17 +171,19 @@ async def test_a_planner_previews_a_plan_then_applies_it_and_the_tree_adds_up(
     assert history.versions[0].plan_id == applied.applied["id"]
 
 
-async def test_a_stretch_that_makes_the_children_add_up_to_more_is_warned_in_the_preview(
+async def test_a_stretch_makes_the_children_add_up_to_more_on_purpose_not_a_warning(
     stack: Stack,
 ) -> None:
-    _, goal_id, _ = await company_goal(stack)
+    _, goal_id, teams = await company_goal(stack)
     attain = stack.attain(Role.PLANNER, person_id="planner")
     view = await planner.goal_tree(attain, goal_id)
     form = PlanForm(org=True, org_stretch="1.1")
     shown = await planner.submit_plan(attain, view, form, apply=False)
     assert shown.table is not None
-    [warning] = [w for w in shown.table.warnings if w.kind is WarningKind.CHILDREN_DO_NOT_ADD_UP]
-    assert (warning.children_sum, warning.target) == (D(1100000), D(1000000))
+    under_root = [r for r in shown.table.rows if any(t in r.child for t in teams)]
+    assert sum(r.target for r in under_root) == D(1100000)  # the company's 1,000,000 x 1.1
+    every = [*shown.table.warnings, *(w for r in shown.table.rows for w in r.warnings)]
+    assert not [w for w in every if w.kind is WarningKind.CHILDREN_DO_NOT_ADD_UP], every
 
 
 async def test_a_refused_plan_names_the_form_field(stack: Stack) -> None:
@@ -398,3 +400,36 @@ async def test_the_payroll_file_streams_through_with_the_admin_s_token(
     admin_token = signed_in(Role.ADMIN, person_id="admin")
     missing = await pages.get("/admin/statements.csv?period_key=1999-01", headers=admin_token)
     assert missing.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("lang", "month", "not_ended"),
+    [
+        ("en", "2097-01", "has not ended yet"),
+        ("zh", "2097-02", "尚未结束"),
+    ],
+)
+async def test_closing_a_period_before_it_ends_takes_the_box_ticked(
+    stack: Stack, pages: httpx.AsyncClient, lang: str, month: str, not_ended: str
+) -> None:
+    admin_token = signed_in(Role.ADMIN, person_id="admin")
+    form = await pages.get(f"/admin/periods?lang={lang}", headers=admin_token)
+    assert 'type="checkbox" id="force" name="force" value="true"' in form.text
+
+    unticked = {"period_key": month, "confirm_key": month}
+    refused = await pages.post(
+        f"/admin/periods/close?lang={lang}", data=unticked, headers=admin_token
+    )
+    assert refused.status_code == 422
+    assert 'id="error-force"' in refused.text and not_ended in refused.text
+    assert "conflicts with what is already there" not in refused.text
+    assert 'aria-invalid="true" aria-describedby="error-force"' in refused.text
+
+    closed = await pages.post(
+        f"/admin/periods/close?lang={lang}",
+        data={**unticked, "force": "true"},
+        headers=admin_token,
+    )
+    assert closed.status_code == 200, closed.text[:500]
+    assert 'id="period-result"' in closed.text and 'id="error-force"' not in closed.text
+    assert month in closed.text

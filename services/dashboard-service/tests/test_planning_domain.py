@@ -297,6 +297,42 @@ def test_a_changed_root_carries_its_own_warning_in_its_row() -> None:
     assert table.warnings == ()
 
 
+def test_children_split_with_a_stretch_add_up_to_the_target_times_the_stretch() -> None:
+    """goal-service's preview says the stretch each split applied (`stretch` on the
+    goals it made, rounded to the parent's `unit` as the split rounds it)."""
+    root = goal("goal_acme", None, "1001", org_unit_id="acme", unit=D(10))
+    stretched = {"stretch": "1.1", "unit": "10"}
+    answer = {
+        "summary": {"created": 4, "updated": 0, "kept": 0, "left_alone": 0, "notes": []},
+        "changes": [
+            change("goal_east", "goal_acme", "550", org_unit_id="east", **stretched),
+            change("goal_west", "goal_acme", "550", org_unit_id="west", **stretched),
+            # east's own split, stretched too, but its people fall short of 550 x 1.2
+            change("goal_ann", "goal_east", "330", org_unit_id="east", stretch="1.2", unit="1"),
+            change("goal_bo", "goal_east", "300", org_unit_id="east", stretch="1.2", unit="1"),
+        ],
+    }
+    table = preview(answer, root, money_metrics={"revenue"}, summable=SUMMABLE, names={})
+    assert table.warnings == ()  # 1100 is 1001 x 1.1, rounded to tens: on purpose
+    east = table.rows[0]
+    [short] = east.warnings
+    assert short.kind is WarningKind.CHILDREN_DO_NOT_ADD_UP
+    assert (short.children_sum, short.target) == (D(630), D(660))
+
+
+def test_a_preview_without_stretches_adds_children_up_to_the_target() -> None:
+    root = goal("goal_acme", None, "1000", org_unit_id="acme")
+    answer = {
+        "changes": [
+            change("goal_east", "goal_acme", "550", org_unit_id="east", stretch=None),
+            change("goal_west", "goal_acme", "550", org_unit_id="west", stretch=None),
+        ],
+    }
+    table = preview(answer, root, money_metrics={"revenue"}, summable=SUMMABLE, names={})
+    [warning] = table.warnings
+    assert (warning.children_sum, warning.target) == (D(1100), D(1000))
+
+
 # --- form readers and sources --------------------------------------------------------
 
 

@@ -727,6 +727,9 @@ async def test_children_split_with_a_stretch_add_up_for_the_smart_check(stack: S
     )
     assert plan.status_code == 200, plan.text
     assert sorted(Decimal(c["target"]) for c in plan.json()["changes"]) == [550_000, 550_000]
+    # Each change says the stretch it was made with (the dashboard's preview adds them up).
+    said = [(Decimal(c["stretch"]), Decimal(c["unit"])) for c in plan.json()["changes"]]
+    assert said == [(Decimal("1.1"), 1)] * 2
     changed = await stack.goals.patch(
         f"/goals/{goal['id']}", json={"rationale": "two new accounts"}, headers=PLANNER
     )

@@ -256,15 +256,17 @@ async def close_period(
     viewer: ViewerDep,
     period_key: Annotated[str, Form()] = "",
     confirm_key: Annotated[str, Form()] = "",
+    force: Annotated[bool, Form()] = False,
 ) -> HTMLResponse:
     """Closing locks the period's statements for good: the admin types the
-    period's key again to confirm."""
+    period's key again to confirm, and ticks a box to close one that has not
+    ended yet (incentive-service refuses that otherwise)."""
     closed, refused = None, None
     if not period_key.strip() or confirm_key.strip() != period_key.strip():
         refused = {"field": "confirm_key", "fault": "confirm", "detail": ""}
     else:
         try:
-            closed = await admin.close_period(viewer.attain, period_key.strip())
+            closed = await admin.close_period(viewer.attain, period_key.strip(), force=force)
         except UpstreamRejected as error:
             refused = _refusal(error)
     return _periods(request, viewer, period_key, closed=closed, refused=refused)

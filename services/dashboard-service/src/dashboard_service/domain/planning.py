@@ -19,6 +19,7 @@ from dashboard_service.domain.forms import (
     jsonable,
     pairs_of,
 )
+from servicekit.money import round_half_up
 
 # --- the goal tree -------------------------------------------------------------------
 
@@ -39,6 +40,7 @@ class GoalNode:
     currency: str | None
     status: str
     version: int
+    unit: Decimal = Decimal(1)  # what its children's targets are rounded to
 
     @classmethod
     def of(cls, goal: Mapping[str, Any]) -> "GoalNode":
@@ -58,6 +60,7 @@ class GoalNode:
             currency=goal.get("currency"),
             status=goal["status"],
             version=int(goal.get("version", 1)),
+            unit=Decimal(str(goal.get("unit", 1))),
         )
 
 
@@ -262,7 +265,7 @@ class PlanWarning:
     kind: WarningKind
     text: str = ""
     children_sum: Decimal | None = None
-    target: Decimal | None = None
+    target: Decimal | None = None  # what they should add up to: the target x its stretch
 
 
 @dataclass(frozen=True)
@@ -301,7 +304,8 @@ def preview(
     """The table of a plan's answer (`PlanPublic` with its `changes`), a row a
     goal the plan makes or changes, each with its warnings: the notes the plan
     made about it, and whether the targets proposed for its children add up to
-    its own (stretch makes them add up to more, on purpose; the planner sees it)."""
+    its own x the stretch their split applied (each change says its `stretch`;
+    the sum is rounded half-up to the parent's `unit` as the split rounds it)."""
     changes = list(answer.get("changes") or [])
     labels = {
         root.id: _label(
@@ -313,6 +317,7 @@ def preview(
         )
     }
     targets = {root.id: (root.metric, root.target)}
+    units = {root.id: root.unit}
     for change in changes:
         period = change["period"]
         labels[change["goal_id"]] = _label(
@@ -323,20 +328,24 @@ def preview(
             names,
         )
         targets[change["goal_id"]] = (change["metric"], Decimal(str(change["target"])))
+        units[change["goal_id"]] = Decimal(str(change.get("unit") or 1))
     notes = _notes_by_goal(answer.get("summary", {}).get("notes", []))
     sums: dict[str, Decimal] = defaultdict(Decimal)
+    stretches: dict[str, set[Decimal]] = defaultdict(set)
     for change in changes:
         parent_id = change.get("parent_id")
         if parent_id in targets and targets[parent_id][0] == change["metric"]:
             sums[parent_id] += Decimal(str(change["target"]))
+            stretches[parent_id].add(Decimal(str(change.get("stretch") or 1)))
     warnings: dict[str, list[PlanWarning]] = defaultdict(list)
     for goal_id, texts in notes.items():
         warnings[goal_id] += [PlanWarning(WarningKind.NOTE, text) for text in texts]
     for parent_id, total in sums.items():
         metric, target = targets[parent_id]
-        if metric in summable and total != target:
+        expected = _stretched(target, stretches[parent_id], units[parent_id])
+        if metric in summable and total != expected:
             warnings[parent_id].append(
-                PlanWarning(WarningKind.CHILDREN_DO_NOT_ADD_UP, children_sum=total, target=target)
+                PlanWarning(WarningKind.CHILDREN_DO_NOT_ADD_UP, children_sum=total, target=expected)
             )
     rows = []
     for change in changes:
@@ -369,6 +378,15 @@ def preview(
         left_alone=int(summary.get("left_alone", 0)),
         warnings=tuple(w for ws in warnings.values() for w in ws),
     )
+
+
+def _stretched(target: Decimal, stretches: Collection[Decimal], unit: Decimal) -> Decimal:
+    """What the children of one split add up to: the target x the stretch they
+    share (children of splits with different stretches: the target itself)."""
+    if len(stretches) != 1:
+        return target
+    [stretch] = stretches
+    return target if stretch == 1 else round_half_up(target * stretch, unit)
 
 
 def _label(

@@ -190,8 +190,10 @@ async def payout_run(attain: Attain, period_key: str) -> dict[str, Any]:
     return run
 
 
-async def close_period(attain: Attain, period_key: str) -> dict[str, Any]:
-    closed: dict[str, Any] = await attain.incentives.post(f"/periods/{period_key}/close")
+async def close_period(attain: Attain, period_key: str, *, force: bool = False) -> dict[str, Any]:
+    """incentive-service refuses a period that has not ended unless `force`d."""
+    query = "?force=true" if force else ""
+    closed: dict[str, Any] = await attain.incentives.post(f"/periods/{period_key}/close{query}")
     return closed
 
 

@@ -17,7 +17,7 @@ rule has it), and the fragments get tracking- and incentive-service's own 404.""
 
 import asyncio
 from collections.abc import Awaitable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
@@ -123,6 +123,24 @@ class Cell:
             attainment=ratio(total.actual, total.target),
             band=pace_band(total.pace),
         )
+
+    @classmethod
+    def joined(cls, parts: Sequence["Cell"]) -> "Cell":
+        """One owner's goals of one period key: a week cut at a month end is two
+        goals under the week's key, shown as one cell (still the owner's own, named
+        by its first part's goal)."""
+        if len(parts) == 1:
+            return parts[0]
+        summed = cls.summed(parts)
+        return replace(summed, goal_id=parts[0].goal_id)
+
+
+def own_cells(goals: Iterable[dict[str, Any]]) -> dict[str, Cell]:
+    """One owner's cells by period key, the parts of a key joined."""
+    parts: dict[str, list[Cell]] = {}
+    for goal in goals:
+        parts.setdefault(goal["period_key"], []).append(Cell.of(goal))
+    return {key: Cell.joined(cells) for key, cells in parts.items()}
 
 
 RowKind = Literal["unit", "person"]
@@ -438,19 +456,20 @@ def build_grid(
     reps; a region's its teams with their reps; the company's its regions with
     their teams. People without a goal in the grid have no row; a unit without a
     goal of its own for a period shows its people's goals summed."""
-    cells: dict[tuple[RowKind, str], dict[str, Cell]] = {}
+    owned: dict[tuple[RowKind, str], list[dict[str, Any]]] = {}
     members: dict[str, set[str]] = {}
     below: dict[tuple[str, str], list[Cell]] = {}  # (unit, period) -> its people's cells
     for key, goals in by_period.items():
         for goal in goals:
             person, org_unit_id = goal["person_id"], goal["org_unit_id"]
             scope: tuple[RowKind, str] = ("person", person) if person else ("unit", org_unit_id)
-            cell = cells.setdefault(scope, {}).setdefault(key, Cell.of(goal))
+            owned.setdefault(scope, []).append(goal)
             if person:
                 members.setdefault(org_unit_id, set()).add(person)
                 home = tree.units.get(org_unit_id)
                 for ancestor in home.path if home else (org_unit_id,):
-                    below.setdefault((ancestor, key), []).append(cell)
+                    below.setdefault((ancestor, key), []).append(Cell.of(goal))
+    cells = {scope: own_cells(goals) for scope, goals in owned.items()}
 
     def cell_of(kind: RowKind, id_: str, key: str | None) -> Cell | None:
         if key is None:
@@ -539,7 +558,7 @@ async def row_view(
             else g["person_id"] is None and g["org_unit_id"] == row_id
         )
     ]
-    by_key = {g["period_key"]: Cell.of(g) for g in mine}
+    by_key = own_cells(mine)
     one = Row(
         kind=kind,
         id=row_id,

@@ -69,6 +69,11 @@ def changes_of(computed: Computed) -> Iterable[dict[str, Any]]:
             "explanation": node.explanation,
             "milestones": node.milestones,
             "reconciliation": node.reconciliation,
+            # The stretch of the split that made this goal (None: none) and the unit its
+            # own children are rounded to: one split's children add up to round(the
+            # parent's target x their stretch, the parent's unit), as the SMART check says.
+            "stretch": None if node.stretch is None else str(node.stretch),
+            "unit": str(node.unit),
         }
 
 
