@@ -6,23 +6,19 @@ a read-only role that sees every goal."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 import httpx
 
 from alert_service.settings import AlertSettings
-from servicekit.auth import Role, mint_token
-from servicekit.errors import Unreachable
+from servicekit.upstream import ServiceReader, UpstreamUnavailable
 
 # Goal ids per request: a URL of a few kilobytes, well inside a page of the list.
 CHUNK = 200
 
 
-class TrackingUnavailable(Unreachable):
-    def __init__(self, reason: str) -> None:
-        super().__init__("tracking-unavailable", "tracking-service did not answer", reason)
+TrackingUnavailable = UpstreamUnavailable
 
 
 @dataclass(frozen=True)
@@ -44,9 +40,15 @@ class TrackingClient:
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._secret = secret
-        self._audience = audience
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+        self._reader = ServiceReader(
+            "tracking-service",
+            base_url,
+            secret,
+            caller="alert-service",
+            audience=audience,
+            timeout=timeout,
+            transport=transport,
+        )
 
     @classmethod
     def from_settings(
@@ -61,7 +63,7 @@ class TrackingClient:
         )
 
     async def close(self) -> None:
-        await self._http.aclose()
+        await self._reader.close()
 
     async def progress_at(
         self, goal_ids: Iterable[str], as_of: datetime
@@ -78,7 +80,7 @@ class TrackingClient:
                     "goal_id": wanted[start : start + CHUNK],
                 }
             )
-            body = await self._get("/progress", params)
+            body = await self._reader.get("/progress", params)
             for item in body["data"]:
                 denominator = item.get("denominator")
                 figures[item["goal_id"]] = ProgressFigures(
@@ -86,21 +88,3 @@ class TrackingClient:
                     None if denominator is None else Decimal(denominator),
                 )
         return figures
-
-    async def _get(self, path: str, params: httpx.QueryParams) -> Any:
-        token = mint_token(
-            self._secret,
-            subject="alert-service",
-            roles=[Role.VIEWER],
-            audience=self._audience,
-            ttl=timedelta(minutes=5),
-        )
-        try:
-            response = await self._http.get(
-                path, params=params, headers={"Authorization": f"Bearer {token}"}
-            )
-        except httpx.HTTPError as error:
-            raise TrackingUnavailable(f"GET {path}: {error!r}") from error
-        if response.is_error:
-            raise TrackingUnavailable(f"GET {path}: {response.status_code} {response.text[:200]}")
-        return response.json()

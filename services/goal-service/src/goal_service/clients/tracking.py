@@ -4,20 +4,15 @@ history behind weights, funnel rates and SMART checks, and the progress a
 re-plan starts from. goal-service calls as a `viewer`, a read-only role."""
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
-from typing import Any
 
 import httpx
 
 from goal_service.settings import GoalSettings
-from servicekit.auth import Role, mint_token
-from servicekit.errors import Unreachable
+from servicekit.upstream import ServiceReader, UpstreamUnavailable
 
-
-class TrackingUnavailable(Unreachable):
-    def __init__(self, reason: str) -> None:
-        super().__init__("tracking-unavailable", "tracking-service did not answer", reason)
+TrackingUnavailable = UpstreamUnavailable
 
 
 @dataclass(frozen=True)
@@ -55,9 +50,15 @@ class TrackingClient:
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._secret = secret
-        self._audience = audience
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+        self._reader = ServiceReader(
+            "tracking-service",
+            base_url,
+            secret,
+            caller="goal-service",
+            audience=audience,
+            timeout=timeout,
+            transport=transport,
+        )
 
     @classmethod
     def from_settings(
@@ -72,14 +73,15 @@ class TrackingClient:
         )
 
     async def close(self) -> None:
-        await self._http.aclose()
+        await self._reader.close()
 
     async def statistics(
         self, org_unit_id: str, start: date, end: date, metric: str = "revenue"
     ) -> Statistics:
-        body = await self._get(
+        body = await self._reader.get(
             f"/org-units/{org_unit_id}/statistics",
             {"start": start.isoformat(), "end": end.isoformat(), "metric": metric},
+            none_if_missing=True,
         )
         if body is None:
             # tracking-service has not heard of the unit yet: it has no history.
@@ -98,25 +100,5 @@ class TrackingClient:
         )
 
     async def progress(self, goal_id: str) -> Progress | None:
-        body = await self._get(f"/goals/{goal_id}/progress", {})
+        body = await self._reader.get(f"/goals/{goal_id}/progress", {}, none_if_missing=True)
         return None if body is None else Progress(goal_id, Decimal(body["actual"]))
-
-    async def _get(self, path: str, params: dict[str, str]) -> Any:
-        token = mint_token(
-            self._secret,
-            subject="goal-service",
-            roles=[Role.VIEWER],
-            audience=self._audience,
-            ttl=timedelta(minutes=5),
-        )
-        try:
-            response = await self._http.get(
-                path, params=params, headers={"Authorization": f"Bearer {token}"}
-            )
-        except httpx.HTTPError as error:
-            raise TrackingUnavailable(f"GET {path}: {error!r}") from error
-        if response.status_code == 404:
-            return None
-        if response.is_error:
-            raise TrackingUnavailable(f"GET {path}: {response.status_code} {response.text[:200]}")
-        return response.json()
