@@ -16,7 +16,7 @@ from pydantic import (
 
 from alert_service.domain.channels import Channel
 from alert_service.domain.rules import KnownRule
-from attain_contracts.types import DecimalString, Severity
+from attain_contracts.types import MoneyString, RatioString, Severity
 from servicekit.inputs import InputModel
 from servicekit.paging import Page
 
@@ -65,10 +65,12 @@ class AlertPublic(BaseModel):
     resolution: str | None
     as_of: datetime
     # Fixed-point: asyncpg reads an unscaled numeric 100000 as Decimal('1.0E+5').
-    actual: DecimalString
-    expected: DecimalString
-    target: DecimalString
-    pace: DecimalString | None
+    # The alert does not name the goal's metric: its figures are written as money
+    # is when its currency is not known.
+    actual: MoneyString
+    expected: MoneyString
+    target: MoneyString
+    pace: RatioString | None
     detail: str
     message: str
     figures: dict[str, Any]
