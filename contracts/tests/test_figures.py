@@ -66,6 +66,13 @@ def test_writing_what_was_written_changes_nothing(value, currency):
         assert write(Decimal(write(value))) == write(value)
 
 
+@given(st.decimals(allow_nan=False, allow_infinity=False), currencies)
+def test_any_decimal_is_written_in_fixed_point(value, currency):
+    for written in (write_money(value, currency), write_ratio(value), write_count(value)):
+        assert re.fullmatch(r"-?\d+(\.\d+)?", written)
+    assert places(write_ratio(value)) == RATIO_PLACES
+
+
 @given(st.decimals(min_value=Decimal("-0.00004"), max_value=Decimal(0), places=6))
 def test_no_negative_zero(value):
     assert write_ratio(value) == "0.0000"

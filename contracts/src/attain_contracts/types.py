@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 from datetime import date
-from decimal import ROUND_HALF_UP, Context, Decimal
+from decimal import MAX_EMAX, MIN_EMIN, ROUND_HALF_UP, Context, Decimal
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -73,8 +73,6 @@ MONEY_METRICS = frozenset({"revenue", "collections", "avg_deal_size"})
 RATIO_METRICS = frozenset({"win_rate", "lead_conversion"})
 AVERAGE_METRICS = frozenset({"sales_cycle_days"})
 
-_WIDE = Context(prec=60)
-
 
 def minor_units(currency: str | None) -> int:
     return MINOR_UNITS.get(currency, DEFAULT_MINOR_UNITS) if currency else DEFAULT_MINOR_UNITS
@@ -82,7 +80,9 @@ def minor_units(currency: str | None) -> int:
 
 def write_places(value: Decimal, places: int) -> str:
     """`value` rounded half up to `places` decimals, without exponent or negative zero."""
-    rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=_WIDE)
+    # Wide enough for every digit of the result, however large the value.
+    wide = Context(prec=max(value.adjusted(), 0) + places + 2, Emax=MAX_EMAX, Emin=MIN_EMIN)
+    rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=wide)
     if rounded.is_zero():
         rounded = abs(rounded)
     return format(rounded, "f")
