@@ -13,6 +13,7 @@ from pydantic import BaseModel, field_serializer
 from attain_contracts.types import (
     CountString,
     DecimalText,
+    RatioString,
     metric_kind,
     write_figure,
     write_numerator,
@@ -26,9 +27,11 @@ router = APIRouter(tags=["statistics"])
 
 
 class RatePublic(BaseModel):
-    """Written by `Statistics`, which knows what each rate divides."""
+    """Every rate at one precision (the average deal size and sales cycle too: what
+    goal-service derives from them keeps its places); its numerator written by
+    `Statistics`, which knows what the rate divides."""
 
-    value: Decimal | None
+    value: RatioString | None
     numerator: Decimal
     denominator: CountString
     sample: int
@@ -53,19 +56,12 @@ class Statistics(BaseModel):
 
     @field_serializer("rates", when_used="json")
     def _write_rates(self, rates: dict[str, RatePublic]) -> dict[str, dict[str, Any]]:
-        """A rate named after a metric (the average deal size, the sales cycle) is
-        written as that metric reads; any other is a ratio."""
-        written = {}
-        for name, r in rates.items():
-            kind = metric_kind(name)
-            written[name] = {
-                **r.model_dump(mode="json"),
-                "value": None
-                if r.value is None
-                else write_figure(r.value, kind if kind != "count" else "ratio"),
-                "numerator": write_numerator(r.numerator, name),
-            }
-        return written
+        """A rate's numerator as the metric it sums reads (revenue for the average
+        deal size, deals won for the win rate)."""
+        return {
+            name: {**r.model_dump(mode="json"), "numerator": write_numerator(r.numerator, name)}
+            for name, r in rates.items()
+        }
 
     @field_serializer("by_child", "by_person", "by_month", "by_product_line", when_used="json")
     def _write_breakdown(self, sums: dict[str, Decimal]) -> dict[str, DecimalText]:
