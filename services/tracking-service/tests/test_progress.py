@@ -493,6 +493,16 @@ async def test_statistics_for_planning(client: httpx.AsyncClient, kafka_bootstra
     assert rates["lead_conversion"] == (Decimal("0.75"), 4)  # 3 opportunities from 4 leads
     assert rates["activities_per_opportunity"] == (2, 3)
     assert rates["sales_cycle_days"] == (20, 2)  # (10 + 30) / 2
+    # Revenue in minor units, counts whole, every rate at one precision.
+    assert (body["by_child"][org.east], body["totals"]["deals_won"]) == ("4000.00", "2")
+    assert body["rates"]["win_rate"] == {
+        "value": "0.6667",
+        "numerator": "2",
+        "denominator": "3",
+        "sample": 3,
+    }
+    assert body["rates"]["avg_deal_size"]["value"] == "2000.0000"
+    assert body["rates"]["avg_deal_size"]["numerator"] == "4000.00"
 
     east_manager = bearer(Role.MANAGER, person_id=org.east_manager)
     assert (await client.get(url, headers=east_manager)).status_code == 404
