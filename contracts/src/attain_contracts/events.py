@@ -3,21 +3,30 @@ past tense. Each names its CloudEvents `type`, its topic and its partition key;
 fields only grow within a version (see tests/test_compatibility.py)."""
 
 from datetime import date
+from decimal import Decimal
 from typing import ClassVar, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, field_serializer
 
 from attain_contracts import topics
 from attain_contracts.types import (
     ContractModel,
+    CountString,
     CurrencyCode,
     DecimalString,
+    DecimalText,
     Direction,
     Membership,
     Milestone,
     Money,
+    MoneyString,
     Period,
+    RatioString,
     Severity,
+    metric_kind,
+    write_figure,
+    write_metric,
+    write_numerator,
 )
 
 
@@ -136,6 +145,10 @@ class GoalUpserted(Event):
     version: int
     updated_at: AwareDatetime
 
+    @field_serializer("target", when_used="json")
+    def _write_target(self, target: Decimal) -> DecimalText:
+        return write_figure(target, metric_kind(self.metric), self.currency)
+
     def key(self) -> str:
         return self.goal_id
 
@@ -190,6 +203,10 @@ class ActualRecorded(Event):
         "in events written before it was added",
     )
 
+    @field_serializer("amount", when_used="json")
+    def _write_amount(self, amount: Decimal) -> DecimalText:
+        return write_figure(amount, metric_kind(self.metric), self.currency)
+
     def key(self) -> str:
         return self.deal_id
 
@@ -207,11 +224,11 @@ class GoalProgressUpdated(Event):
     as_of: AwareDatetime
     actual: DecimalString
     target: DecimalString
-    attainment: DecimalString | None = Field(
+    attainment: RatioString | None = Field(
         description="actual / target (target / actual when lower is better)"
     )
     expected_to_date: DecimalString
-    pace: DecimalString | None = Field(
+    pace: RatioString | None = Field(
         description="actual / expected to date (expected / actual when lower is better): "
         "below 1 is behind"
     )
@@ -225,13 +242,28 @@ class GoalProgressUpdated(Event):
     numerator: DecimalString | None = Field(
         default=None, description="for ratio and average metrics: what actual divides"
     )
-    denominator: DecimalString | None = Field(
+    denominator: CountString | None = Field(
         default=None, description="for ratio and average metrics: the sample size"
     )
     pipeline_projection: DecimalString | None = Field(
         default=None,
         description="projection plus open deals closing in the period x the historical win rate",
     )
+
+    @field_serializer(
+        "actual",
+        "target",
+        "expected_to_date",
+        "projection",
+        "pipeline_projection",
+        when_used="json",
+    )
+    def _write_figure(self, value: Decimal | None) -> DecimalText | None:
+        return write_metric(value, self.metric)
+
+    @field_serializer("numerator", when_used="json")
+    def _write_numerator(self, value: Decimal | None) -> DecimalText | None:
+        return write_numerator(value, self.metric)
 
     def key(self) -> str:
         return self.goal_id
@@ -251,10 +283,12 @@ class DeviationDetected(Event):
     rule: str
     severity: Severity
     as_of: AwareDatetime
-    actual: DecimalString
-    expected_to_date: DecimalString
-    target: DecimalString
-    pace: DecimalString | None
+    # The goal's metric is not in the event: its figures are written as money is
+    # when its currency is not known.
+    actual: MoneyString
+    expected_to_date: MoneyString
+    target: MoneyString
+    pace: RatioString | None
     message: str
 
     def key(self) -> str:

@@ -300,6 +300,13 @@ async def test_progress_behind_pace_opens_an_alert_that_resolves_on_pace(
         "open",
         [org.region, org.team],
     )
+    # Money as money is written when its currency is not known; the pace a ratio.
+    assert (alert["actual"], alert["expected"], alert["target"], alert["pace"]) == (
+        "5000.00",
+        "15000.00",
+        f"{TARGET:.2f}",
+        "0.3333",
+    )
 
     await publish(kafka_bootstrap, progress(goal_id, org, sequence=2, as_of=at(23), actual="16500"))
     resolved = await alerts_topic.next_about(goal_id)
@@ -351,6 +358,8 @@ async def test_a_critical_alert_nobody_acknowledges_goes_to_the_managers_webhook
         assert body["type"] == "attain.alert.opened"
         assert body["data"]["alert_id"] == detected.alert_id
         assert body["data"]["link"].endswith(f"/goals/{goal_id}")
+        figures = [body["data"][k] for k in ("actual", "expected_to_date", "target", "pace")]
+        assert figures == ["0.00", "15000.00", f"{TARGET:.2f}", "0.0000"]
 
         # A minute before the delay is up, nothing; at the delay it goes to the
         # team lead, the rep's manager.

@@ -83,7 +83,28 @@ async def test_org_people_and_goals_are_published(
         "attain.goal.GoalUpserted.v1",
     }
     goal_event = next(e for e in seen if e["type"].endswith("GoalUpserted.v1"))["data"]
-    assert goal_event["owner_id"] == rep and goal_event["target"] == "100000"
+    assert goal_event["owner_id"] == rep and goal_event["target"] == "100000.00"
+
+
+async def test_a_goal_writes_money_in_minor_units_and_a_count_whole(
+    client: httpx.AsyncClient,
+) -> None:
+    _, team, rep = await org_with_rep(client)
+    body = {"org_unit_id": team, "owner_id": rep, "period_key": "2026-03"}
+
+    money = await client.post(
+        "/goals", json={**body, "metric": "revenue", "target": "100000"}, headers=PLANNER
+    )
+    count = await client.post(
+        "/goals", json={**body, "metric": "deals_won", "target": "12"}, headers=PLANNER
+    )
+
+    assert money.status_code == count.status_code == 201, (money.text, count.text)
+    goal = money.json()["goal"]
+    assert (goal["target"], goal["unit"], goal["currency"]) == ("100000.00", "1.00", "CNY")
+    assert (count.json()["goal"]["target"], count.json()["goal"]["unit"]) == ("12", "1")
+    history = await client.get(f"/goals/{goal['id']}/history", headers=PLANNER)
+    assert history.json()["versions"][0]["target"] == "100000.00"
 
 
 async def test_a_person_carries_an_owner_id_per_crm_source_and_publishes_them(

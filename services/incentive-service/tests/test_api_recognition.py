@@ -329,9 +329,9 @@ async def test_a_scorecard_blends_results_process_and_growth(
     # 0.6 x 80 + 0.3 x 75 + 0.1 x 90.
     assert judged.json()["score"] == "79.50"
     assert [(p["name"], p["weight"], p["applied_weight"]) for p in judged.json()["parts"]] == [
-        ("results", "0.6", "0.6"),
-        ("process", "0.3", "0.3"),
-        ("growth", "0.1", "0.1"),
+        ("results", "0.6000", "0.6000"),
+        ("process", "0.3000", "0.3000"),
+        ("growth", "0.1000", "0.1000"),
     ]
     assert judged.json()["weights_from"] is None
 

@@ -11,6 +11,7 @@ the other tests price the open quarter FY2026-Q2 with versions from 2026-04-01."
 import asyncio
 import csv
 import io
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -341,11 +342,16 @@ async def test_the_worked_example_is_priced_closed_and_clawed_back(
         return await client.get(f"/people/{ann}/statements/FY2026-Q1", headers=ADMIN)
 
     priced = await eventually(
-        statement, lambda r: r.status_code == 200 and r.json()["revenue"] == "120000"
+        statement, lambda r: r.status_code == 200 and r.json()["revenue"] == "120000.00"
     )
     body = priced.json()
     assert [line["amount"] for line in body["lines"]] == ["5000.00", "1600.00"]
-    assert Decimal(body["total"]) == Decimal("6600.00")
+    # Money in the currency's minor units beside the quota it is measured against,
+    # the attainment and every rate at one precision.
+    assert (body["total"], body["quota"], body["attainment"]) == ("6600.00", "100000.00", "1.2000")
+    for line in body["lines"]:
+        assert re.fullmatch(r"-?\d+\.\d{2}", line["basis"]), line
+        assert line["rate"] is None or re.fullmatch(r"\d+\.\d{4}", line["rate"]), line
 
     # Make sure the payout run sees the same figures, twice.
     first = (await client.post("/periods/FY2026-Q1/payout-run", headers=ADMIN)).json()

@@ -5,6 +5,7 @@ statistics for planning, and the rebuild that checks it all against the ledger."
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -192,6 +193,31 @@ async def test_team_and_rep_goals_count_their_deals_once_each(
         assert body["attainment"] == attainment
     exact = await client.get(f"/goals/{team.goal_id}/progress?as_of={AS_OF}", headers=ADMIN)
     assert Decimal(exact.json()["actual"]) == Decimal("50000.50")
+
+
+async def test_progress_writes_money_counts_and_ratios_one_way(
+    client: httpx.AsyncClient, kafka_bootstrap: str
+) -> None:
+    org = Org()
+    money = goal(org.east, org.ann, person_id=org.ann)
+    count = goal(org.east, org.ann, person_id=org.ann, metric="deals_won", target="4")
+    await setup(kafka_bootstrap, org, org.person(org.ann, org.east), money, count)
+    await until(client, f"/goals/{count.goal_id}/progress?as_of={AS_OF}", lambda _: True)
+
+    await batch(client, deals=[deal(org.ann, "30000"), deal(org.ann, "20000")])
+
+    written = await live(client, money.goal_id, "50000")
+    assert (written["actual"], written["target"], written["attainment"]) == (
+        "50000.00",
+        "100000.00",
+        "0.5000",
+    )
+    assert re.fullmatch(r"\d+\.\d{2}", written["expected_to_date"]), written
+    assert re.fullmatch(r"\d+\.\d{4}", written["pace"]), written
+    counted = await live(client, count.goal_id, "2")
+    assert (counted["actual"], counted["target"], counted["attainment"]) == ("2", "4", "0.5000")
+    series = await client.get(f"/goals/{money.goal_id}/series?as_of={AS_OF}", headers=ADMIN)
+    assert series.json()["points"][-1]["actual"] == "50000.00"
 
 
 async def test_a_goal_created_mid_period_starts_with_the_ledger(
@@ -504,6 +530,16 @@ async def test_statistics_for_planning(client: httpx.AsyncClient, kafka_bootstra
     assert rates["lead_conversion"] == (Decimal("0.75"), 4)  # 3 opportunities from 4 leads
     assert rates["activities_per_opportunity"] == (2, 3)
     assert rates["sales_cycle_days"] == (20, 2)  # (10 + 30) / 2
+    # Revenue in minor units, counts whole, every rate at one precision.
+    assert (body["by_child"][org.east], body["totals"]["deals_won"]) == ("4000.00", "2")
+    assert body["rates"]["win_rate"] == {
+        "value": "0.6667",
+        "numerator": "2",
+        "denominator": "3",
+        "sample": 3,
+    }
+    assert body["rates"]["avg_deal_size"]["value"] == "2000.0000"
+    assert body["rates"]["avg_deal_size"]["numerator"] == "4000.00"
 
     east_manager = bearer(Role.MANAGER, person_id=org.east_manager)
     assert (await client.get(url, headers=east_manager)).status_code == 404

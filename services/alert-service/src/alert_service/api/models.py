@@ -1,6 +1,7 @@
 """Request and response models of alert-service's HTTP API."""
 
 from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -11,12 +12,21 @@ from pydantic import (
     ConfigDict,
     Field,
     WithJsonSchema,
+    field_serializer,
     field_validator,
 )
 
 from alert_service.domain.channels import Channel
 from alert_service.domain.rules import KnownRule
-from attain_contracts.types import DecimalString, Severity
+from attain_contracts.types import (
+    CountString,
+    DecimalText,
+    MoneyString,
+    RatioString,
+    Severity,
+    write_metric,
+    write_numerator,
+)
 from servicekit.inputs import InputModel
 from servicekit.paging import Page
 
@@ -69,10 +79,12 @@ class AlertPublic(BaseModel):
     resolution: str | None
     as_of: datetime
     # Fixed-point: asyncpg reads an unscaled numeric 100000 as Decimal('1.0E+5').
-    actual: DecimalString
-    expected: DecimalString
-    target: DecimalString
-    pace: DecimalString | None
+    # The alert does not name the goal's metric: its figures are written as money
+    # is when its currency is not known.
+    actual: MoneyString
+    expected: MoneyString
+    target: MoneyString
+    pace: RatioString | None
     detail: str
     message: str
     figures: dict[str, Any]
@@ -157,10 +169,10 @@ class DecisionPublic(BaseModel):
     resolution: str | None = None
     severity: Severity | None = None
     detail: str | None = None
-    actual: DecimalString | None = None
-    expected: DecimalString | None = None
-    target: DecimalString | None = None
-    pace: DecimalString | None = None
+    actual: MoneyString | None = None
+    expected: MoneyString | None = None
+    target: MoneyString | None = None
+    pace: RatioString | None = None
     figures: dict[str, str] = {}
 
 
@@ -191,15 +203,23 @@ class GoalCopyPublic(BaseModel):
     status: str
     version: int = Field(description="of the last goal event applied")
     day: date = Field(description="the goal's day at `as_of`, which `expected` is for")
-    target: DecimalString
-    actual: DecimalString
-    expected: DecimalString = Field(description="expected to date at `day`")
-    numerator: DecimalString | None
-    denominator: DecimalString | None
+    target: Decimal
+    actual: Decimal
+    expected: Decimal = Field(description="expected to date at `day`")
+    numerator: Decimal | None
+    denominator: CountString | None
     progress_as_of: datetime | None = Field(
         description="the instant of the last progress event applied; none before the first"
     )
     progress_sequence: int | None
+
+    @field_serializer("target", "actual", "expected", when_used="json")
+    def _write_figure(self, value: Decimal) -> DecimalText | None:
+        return write_metric(value, self.metric)
+
+    @field_serializer("numerator", when_used="json")
+    def _write_numerator(self, value: Decimal | None) -> DecimalText | None:
+        return write_numerator(value, self.metric)
 
 
 class RuleSettingCreate(Input):

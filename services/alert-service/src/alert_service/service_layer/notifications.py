@@ -23,6 +23,7 @@ from alert_service.domain.quiet_hours import deliverable_at
 from alert_service.service_layer import AlertUnit
 from alert_service.settings import AlertSettings
 from alert_service.store.tables import Alert, Delivery, OrgUnit, Person, Subscription
+from attain_contracts.types import write_money, write_ratio
 
 log = structlog.get_logger()
 
@@ -202,10 +203,10 @@ def alert_data(alert: Alert, link: str) -> dict[str, Any]:
         "severity": alert.severity,
         "status": alert.status,
         "as_of": alert.as_of.isoformat(),
-        "actual": f"{alert.actual:f}",
-        "expected_to_date": f"{alert.expected:f}",
-        "target": f"{alert.target:f}",
-        "pace": None if alert.pace is None else f"{alert.pace:f}",
+        "actual": write_money(alert.actual),
+        "expected_to_date": write_money(alert.expected),
+        "target": write_money(alert.target),
+        "pace": None if alert.pace is None else write_ratio(alert.pace),
         "detail": alert.detail,
         "message": alert.message,
         "escalated_to": alert.escalated_to,

@@ -5,8 +5,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_serializer
 
+from attain_contracts.types import (
+    DecimalText,
+    MoneyString,
+    RatioString,
+    metric_kind,
+    write_figure,
+    write_money,
+)
 from servicekit.paging import Page
 
 
@@ -83,6 +91,25 @@ class GoalPublic(BaseModel):
     version: int
     updated_at: datetime
 
+    @field_serializer("target", "unit", when_used="json")
+    def _write_figure(self, value: Decimal) -> DecimalText:
+        return write_figure(value, metric_kind(self.metric), self.currency)
+
+    @field_serializer("budget", when_used="json")
+    def _write_budget(self, budget: Decimal | None) -> DecimalText | None:
+        return None if budget is None else write_money(budget, self.currency)
+
+    @field_serializer("milestones", when_used="json")
+    def _write_milestones(self, milestones: list[MilestonePublic]) -> list[dict[str, str]]:
+        kind = metric_kind(self.metric)
+        return [
+            {
+                "on": m.on.isoformat(),
+                "cumulative_target": write_figure(m.cumulative_target, kind, self.currency),
+            }
+            for m in milestones
+        ]
+
 
 class FindingPublic(BaseModel):
     severity: Literal["error", "warning"]
@@ -104,8 +131,10 @@ class GoalList(Page[GoalPublic]):
 
 class VersionPublic(BaseModel):
     version: int
-    target: Decimal
-    previous_target: Decimal | None
+    # The version does not name the goal's metric: written as money is when its
+    # currency is not known.
+    target: MoneyString
+    previous_target: MoneyString | None
     status: str
     owner_id: str
     fields: list[str]
@@ -133,7 +162,7 @@ class CalendarPublic(BaseModel):
     fiscal_year_start_month: int
     holidays: list[date]
     working_weekends: list[date]
-    growth_ceiling: Decimal
+    growth_ceiling: RatioString
     version: int
 
 

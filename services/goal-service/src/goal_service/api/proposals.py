@@ -6,6 +6,7 @@ from decimal import Decimal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from attain_contracts.types import MoneyString, RatioString
 from goal_service.api.dependencies import Uow
 from goal_service.service_layer import proposals
 from goal_service.service_layer.inputs import Input
@@ -23,7 +24,7 @@ class ProposalPut(Input):
 class ProposalPublic(BaseModel):
     goal_id: str
     scope: str
-    value: Decimal
+    value: MoneyString
     note: str | None
     submitted_by: str
     submitted_at: datetime
@@ -31,11 +32,11 @@ class ProposalPublic(BaseModel):
 
 class BottomUpPublic(BaseModel):
     goal_id: str
-    target: Decimal
+    target: MoneyString
     proposals: list[ProposalPublic]
-    total: Decimal
-    gap: Decimal = Field(description="target - total: what the proposals leave uncovered")
-    coverage: Decimal = Field(description="total / target")
+    total: MoneyString
+    gap: MoneyString = Field(description="target - total: what the proposals leave uncovered")
+    coverage: RatioString = Field(description="total / target")
     missing: list[str] = Field(description="children that have not proposed yet")
 
 

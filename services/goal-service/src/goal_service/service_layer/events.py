@@ -14,6 +14,7 @@ from attain_contracts import (
     Period,
     PersonUpserted,
 )
+from attain_contracts.types import metric_kind, write_figure
 from goal_service.store.tables import CalendarSettings, Goal, OrgUnit, Person
 from goal_service.store.tables import Membership as MembershipRow
 
@@ -102,7 +103,7 @@ def goal_upserted_json(row: dict[str, Any], timezone: str) -> dict[str, Any]:
             "end": row["period_end"].isoformat(),
         },
         "timezone": timezone,
-        "target": format(row["target"], "f"),
+        "target": write_figure(row["target"], metric_kind(row["metric"]), row["currency"]),
         "currency": row["currency"],
         "status": row["status"],
         "method": row["method"],

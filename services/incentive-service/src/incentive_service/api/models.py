@@ -2,11 +2,18 @@
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_serializer, model_validator
 
-from attain_contracts.types import DecimalString
+from attain_contracts.types import (
+    DecimalString,
+    DecimalText,
+    MoneyString,
+    RatioString,
+    write_metric,
+    write_money,
+)
 from incentive_service.domain.assignment import Role
 from servicekit.inputs import InputModel
 from servicekit.paging import Page
@@ -69,7 +76,7 @@ class LineDeal(BaseModel):
     """A deal behind an adjustment line: how much it changed, in which period."""
 
     deal_id: str
-    amount: DecimalString
+    amount: MoneyString
     period_key: str
 
 
@@ -77,9 +84,9 @@ class LinePublic(BaseModel):
     kind: str
     component_id: str | None
     source: str
-    basis: DecimalString
-    rate: DecimalString | None
-    amount: DecimalString
+    basis: MoneyString
+    rate: RatioString | None
+    amount: MoneyString
     formula: str
     deals: list[LineDeal] = Field(
         default_factory=list,
@@ -89,14 +96,14 @@ class LinePublic(BaseModel):
 
 class AdjustmentDeal(BaseModel):
     deal_id: str
-    amount: DecimalString = Field(description="how much the deal's credits changed")
+    amount: MoneyString = Field(description="how much the deal's credits changed")
 
 
 class DealCredited(BaseModel):
     deal_id: str
     credited_on: date
     product_line: str | None
-    amount: DecimalString = Field(description="net of every ledger row of the deal in this period")
+    amount: MoneyString = Field(description="net of every ledger row of the deal in this period")
     entries: int
 
 
@@ -106,9 +113,9 @@ class AdjustmentPublic(BaseModel):
     )
     source_period_key: str
     target_period_key: str
-    restated: DecimalString
-    paid: DecimalString
-    amount: DecimalString
+    restated: MoneyString
+    paid: MoneyString
+    amount: MoneyString
     deals: list[AdjustmentDeal]
     window_end: datetime | None
     created_at: datetime
@@ -121,8 +128,12 @@ class StatementSummary(BaseModel):
     status: Literal["open", "closed"]
     currency: str
     total: DecimalString
-    attainment: DecimalString | None
+    attainment: RatioString | None
     version: int
+
+    @field_serializer("total", when_used="json")
+    def _write_total(self, total: Decimal) -> DecimalText:
+        return write_money(total, self.currency)
 
 
 class StatementPublic(StatementSummary):
@@ -131,8 +142,8 @@ class StatementPublic(StatementSummary):
     plan_id: str | None
     plan_effective_from: date | None
     quota_goal_id: str | None
-    quota: DecimalString | None
-    revenue: DecimalString
+    quota: MoneyString | None
+    revenue: MoneyString
     lines: list[LinePublic]
     warnings: list[str]
     deals: list[DealCredited]
@@ -162,8 +173,8 @@ class EstimateRequest(Input):
 class NextStepPublic(BaseModel):
     component_id: str
     kind: str
-    attainment: DecimalString
-    revenue_needed: DecimalString
+    attainment: RatioString
+    revenue_needed: MoneyString
     description: str
 
 
@@ -175,18 +186,22 @@ class Estimate(BaseModel):
     current_total: DecimalString
     estimated_total: DecimalString
     difference: DecimalString
-    current_attainment: DecimalString | None
-    estimated_attainment: DecimalString | None
+    current_attainment: RatioString | None
+    estimated_attainment: RatioString | None
     lines: list[LinePublic]
     warnings: list[str]
     next_steps: list[NextStepPublic] = Field(description="from the estimated position")
+
+    @field_serializer("current_total", "estimated_total", "difference", when_used="json")
+    def _write_total(self, total: Decimal) -> DecimalText:
+        return write_money(total, self.currency)
 
 
 class PayoutRunPublic(BaseModel):
     period_key: str
     statements: int
     changed: int
-    total: DecimalString
+    total: MoneyString
     digest: str
 
 
@@ -202,7 +217,7 @@ class LeaderboardRow(BaseModel):
     org_unit_id: str
     target: DecimalString | None
     actual: DecimalString
-    attainment: DecimalString | None
+    attainment: RatioString | None
 
 
 class Leaderboard(Page[LeaderboardRow]):
@@ -211,6 +226,18 @@ class Leaderboard(Page[LeaderboardRow]):
     org_unit_id: str
     period_key: str
     metric: str
+
+    @field_serializer("data", when_used="json")
+    def _write_rows(self, rows: list[LeaderboardRow]) -> list[dict[str, Any]]:
+        """The rows' target and actual as the board's metric reads."""
+        return [
+            {
+                **row.model_dump(mode="json"),
+                "target": write_metric(row.target, self.metric),
+                "actual": write_metric(row.actual, self.metric),
+            }
+            for row in rows
+        ]
 
 
 class BadgePublic(BaseModel):
@@ -239,8 +266,8 @@ class WeightsPut(Input):
 class ScorecardPart(BaseModel):
     name: str
     score: DecimalString | None
-    weight: DecimalString
-    applied_weight: DecimalString
+    weight: RatioString
+    applied_weight: RatioString
     explanation: str
 
 

@@ -7,8 +7,18 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, field_serializer
 
+from attain_contracts.types import (
+    CountString,
+    DecimalText,
+    MoneyString,
+    RatioString,
+    metric_kind,
+    write_figure,
+    write_metric,
+    write_numerator,
+)
 from servicekit.auth import CurrentPrincipal
 from servicekit.inputs import AwareInstant, Day, Offset
 from servicekit.paging import Page, PagingDep
@@ -36,14 +46,30 @@ class ProgressPublic(BaseModel):
     as_of: datetime
     actual: Decimal
     target: Decimal
-    attainment: Decimal | None
+    attainment: RatioString | None
     expected_to_date: Decimal
-    pace: Decimal | None
+    pace: RatioString | None
     projection: Decimal
     pipeline_projection: Decimal | None
     open_pipeline: Decimal | None = None
     numerator: Decimal
-    denominator: Decimal | None
+    denominator: CountString | None
+
+    @field_serializer(
+        "actual",
+        "target",
+        "expected_to_date",
+        "projection",
+        "pipeline_projection",
+        "open_pipeline",
+        when_used="json",
+    )
+    def _write_figure(self, value: Decimal | None) -> DecimalText | None:
+        return write_metric(value, self.metric)
+
+    @field_serializer("numerator", when_used="json")
+    def _write_numerator(self, value: Decimal) -> DecimalText | None:
+        return write_numerator(value, self.metric)
 
     @classmethod
     def of(cls, goal: Goal, progress: Progress, as_of: datetime) -> "ProgressPublic":
@@ -87,8 +113,8 @@ async def read_progress(
 
 class SeriesPoint(BaseModel):
     on: date
-    actual: Decimal
-    expected_to_date: Decimal
+    actual: MoneyString
+    expected_to_date: MoneyString
 
 
 class ProgressSeries(BaseModel):
@@ -183,6 +209,10 @@ class LedgerRow(BaseModel):
     reason: str
     record_version: int
     recorded_at: datetime
+
+    @field_serializer("amount", when_used="json")
+    def _write_amount(self, amount: Decimal) -> DecimalText:
+        return write_figure(amount, metric_kind(self.metric), self.currency)
 
 
 class VersionPublic(BaseModel):
