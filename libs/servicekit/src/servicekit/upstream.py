@@ -3,9 +3,10 @@ caller's own on each call, and one error when the other service does not answer 
 names it: `tracking-unavailable`)."""
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
+from pydantic import SecretStr
 
 from servicekit.auth import Role, mint_token
 from servicekit.errors import Unreachable
@@ -62,3 +63,30 @@ class ServiceReader:
                 self._service, f"GET {path}: {response.status_code} {response.text[:200]}"
             )
         return response.json()
+
+
+class ReadsTracking(Protocol):
+    """The settings of a service that reads tracking-service."""
+
+    @property
+    def tracking_url(self) -> str: ...
+    @property
+    def jwt_secret(self) -> SecretStr: ...
+    @property
+    def jwt_audience(self) -> str: ...
+    @property
+    def tracking_timeout_seconds(self) -> float: ...
+
+
+def tracking_reader(
+    settings: ReadsTracking, caller: str, transport: httpx.AsyncBaseTransport | None = None
+) -> ServiceReader:
+    return ServiceReader(
+        "tracking-service",
+        settings.tracking_url,
+        settings.jwt_secret.get_secret_value(),
+        caller=caller,
+        audience=settings.jwt_audience,
+        timeout=settings.tracking_timeout_seconds,
+        transport=transport,
+    )

@@ -12,7 +12,7 @@ from decimal import Decimal
 import httpx
 
 from alert_service.settings import AlertSettings
-from servicekit.upstream import ServiceReader, UpstreamUnavailable
+from servicekit.upstream import ServiceReader, UpstreamUnavailable, tracking_reader
 
 # Goal ids per request: a URL of a few kilobytes, well inside a page of the list.
 CHUNK = 200
@@ -31,36 +31,14 @@ class ProgressFigures:
 
 
 class TrackingClient:
-    def __init__(
-        self,
-        base_url: str,
-        secret: str,
-        *,
-        audience: str = "attain",
-        timeout: float = 10.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self._reader = ServiceReader(
-            "tracking-service",
-            base_url,
-            secret,
-            caller="alert-service",
-            audience=audience,
-            timeout=timeout,
-            transport=transport,
-        )
+    def __init__(self, reader: ServiceReader) -> None:
+        self._reader = reader
 
     @classmethod
     def from_settings(
         cls, settings: AlertSettings, transport: httpx.AsyncBaseTransport | None = None
     ) -> "TrackingClient":
-        return cls(
-            settings.tracking_url,
-            settings.jwt_secret.get_secret_value(),
-            audience=settings.jwt_audience,
-            timeout=settings.tracking_timeout_seconds,
-            transport=transport,
-        )
+        return cls(tracking_reader(settings, "alert-service", transport))
 
     async def close(self) -> None:
         await self._reader.close()

@@ -10,7 +10,7 @@ from decimal import Decimal
 import httpx
 
 from goal_service.settings import GoalSettings
-from servicekit.upstream import ServiceReader, UpstreamUnavailable
+from servicekit.upstream import ServiceReader, UpstreamUnavailable, tracking_reader
 
 TrackingUnavailable = UpstreamUnavailable
 
@@ -41,36 +41,14 @@ class Progress:
 
 
 class TrackingClient:
-    def __init__(
-        self,
-        base_url: str,
-        secret: str,
-        *,
-        audience: str = "attain",
-        timeout: float = 10.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self._reader = ServiceReader(
-            "tracking-service",
-            base_url,
-            secret,
-            caller="goal-service",
-            audience=audience,
-            timeout=timeout,
-            transport=transport,
-        )
+    def __init__(self, reader: ServiceReader) -> None:
+        self._reader = reader
 
     @classmethod
     def from_settings(
         cls, settings: GoalSettings, transport: httpx.AsyncBaseTransport | None = None
     ) -> "TrackingClient":
-        return cls(
-            settings.tracking_url,
-            settings.jwt_secret.get_secret_value(),
-            audience=settings.jwt_audience,
-            timeout=settings.tracking_timeout_seconds,
-            transport=transport,
-        )
+        return cls(tracking_reader(settings, "goal-service", transport))
 
     async def close(self) -> None:
         await self._reader.close()
