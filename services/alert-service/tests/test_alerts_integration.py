@@ -661,12 +661,66 @@ async def test_managers_see_their_subtree_and_reps_their_own(
         assert (await api.get(f"/alerts/{detected.alert_id}", headers=headers)).status_code == 404
 
 
+async def test_the_at_risk_order_puts_the_largest_shortfall_first_and_pages_by_cursor(
+    api: httpx.AsyncClient, kafka_bootstrap: str, alerts_topic: AlertsTopic
+) -> None:
+    org = await new_org(kafka_bootstrap)
+    # By the 20th 15,000 of each goal is expected: these actuals are 1/3, 4/5 and 3/5 of it.
+    goal_ids = [await new_goal(api, kafka_bootstrap, org) for _ in range(3)]
+    for goal_id, actual in zip(goal_ids, ("5000", "12000", "9000"), strict=True):
+        await publish(
+            kafka_bootstrap, progress(goal_id, org, sequence=1, as_of=at(20), actual=actual)
+        )
+        assert isinstance(await alerts_topic.next_about(goal_id), DeviationDetected)
+    listed = (await api.get("/alerts", params={"org_unit_id": org.team}, headers=ADMIN)).json()
+    rank = {"info": 0, "warning": 1, "critical": 2}
+
+    def at_risk(alert: dict[str, Any]) -> tuple[Decimal, int, str, str]:
+        pace = Decimal(alert["pace"]) if alert["pace"] is not None else Decimal(1)
+        shortfall = max(Decimal(0), 1 - pace)
+        return (-shortfall, -rank[alert["severity"]], alert["opened_at"], alert["id"])
+
+    expected = [a["id"] for a in sorted(listed["data"], key=at_risk)]
+    # Each goal fell behind on more than one rule: ties of pace go by severity, then age.
+    assert len(expected) > 3 and expected != [a["id"] for a in listed["data"]]
+    ordered = {"org_unit_id": org.team, "order": "at_risk"}
+    whole = (await api.get("/alerts", params=ordered, headers=ADMIN)).json()
+    assert [a["id"] for a in whole["data"]] == expected
+    paces = [a["pace"] for a in whole["data"]]
+    assert sorted(set(paces)) == ["0.3333", "0.6000", "0.8000"] and paces == sorted(paces)
+
+    # One at a time, each page picking up after the last one's alert.
+    paged, after = [], None
+    while True:
+        page = (
+            await api.get("/alerts", params={**ordered, "limit": 1, "after": after}, headers=ADMIN)
+            if after
+            else await api.get("/alerts", params={**ordered, "limit": 1}, headers=ADMIN)
+        ).json()
+        paged.extend(a["id"] for a in page["data"])
+        assert page["count"] == len(expected)
+        if not (after := page["next_after"]):
+            break
+    assert paged == expected
+
+    # The status filter takes more than one status.
+    lead = bearer(Role.MANAGER, person_id=org.lead)
+    acked = await api.post(f"/alerts/{expected[1]}/acknowledge", json={}, headers=lead)
+    assert acked.status_code == 200, acked.text
+    both = {**ordered, "status": ["open", "acknowledged"]}
+    unresolved = (await api.get("/alerts", params=both, headers=lead)).json()
+    assert ([a["id"] for a in unresolved["data"]], unresolved["count"]) == (expected, len(expected))
+    still_open = await api.get("/alerts", params={**ordered, "status": "open"}, headers=lead)
+    assert [a["id"] for a in still_open.json()["data"]] == expected[:1] + expected[2:]
+
+
 BAD_REQUESTS = [
     # method, path, body, headers, status, field
     ("GET", "/alerts", None, {}, 401, None),
     ("GET", "/alerts", None, bearer(Role.INTEGRATION), 404, None),
-    ("GET", "/alerts?status=closed", None, ADMIN, 422, "status"),
+    ("GET", "/alerts?status=open&status=closed", None, ADMIN, 422, "status.1"),
     ("GET", "/alerts?severity=fatal", None, ADMIN, 422, "severity"),
+    ("GET", "/alerts?order=gap", None, ADMIN, 422, "order"),
     ("GET", "/alerts/alert_missing", None, ADMIN, 404, None),
     ("POST", "/admin/evaluate", {"as_of": "2026-03-05T12:00:00Z"}, bearer(Role.PLANNER), 404, None),
     ("POST", "/admin/evaluate", {"as_of": "2026-03-05T12:00:00"}, ADMIN, 422, "as_of"),

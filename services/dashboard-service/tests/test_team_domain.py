@@ -1,4 +1,4 @@
-"""The manager page's pure figures: pace bands, the at-risk order, the funnel,
+"""The manager page's pure figures: pace bands, the gap, the funnel,
 pipeline coverage, the grid's columns and the wall board's cycle."""
 
 from datetime import UTC, date, datetime, timedelta
@@ -12,16 +12,13 @@ from attain_contracts.calendar import FiscalCalendar
 from dashboard_service.domain.team import (
     Band,
     Figures,
-    RiskKey,
     age,
-    at_risk_order,
     coverage,
     funnel,
     gap,
     grid_columns,
     pace_band,
     roll_up,
-    shortfall,
     span_of,
     wall_cycle,
 )
@@ -61,38 +58,11 @@ def test_a_better_pace_never_gets_a_worse_band(low: Decimal, high: Decimal) -> N
     assert WORST_FIRST.index(pace_band(low)) <= WORST_FIRST.index(pace_band(high))
 
 
-@given(paces)
-def test_shortfall_is_what_is_missing_of_the_expected_and_never_negative(pace: Decimal) -> None:
-    missing = shortfall(pace)
-    assert D(0) <= missing <= D(1)
-    assert missing == (D(1) - pace if pace < 1 else D(0))
-
-
 @given(amounts, amounts)
 def test_the_gap_closes_once_the_actual_reaches_the_expected(
     actual: Decimal, expected: Decimal
 ) -> None:
     assert gap(actual, expected) == (expected - actual if actual < expected else D(0))
-
-
-def test_the_at_risk_list_puts_the_largest_gap_first_then_severity_then_age() -> None:
-    opened = datetime(2026, 3, 1, tzinfo=UTC)
-    small_critical = RiskKey(D("0.85"), "critical", opened)
-    large_warning = RiskKey(D("0.40"), "warning", opened)
-    large_critical_new = RiskKey(D("0.40"), "critical", opened + timedelta(days=2))
-    large_critical_old = RiskKey(D("0.40"), "critical", opened)
-    silent = RiskKey(None, "warning", opened)
-    ordered = sorted(
-        [small_critical, silent, large_warning, large_critical_new, large_critical_old],
-        key=at_risk_order,
-    )
-    assert ordered == [
-        large_critical_old,
-        large_critical_new,
-        large_warning,
-        small_critical,
-        silent,
-    ]
 
 
 @given(instants, instants)

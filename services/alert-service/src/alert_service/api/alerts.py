@@ -16,6 +16,7 @@ from alert_service.api.models import (
     HistoryPublic,
     SnoozeRequest,
 )
+from alert_service.domain.lifecycle import Order
 from alert_service.domain.rules import KnownRule
 from alert_service.service_layer import alerts
 from alert_service.service_layer.alerts import AlertDetail, DeliveryView, Filters
@@ -38,14 +39,24 @@ async def list_alerts(
     goal_id: str | None = None,
     rule: KnownRule | None = None,
     severity: Severity | None = None,
-    status: Literal["open", "acknowledged", "resolved"] | None = None,
+    status: Annotated[
+        list[Literal["open", "acknowledged", "resolved"]] | None,
+        Query(description="any of these, given more than once (every status when absent)"),
+    ] = None,
+    order: Annotated[
+        Order,
+        Query(
+            description="`newest` first, or `at_risk`: the largest shortfall of pace first, "
+            "then the more severe, then the one open longest"
+        ),
+    ] = "newest",
     offset: Annotated[Offset, Query(deprecated=True, description="use `after`")] = 0,
 ) -> AlertsPublic:
-    """Newest first."""
     page = await alerts.page(
         uow,
         principal,
-        Filters(owner_id, org_unit_id, goal_id, rule, severity, status),
+        Filters(owner_id, org_unit_id, goal_id, rule, severity, tuple(status or ())),
+        order=order,
         after=paging.after,
         limit=paging.limit,
         offset=offset,

@@ -3,10 +3,15 @@ it re-notifies only when its severity rises and resolves by itself when the
 condition clears."""
 
 from enum import StrEnum
+from typing import Literal
 
 from attain_contracts.types import Severity
 
 SEVERITY_RANK: dict[Severity, int] = {"info": 0, "warning": 1, "critical": 2}
+
+# How a list of alerts is sorted: the latest opened first, or the at-risk list (the
+# largest shortfall of pace first, then the more severe, then the one open longest).
+Order = Literal["newest", "at_risk"]
 
 
 class Transition(StrEnum):

@@ -4,6 +4,7 @@ what owners and managers do with them (acknowledge, snooze)."""
 from dataclasses import dataclass
 from datetime import datetime
 
+from alert_service.domain.lifecycle import Order
 from alert_service.service_layer import AlertUnit, alerting
 from alert_service.service_layer.visibility import (
     actor,
@@ -24,7 +25,7 @@ class Filters:
     goal_id: str | None = None
     rule: str | None = None
     severity: str | None = None
-    status: str | None = None
+    statuses: tuple[str, ...] = ()  # any of these; every status when empty
 
 
 @dataclass(frozen=True)
@@ -54,11 +55,11 @@ async def page(
     principal: Principal,
     filters: Filters,
     *,
+    order: Order = "newest",
     after: str | None,
     limit: int,
     offset: int,
 ) -> AlertPage:
-    """Newest first."""
     seen = await Visibility.of(principal, uow.store.org)
     if not seen.everything and seen.person_id is None:
         return AlertPage([], 0, None)
@@ -68,8 +69,9 @@ async def page(
         goal_id=filters.goal_id,
         rule=filters.rule,
         severity=filters.severity,
-        status=filters.status,
+        statuses=filters.statuses,
         visible_to=None if seen.everything else (seen.person_id or "", sorted(seen.managed)),
+        order=order,
         after=after,
         limit=limit,
         offset=offset,

@@ -1,15 +1,38 @@
 """Alerts and their history."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, case, func, literal, tuple_
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from alert_service.domain.lifecycle import SEVERITY_RANK, Order
 from alert_service.store.tables import Alert, AlertHistory
 from servicekit.errors import FieldError
+
+
+def _sort_key(order: Order) -> list[Any]:
+    """What places an alert in its list. "newest" (latest opened first): when it opened,
+    then its id. "at_risk", the at-risk list, every column ascending: the largest
+    shortfall (1 - pace; none when on pace or ahead, or when there is no pace) first,
+    then the more severe, then the one open longest."""
+    if order == "newest":
+        return [col(Alert.opened_at), col(Alert.id)]
+    shortfall = func.greatest(literal(0), 1 - func.coalesce(col(Alert.pace), 1))
+    severity = case(
+        *((col(Alert.severity) == name, rank) for name, rank in SEVERITY_RANK.items()),
+        else_=-1,
+    )
+    return [-shortfall, -severity, col(Alert.opened_at), col(Alert.id)]
+
+
+def _order_by(order: Order) -> list[Any]:
+    if order == "newest":
+        return [col(Alert.opened_at).desc(), col(Alert.id)]
+    return _sort_key(order)
 
 
 class Alerts:
@@ -62,15 +85,17 @@ class Alerts:
         goal_id: str | None = None,
         rule: str | None = None,
         severity: str | None = None,
-        status: str | None = None,
+        statuses: Sequence[str] = (),
         visible_to: tuple[str, list[str]] | None = None,
+        order: Order = "newest",
         after: str | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> tuple[list[Alert], int, bool]:
-        """Newest first, how many match in all, and whether more follow. `visible_to`
-        is (person id, org units they manage): their own alerts and their subtree's.
-        `after` is the id of the last alert of the previous page, among these."""
+        """In `order`, how many match in all, and whether more follow. `statuses`: any
+        of these (every status when empty). `visible_to` is (person id, org units they
+        manage): their own alerts and their subtree's. `after` is the id of the last
+        alert of the previous page, among these."""
         query = select(Alert)
         if owner_id is not None:
             query = query.where(Alert.owner_id == owner_id)
@@ -82,8 +107,8 @@ class Alerts:
             query = query.where(Alert.rule == rule)
         if severity is not None:
             query = query.where(Alert.severity == severity)
-        if status is not None:
-            query = query.where(Alert.status == status)
+        if statuses:
+            query = query.where(col(Alert.status).in_(list(statuses)))
         if visible_to is not None:
             person_id, managed = visible_to
             query = query.where(
@@ -94,20 +119,28 @@ class Alerts:
             await session.execute(sa_select(func.count()).select_from(query.subquery()))
         ).scalar()
         if after is not None:
-            last = (await session.execute(query.where(Alert.id == after))).scalar_one_or_none()
-            if last is None:
-                raise FieldError("after", "not an item of this list; start again without it")
-            query = query.where(
-                (col(Alert.opened_at) < last.opened_at)
-                | ((col(Alert.opened_at) == last.opened_at) & (col(Alert.id) > last.id))
-            )
+            query = query.where(await self._behind(query, order, after))
         rows = await session.execute(
-            query.order_by(col(Alert.opened_at).desc(), col(Alert.id))
-            .limit(limit + 1)
-            .offset(offset)
+            query.order_by(*_order_by(order)).limit(limit + 1).offset(offset)
         )
         found = list(rows.scalars())
         return found[:limit], int(total or 0), len(found) > limit
+
+    async def _behind(self, query: Any, order: Order, after: str) -> ColumnElement[bool]:
+        """What comes after the alert `after` of this list, in `order`."""
+        last = (
+            await self._session.execute(
+                query.with_only_columns(*_sort_key(order)).where(col(Alert.id) == after)
+            )
+        ).one_or_none()
+        if last is None:
+            raise FieldError("after", "not an item of this list; start again without it")
+        if order == "at_risk":
+            return tuple_(*_sort_key(order)) > tuple_(*(literal(v) for v in last))
+        opened_at, alert_id = last
+        return (col(Alert.opened_at) < opened_at) | (
+            (col(Alert.opened_at) == opened_at) & (col(Alert.id) > alert_id)
+        )
 
     async def history(self, alert_id: str) -> list[AlertHistory]:
         rows = await self._session.execute(

@@ -128,6 +128,9 @@ def build_environments(
     for locale in LOCALES:
         environment = Environment(
             loader=FileSystemLoader(TEMPLATES_DIR),
+            # The templates ship with the code: no file is looked at again once compiled
+            # (checking every template's time stamp was a tenth of a grid's render).
+            auto_reload=False,
             autoescape=select_autoescape(["html"]),
             undefined=StrictUndefined,
             extensions=["jinja2.ext.i18n"],

@@ -51,34 +51,13 @@ def pace_band(pace: Decimal | None, bands: PaceBands = DEFAULT_BANDS) -> Band:
     return Band.ON_TRACK
 
 
-SEVERITY_RANK = {"critical": 3, "warning": 2, "info": 1}
-
-
-def shortfall(pace: Decimal | None) -> Decimal:
-    """The share of the expected-to-date that is missing (0 when on pace or ahead):
-    the gap made comparable between a revenue goal and a deal-count goal, and
-    between a rep's goal and a region's."""
-    if pace is None or pace >= 1:
-        return Decimal(0)
-    return Decimal(1) - pace
+# alert-service's statuses of an alert still to act on.
+UNRESOLVED = ("open", "acknowledged")
 
 
 def gap(actual: Decimal, expected: Decimal) -> Decimal:
     """How much is missing to be where the goal should be by now (0 when there)."""
     return max(expected - actual, Decimal(0))
-
-
-@dataclass(frozen=True)
-class RiskKey:
-    pace: Decimal | None
-    severity: str
-    opened_at: datetime
-
-
-def at_risk_order(key: RiskKey) -> tuple[Decimal, int, datetime]:
-    """Sort key for the at-risk list: the largest gap first, then the more severe,
-    then the one open longest."""
-    return (-shortfall(key.pace), -SEVERITY_RANK.get(key.severity, 0), key.opened_at)
 
 
 def age(opened_at: datetime, now: datetime) -> timedelta:

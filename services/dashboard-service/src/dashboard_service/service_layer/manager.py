@@ -27,12 +27,11 @@ from attain_contracts import Period
 from attain_contracts.calendar import FiscalCalendar, Grain, UnknownPeriodKey
 from dashboard_service.clients import Attain, Problem, Upstream, Upstream404
 from dashboard_service.domain.team import (
+    UNRESOLVED,
     Band,
     Figures,
     Funnel,
-    RiskKey,
     age,
-    at_risk_order,
     coverage,
     funnel,
     gap,
@@ -48,7 +47,6 @@ METRIC = "revenue"  # the grid's metric: what a sales team's goals are first of 
 PAGE_SIZE = 1000  # the largest page tracking-service's and alert-service's lists give
 RISKS_SHOWN = 10
 LEADERS_SHOWN = 10
-UNRESOLVED = ("open", "acknowledged")
 
 T = TypeVar("T")
 
@@ -363,7 +361,7 @@ async def team_view(
     tree, unit, span, keys = scope.tree, scope.unit, scope.span, scope.keys
     if not sees_everything and not tree.managed_by(unit, person_id):
         raise Upstream404("goal-service", _not_found(unit_id))
-    (progress, names, (alerts, shown, alert_goals)) = await asyncio.gather(
+    (progress, names, (risk_count, shown, alert_goals)) = await asyncio.gather(
         _progress_of(attain.tracking, unit.id, keys),
         names_of(attain, unit.id, span.key),
         _risks_with_goals(attain, unit.id),
@@ -377,7 +375,7 @@ async def team_view(
         children=tuple(tree.children(unit.id)),
         grid=grid,
         risks=tuple(risk(a, goals.get(a["goal_id"]), names, tree, now) for a in shown),
-        risk_count=len(alerts),
+        risk_count=risk_count,
         currency=currency,
         as_of=now,
         spans=tuple(neighbouring_spans(tree.calendar, span)),
@@ -610,23 +608,19 @@ def _by_period(
 
 async def _risks_with_goals(
     attain: Attain, unit_id: str
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any] | None]]:
-    """The unresolved alerts, the ones shown and their goals: the goals are asked for as
-    soon as the alerts are in, while the grid's list is still on its way (after it, they
-    were a second round of the page's)."""
-    alerts = await _unresolved_alerts(attain.alerts, unit_id)
-    shown = sorted(alerts, key=lambda a: at_risk_order(_risk_key(a)))[:RISKS_SHOWN]
+) -> tuple[int, list[dict[str, Any]], list[dict[str, Any] | None]]:
+    """How many alerts are unresolved, the ones shown (the largest gaps, in alert-service's
+    at-risk order) and their goals: the goals are asked for as soon as the alerts are in,
+    while the grid's list is still on its way (after it, they were a second round of the
+    page's)."""
+    answer = await attain.alerts.get(
+        "/alerts", org_unit_id=unit_id, status=list(UNRESOLVED), order="at_risk", limit=RISKS_SHOWN
+    )
+    shown: list[dict[str, Any]] = answer["data"]
     goals = await asyncio.gather(
         *(_maybe(attain.goals.get(f"/goals/{g}")) for g in _unique_goals(shown))
     )
-    return alerts, shown, list(goals)
-
-
-async def _unresolved_alerts(alerts: Upstream, unit_id: str) -> list[dict[str, Any]]:
-    lists = await asyncio.gather(
-        *(_all(alerts, "/alerts", org_unit_id=unit_id, status=status) for status in UNRESOLVED)
-    )
-    return [a for alerts_ in lists for a in alerts_]
+    return int(answer["count"]), shown, list(goals)
 
 
 async def _all(upstream: Upstream, path: str, **params: Any) -> list[dict[str, Any]]:
@@ -651,12 +645,6 @@ async def _maybe(call: Awaitable[T]) -> T | None:
         return await call
     except Upstream404:
         return None
-
-
-def _risk_key(alert: dict[str, Any]) -> RiskKey:
-    return RiskKey(
-        _decimal(alert["pace"]), alert["severity"], datetime.fromisoformat(alert["opened_at"])
-    )
 
 
 def risk(

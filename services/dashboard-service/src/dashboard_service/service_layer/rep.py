@@ -22,9 +22,7 @@ from dashboard_service.domain.rep import (
     progress_series,
     standing_of,
 )
-from dashboard_service.domain.team import Band, left_to_do, pace_band
-
-UNRESOLVED = ("open", "acknowledged")
+from dashboard_service.domain.team import UNRESOLVED, Band, left_to_do, pace_band
 
 
 @dataclass(frozen=True)
@@ -85,12 +83,12 @@ def _card_order(card: GoalCard) -> tuple[str, str]:
 
 
 async def goal_card(attain: Attain, goal: dict[str, Any]) -> GoalCard:
-    # Each unresolved status asked for by itself, every page: a goal collects many resolved
-    # alerts, and a first page of all of them can leave out the one just opened.
-    progress, series, *unresolved = await asyncio.gather(
+    # Only the unresolved, every page: a goal collects many resolved alerts, and a first
+    # page of all of them can leave out the one just opened.
+    progress, series, unresolved = await asyncio.gather(
         attain.tracking.get(f"/goals/{goal['id']}/progress"),
         attain.tracking.get(f"/goals/{goal['id']}/series"),
-        *(attain.alerts.every("/alerts", goal_id=goal["id"], status=s) for s in UNRESOLVED),
+        attain.alerts.every("/alerts", goal_id=goal["id"], status=list(UNRESOLVED)),
     )
     pace = progress.get("pace")
     return GoalCard(
@@ -99,7 +97,7 @@ async def goal_card(attain: Attain, goal: dict[str, Any]) -> GoalCard:
         band=pace_band(None if pace is None else Decimal(str(pace))),
         left=left_to_do(Decimal(str(progress["actual"])), Decimal(str(progress["target"]))),
         series=progress_series(series["points"]),
-        alerts=[_with_snooze(a) for alerts in unresolved for a in alerts],
+        alerts=[_with_snooze(a) for a in unresolved],
     )
 
 
