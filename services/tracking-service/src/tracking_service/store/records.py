@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from tracking_service.store.chunks import CHUNK, chunks
+from tracking_service.store.chunks import chunks
 from tracking_service.store.tables import CrmRecord, LedgerEntry, RecordVersion
 
 RecordKey = tuple[str, str, str]
@@ -91,10 +91,10 @@ class Records:
             if (r.source_id, r.kind, r.record_id) in fresh
         }
         inserted: set[RecordKey] = set()
-        values = [row.model_dump() for row in rows.values()]
-        for chunk in chunks(values, CHUNK // 2):
+        if rows:
             result = await self.session.execute(
-                insert(CrmRecord).values(list(chunk)).on_conflict_do_nothing().returning(*_ORDER)
+                insert(CrmRecord).on_conflict_do_nothing().returning(*_ORDER),
+                [row.model_dump() for row in rows.values()],
             )
             inserted.update((s, k, r) for s, k, r in result.all())
         await self.session.flush()
@@ -118,10 +118,8 @@ class Records:
             }
             for (source, kind, record_id), version, payload in versions
         ]
-        for chunk in chunks(values, CHUNK // 3):
-            await self.session.execute(
-                insert(RecordVersion).values(list(chunk)).on_conflict_do_nothing()
-            )
+        if values:
+            await self.session.execute(insert(RecordVersion).on_conflict_do_nothing(), values)
 
     async def parked_for(self, needs: Iterable[tuple[str, date]]) -> list[CrmRecord]:
         """Parked records waiting for one of these (currency, day) rates, locked."""

@@ -50,19 +50,16 @@ class Sources:
         if not deliveries:
             return
         await self.session.execute(
-            insert(WebhookDelivery)
-            .values(
-                [
-                    {
-                        "source_id": d.source_id,
-                        "webhook_id": d.webhook_id,
-                        "kind": d.kind,
-                        "record_id": d.record_id,
-                        "version": d.version,
-                        "received_at": d.received_at,
-                    }
-                    for d in deliveries
-                ]
-            )
-            .on_conflict_do_nothing()
+            insert(WebhookDelivery).on_conflict_do_nothing(),
+            [
+                {
+                    "source_id": d.source_id,
+                    "webhook_id": d.webhook_id,
+                    "kind": d.kind,
+                    "record_id": d.record_id,
+                    "version": d.version,
+                    "received_at": d.received_at,
+                }
+                for d in deliveries
+            ],
         )
