@@ -71,17 +71,16 @@ async def _spread(
     children = await time_children(store, goal)
     if not children:
         return None
-    plans = []
-    for child in children:
-        closed = child.period_end < as_of
-        progress = await tracking.progress(child.id) if closed else None
-        plans.append(
-            replan.ChildPlan(
-                period=Period(start=child.period_start, end=child.period_end),
-                target=child.target,
-                actual=progress.actual if progress else Decimal(0),
-            )
+    # What the closed periods reached, in one request: the open ones are planned afresh.
+    progress = await tracking.progress([c.id for c in children if c.period_end < as_of])
+    plans = [
+        replan.ChildPlan(
+            period=Period(start=child.period_start, end=child.period_end),
+            target=child.target,
+            actual=progress[child.id].actual if child.id in progress else Decimal(0),
         )
+        for child in children
+    ]
     result = replan.replan(target, plans, as_of, goal.unit)
     for child, new_target in zip(children, result.targets, strict=True):
         if new_target == child.target:
