@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from tracking_service.store.chunks import chunks
+from tracking_service.store.chunks import ROWS_A_PAGE, chunks
 from tracking_service.store.tables import CrmRecord, LedgerEntry, RecordVersion
 
 RecordKey = tuple[str, str, str]
@@ -91,10 +91,10 @@ class Records:
             if (r.source_id, r.kind, r.record_id) in fresh
         }
         inserted: set[RecordKey] = set()
-        if rows:
+        values = [row.model_dump() for row in rows.values()]
+        for page in chunks(values, ROWS_A_PAGE):
             result = await self.session.execute(
-                insert(CrmRecord).on_conflict_do_nothing().returning(*_ORDER),
-                [row.model_dump() for row in rows.values()],
+                insert(CrmRecord).on_conflict_do_nothing().returning(*_ORDER), list(page)
             )
             inserted.update((s, k, r) for s, k, r in result.all())
         await self.session.flush()
