@@ -26,8 +26,9 @@ from tracking_service.domain.ledger import (
 )
 from tracking_service.service_layer.records import BY_KIND, RecordIn
 from tracking_service.service_layer.unit import Runtime, Unit
+from tracking_service.store.ledger import NewEntry
 from tracking_service.store.org import ANY_SOURCE
-from tracking_service.store.tables import CrmRecord, LedgerEntry, WebhookDelivery
+from tracking_service.store.tables import CrmRecord, WebhookDelivery
 
 Status = Literal["accepted", "duplicate", "stale", "parked"]
 RecordKey = tuple[str, str, str]  # source, kind, record id
@@ -75,7 +76,7 @@ async def record(
     rates = await uow.store.rates.of(needs)
     held = await uow.store.ledger.held([key for key in by_key if key in stored])
     outcomes: dict[int, Outcome] = {}
-    appended: list[LedgerEntry] = []
+    appended: list[NewEntry] = []
     changed: list[CrmRecord] = []
     versions: list[tuple[RecordKey, int, dict[str, Any]]] = []
     now = uow.clock.now()
@@ -157,7 +158,7 @@ async def _credit_new_customers(
     batch: dict[RecordKey, dict[LedgerKey, Decimal]],
     changed: Sequence[CrmRecord],
     base_currency: str,
-) -> list[LedgerEntry]:
+) -> list[NewEntry]:
     """Move each customer's `new_customers` credit to its first won deal as the records
     now stand (`domain.ledger.new_customer_credits`), the batch's deals (`batch`: what the
     ledger holds for each) and the customer's other deals alike. Runs under the
@@ -327,7 +328,7 @@ def _credit(
     directory: Directory,
     base_currency: str,
     now: datetime,
-) -> list[LedgerEntry]:
+) -> list[NewEntry]:
     """Ledger rows that make what the record holds equal what `new` credits; `held`
     is updated in place so later versions in the same batch build on it."""
     wanted = {
@@ -347,7 +348,7 @@ def _credit(
     return entries
 
 
-async def repath(uow: Unit, person_ids: Sequence[str], base_currency: str) -> list[LedgerEntry]:
+async def repath(uow: Unit, person_ids: Sequence[str], base_currency: str) -> list[NewEntry]:
     """Move these people's credits to the org path in force on each credit date, as
     now known: a deal credited before tracking-service heard of its owner's team
     counts for that team once it has."""
@@ -375,7 +376,7 @@ async def repath(uow: Unit, person_ids: Sequence[str], base_currency: str) -> li
 
 async def reassign(
     uow: Unit, aliases: Sequence[tuple[str, str, str]], base_currency: str
-) -> list[LedgerEntry]:
+) -> list[NewEntry]:
     """Move the credits made to an owner id as sent to the person it now names
     (`aliases`: source id or any source, owner id or e-mail, person id): a deal that
     came before its owner's CRM id was known counts for them once it is."""
@@ -418,10 +419,10 @@ def ledger_entry(
     reason: str,
     base_currency: str,
     now: datetime,
-) -> LedgerEntry:
+) -> NewEntry:
     credit: CreditKey = key.credit
     source_id, kind, record_id = record_key
-    return LedgerEntry(
+    return NewEntry(
         id=uuid4(),
         source_id=source_id,
         record_kind=kind,
@@ -439,7 +440,7 @@ def ledger_entry(
     )
 
 
-def actual_recorded(entry: LedgerEntry) -> ActualRecorded:
+def actual_recorded(entry: NewEntry) -> ActualRecorded:
     return ActualRecorded(
         entry_id=str(entry.id),
         deal_id=entry.record_id,
@@ -474,7 +475,7 @@ async def credit_parked(uow: Unit, arrived: Iterable[tuple[str, date]], base_cur
     rates = await uow.store.rates.of(_rate_needs(items, base_currency))
     held = await uow.store.ledger.held(keys)
     now = uow.clock.now()
-    appended: list[LedgerEntry] = []
+    appended: list[NewEntry] = []
     credited = 0
     for row, item, key in zip(rows, items, keys, strict=True):
         try:

@@ -3,19 +3,58 @@ queue of rows the projector has not folded yet."""
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
+from uuid import UUID
 
-from sqlalchemy import ColumnElement, func, insert, select, tuple_
+from sqlalchemy import ColumnElement, func, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from servicekit.db import write_rows
 from servicekit.wakeup import notify
 from tracking_service.domain.ledger import CreditKey, LedgerKey
-from tracking_service.store.chunks import ROWS_A_PAGE, chunks
-from tracking_service.store.tables import LedgerEntry, ProjectionQueue
+from tracking_service.store.chunks import chunks
+from tracking_service.store.tables import LedgerEntry
+
+# The projector's queue takes the rows just written, found by their ids (one array).
+_QUEUE = text(
+    """
+    INSERT INTO tracking.projection_queue (entry_seq)
+    SELECT seq FROM tracking.ledger_entry WHERE id = ANY(CAST(:ids AS uuid[]))
+    """
+)
 
 RecordKey = tuple[str, str, str]
 LEDGER_CHANNEL = "tracking_ledger"
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """A ledger row to append: `LedgerEntry`'s columns but `seq`, which the database
+    numbers. A plain record, since a batch makes tens of thousands and a table model
+    costs seven times as much to build."""
+
+    id: UUID
+    source_id: str
+    record_kind: str
+    record_id: str
+    metric: str
+    person_id: str
+    org_path: list[str]
+    product_line: str | None
+    credited_on: date
+    amount: Decimal
+    currency: str | None
+    reason: str
+    record_version: int
+    recorded_at: datetime
+
+    def row(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
 
 _HOLDING = (
     col(LedgerEntry.source_id),
@@ -77,17 +116,11 @@ class Ledger:
             holdings[(record_key, version)][key] = amount
         return holdings
 
-    async def append(self, entries: Sequence[LedgerEntry]) -> None:
+    async def append(self, entries: Sequence[NewEntry]) -> None:
         """Append ledger rows and queue them for the projector, which is woken on commit."""
         if not entries:
             return
         await notify(self.session, LEDGER_CHANNEL)
-        # One statement compiled once and sent a page of rows at a time: a VALUES list of
-        # thousands of rows was compiled anew for every batch, a third of its time.
-        values = [entry.model_dump(exclude={"seq"}) for entry in entries]
-        for page in chunks(values, ROWS_A_PAGE):
-            result = await self.session.execute(
-                insert(LedgerEntry).returning(col(LedgerEntry.seq)), list(page)
-            )
-            seqs = [{"entry_seq": seq} for (seq,) in result.all()]
-            await self.session.execute(insert(ProjectionQueue), seqs)
+        # COPY for a batch's rows (an INSERT of them was a third of the batch API's time).
+        await write_rows(self.session, LedgerEntry.__table__, [e.row() for e in entries])  # type: ignore[attr-defined]
+        await self.session.execute(_QUEUE, {"ids": [str(e.id) for e in entries]})
