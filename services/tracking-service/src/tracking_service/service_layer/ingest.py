@@ -11,6 +11,7 @@ from typing import Any, Literal
 from uuid import uuid4
 
 from attain_contracts import ActualRecorded
+from attain_contracts.types import metric_kind, write_figure
 from tracking_service.domain.directory import Directory
 from tracking_service.domain.fx import MissingRate
 from tracking_service.domain.ledger import (
@@ -114,9 +115,7 @@ async def record(
     await uow.store.records.save_versions(versions, now)
     deals = {key: held[key] for key in by_key if key[1] == "deal"}
     appended.extend(await _credit_new_customers(uow, customers, deals, changed, base_currency))
-    await uow.store.ledger.append(appended)
-    for entry in appended:
-        uow.publish(actual_recorded(entry))
+    await append(uow, appended)
     return [outcomes[index] for index in range(len(records))]
 
 
@@ -130,9 +129,7 @@ async def credit_all_new_customers(uow: Unit, base_currency: str) -> int:
     for start in range(0, len(customers), CUSTOMERS_AT_ONCE):
         chunk = customers[start : start + CUSTOMERS_AT_ONCE]
         entries = await _credit_new_customers(uow, chunk, {}, [], base_currency)
-        await uow.store.ledger.append(entries)
-        for entry in entries:
-            uow.publish(actual_recorded(entry))
+        await append(uow, entries)
         appended += len(entries)
     return appended
 
@@ -368,9 +365,7 @@ async def repath(uow: Unit, person_ids: Sequence[str], base_currency: str) -> li
             entries.append(
                 ledger_entry(record_key, version, key, amount, "repathed", base_currency, now)
             )
-    await uow.store.ledger.append(entries)
-    for entry in entries:
-        uow.publish(actual_recorded(entry))
+    await append(uow, entries)
     return entries
 
 
@@ -405,9 +400,7 @@ async def reassign(
                     record_key, version, key, amount, "owner_identified", base_currency, now
                 )
             )
-    await uow.store.ledger.append(entries)
-    for entry in entries:
-        uow.publish(actual_recorded(entry))
+    await append(uow, entries)
     return entries
 
 
@@ -440,25 +433,34 @@ def ledger_entry(
     )
 
 
-def actual_recorded(entry: NewEntry) -> ActualRecorded:
-    return ActualRecorded(
-        entry_id=str(entry.id),
-        deal_id=entry.record_id,
-        record_kind=entry.record_kind,
-        source=entry.source_id,
-        metric=entry.metric,
-        person_id=entry.person_id,
-        org_path=entry.org_path,
-        product_line=entry.product_line,
-        credited_on=entry.credited_on,
-        amount=entry.amount,
-        currency=entry.currency,
-        reason=entry.reason,
-        deal_version=entry.record_version,
-        recorded_at=entry.recorded_at,
-        record_id=entry.record_id,
-        record_version=entry.record_version,
-    )
+async def append(uow: Unit, entries: Sequence[NewEntry]) -> None:
+    """Append ledger rows with one `ActualRecorded` each."""
+    await uow.store.ledger.append(entries)
+    for entry in entries:
+        uow.publish_json(ActualRecorded, entry.record_id, actual_recorded_json(entry))
+
+
+def actual_recorded_json(entry: NewEntry) -> dict[str, Any]:
+    """What `ActualRecorded(...).model_dump(mode="json")` gives for the entry, without
+    building the model: a batch publishes tens of thousands (a test holds them equal)."""
+    return {
+        "entry_id": str(entry.id),
+        "deal_id": entry.record_id,
+        "record_kind": entry.record_kind,
+        "source": entry.source_id,
+        "metric": entry.metric,
+        "person_id": entry.person_id,
+        "org_path": entry.org_path,
+        "product_line": entry.product_line,
+        "credited_on": entry.credited_on.isoformat(),
+        "amount": write_figure(entry.amount, metric_kind(entry.metric), entry.currency),
+        "currency": entry.currency,
+        "reason": entry.reason,
+        "deal_version": entry.record_version,
+        "recorded_at": entry.recorded_at.isoformat(),
+        "record_id": entry.record_id,
+        "record_version": entry.record_version,
+    }
 
 
 async def credit_parked(uow: Unit, arrived: Iterable[tuple[str, date]], base_currency: str) -> int:
@@ -488,7 +490,5 @@ async def credit_parked(uow: Unit, arrived: Iterable[tuple[str, date]], base_cur
         appended.extend(_credit(row, None, state, held[key], directory, base_currency, now))
         credited += 1
     await uow.store.records.flush()
-    await uow.store.ledger.append(appended)
-    for entry in appended:
-        uow.publish(actual_recorded(entry))
+    await append(uow, appended)
     return credited
