@@ -41,7 +41,7 @@ from attain_devstack.stack import Infrastructure, infrastructure
 from attain_devstack.testing import envelope
 from attain_devstack.workload import SCALES, Workload
 from servicekit.auth import Role, mint_token
-from servicekit.kafka import event_headers
+from servicekit.kafka import event_headers, partitions_of
 from servicekit.migrations import upgrade
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -333,11 +333,7 @@ async def progress_from_now(bootstrap: str) -> AIOKafkaConsumer:
     """A consumer of every partition of the progress topic, from its current end on (no group)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
-    await consumer.topics()
-    partitions = [
-        TopicPartition(topics.PROGRESS, p)
-        for p in consumer.partitions_for_topic(topics.PROGRESS) or ()
-    ]
+    partitions = await partitions_of(consumer, [topics.PROGRESS])
     consumer.assign(partitions)
     await consumer.seek_to_end(*partitions)
     for partition in partitions:

@@ -53,6 +53,7 @@ from attain_contracts.progress import GoalTerms, expected_to_date
 from attain_devstack.receivers import HttpReceiver, Received, http_receiver
 from attain_devstack.workload import CURRENCY, Deal, Rep, Workload
 from servicekit.auth import Role
+from servicekit.kafka import partitions_of
 from tracking_service.cli.sign import signed_headers
 
 SAMPLES = 100  # reps whose goal falls behind; half the reps when the scale has fewer than 200
@@ -261,11 +262,7 @@ async def _first_progress_ends(
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer.topics()
-        partitions = [
-            TopicPartition(topics.PROGRESS, p)
-            for p in consumer.partitions_for_topic(topics.PROGRESS) or ()
-        ]
+        partitions = await partitions_of(consumer, [topics.PROGRESS])
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends: dict[TopicPartition, int] = {}

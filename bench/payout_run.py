@@ -46,6 +46,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from attain_contracts import topics
 from attain_devstack.workload import CURRENCY, Workload, goal_id
 from servicekit.auth import Role
+from servicekit.kafka import partitions_of
 
 TARGET_SECONDS = 30.0
 RUN_TIMEOUT_SECONDS = 600.0
@@ -281,12 +282,7 @@ async def _ends_since(
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer.topics()
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in published
-            for p in consumer.partitions_for_topic(topic) or ()
-        ]
+        partitions = await partitions_of(consumer, list(published))
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends: dict[TopicPartition, int] = {}
