@@ -329,6 +329,48 @@ async def until_notifications_sent(database_url: str) -> None:
         await connection.close()
 
 
+async def until_none(
+    connection: asyncpg.Connection, query: str, who: str, what: str, poll_seconds: float = 0.5
+) -> None:
+    """Until `query` counts nothing; fails when the count stops moving."""
+    left, moved_at = -1, time.monotonic()
+    while now_left := int(await connection.fetchval(query)):
+        if now_left != left:
+            left, moved_at = now_left, time.monotonic()
+        elif time.monotonic() - moved_at > STALLED_AFTER_SECONDS:
+            raise SystemExit(f"{who} stopped ({left:,} {what})")
+        await asyncio.sleep(poll_seconds)
+
+
+async def ends_since(
+    bootstrap: str, published: dict[str, int], since: float
+) -> dict[TopicPartition, int]:
+    """Where each topic ends once it holds `published[topic]` records produced after `since`
+    (time.time()): read, as Tansu answers a ListOffsets for the latest offset wrongly."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = await partitions_of(consumer, list(published))
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends: dict[TopicPartition, int] = {}
+        read = dict.fromkeys(published, 0)
+        moved_at = time.monotonic()
+        while any(read[topic] < count for topic, count in published.items()):
+            if time.monotonic() - moved_at > STALLED_AFTER_SECONDS:
+                raise SystemExit(f"read {read} of the {published} records published")
+            for partition, records in (await consumer.getmany(timeout_ms=500)).items():
+                # A broker named by ATTAIN_KAFKA_BOOTSTRAP may hold earlier runs' records.
+                ours = [record for record in records if record.timestamp >= since * 1000]
+                if ours:
+                    read[partition.topic] += len(ours)
+                    ends[partition] = ours[-1].offset + 1
+                    moved_at = time.monotonic()
+        return ends
+    finally:
+        await consumer.stop()
+
+
 async def progress_from_now(bootstrap: str) -> AIOKafkaConsumer:
     """A consumer of every partition of the progress topic, from its current end on (no group)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)

@@ -26,11 +26,11 @@ import httpx
 from _stack import (
     INCENTIVE_GROUP,
     INCENTIVE_LOG,
-    STALLED_AFTER_SECONDS,
     BulkLoad,
     asyncpg_dsn,
     bench_stack,
     bulk_load,
+    ends_since,
     headers_for,
     incentive_service,
     note,
@@ -39,14 +39,13 @@ from _stack import (
     print_headline,
     print_workload,
     tracking_service,
+    until_none,
     wait_until_consumed,
 )
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from attain_contracts import topics
 from attain_devstack.workload import CURRENCY, Workload, goal_id
 from servicekit.auth import Role
-from servicekit.kafka import partitions_of
 
 TARGET_SECONDS = 30.0
 RUN_TIMEOUT_SECONDS = 600.0
@@ -249,58 +248,25 @@ async def settle(bootstrap: str, database_url: str, url: str, since: float) -> S
     started = time.monotonic()
     connection = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
-        await _until_none(connection, UNPUBLISHED, "tracking-service's relay", "rows unpublished")
+        await until_none(
+            connection, UNPUBLISHED, "tracking-service's relay", "rows unpublished", POLL_SECONDS
+        )
         published = dict(await connection.fetch(PUBLISHED, list(CONSUMED_TOPICS)))
-        ends = await _ends_since(bootstrap, published, since)
+        ends = await ends_since(bootstrap, published, since)
         await wait_until_consumed(bootstrap, INCENTIVE_GROUP, ends)
         note(f"incentive-service consumed {sum(published.values()):,} records of tracking-service")
-        await _until_none(connection, QUEUED, "incentive-service's repricer", "statements queued")
-        await _until_none(connection, UNSENT, "incentive-service's relay", "rows unpublished")
+        await until_none(
+            connection, QUEUED, "incentive-service's repricer", "statements queued", POLL_SECONDS
+        )
+        await until_none(
+            connection, UNSENT, "incentive-service's relay", "rows unpublished", POLL_SECONDS
+        )
         revenue_entries, credits = await connection.fetchrow(CREDITS)
     finally:
         await connection.close()
     seconds = time.monotonic() - started
     priced, changed = _repricer_counts(url)
     return Settled(seconds, sum(published.values()), revenue_entries, credits, priced, changed)
-
-
-async def _until_none(connection: asyncpg.Connection, query: str, who: str, what: str) -> None:
-    left, moved_at = -1, time.monotonic()
-    while now_left := int(await connection.fetchval(query)):
-        if now_left != left:
-            left, moved_at = now_left, time.monotonic()
-        elif time.monotonic() - moved_at > STALLED_AFTER_SECONDS:
-            raise SystemExit(f"{who} stopped ({left:,} {what})")
-        await asyncio.sleep(POLL_SECONDS)
-
-
-async def _ends_since(
-    bootstrap: str, published: dict[str, int], since: float
-) -> dict[TopicPartition, int]:
-    """Where each topic ends once it holds `published[topic]` records produced after `since`
-    (time.time()): read, as Tansu answers a ListOffsets for the latest offset wrongly."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = await partitions_of(consumer, list(published))
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends: dict[TopicPartition, int] = {}
-        read = dict.fromkeys(published, 0)
-        moved_at = time.monotonic()
-        while any(read[topic] < count for topic, count in published.items()):
-            if time.monotonic() - moved_at > STALLED_AFTER_SECONDS:
-                raise SystemExit(f"read {read} of the {published} records tracking published")
-            for partition, records in (await consumer.getmany(timeout_ms=500)).items():
-                # A broker named by ATTAIN_KAFKA_BOOTSTRAP may hold earlier runs' records.
-                ours = [record for record in records if record.timestamp >= since * 1000]
-                if ours:
-                    read[partition.topic] += len(ours)
-                    ends[partition] = ours[-1].offset + 1
-                    moved_at = time.monotonic()
-        return ends
-    finally:
-        await consumer.stop()
 
 
 def _repricer_counts(url: str) -> tuple[int, int]:
