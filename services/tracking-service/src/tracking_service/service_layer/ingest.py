@@ -2,6 +2,7 @@
 causes and their `ActualRecorded` events, in the caller's unit of work. One
 webhook and a batch of 10,000 take the same path, so they behave the same."""
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -36,6 +37,7 @@ RecordKey = tuple[str, str, str]  # source, kind, record id
 MONEY_METRICS = frozenset({"revenue", "collections"})
 ATTEMPTS = 3
 CUSTOMERS_AT_ONCE = 1000
+YIELD_EVERY = 250  # records
 
 
 @dataclass
@@ -81,7 +83,12 @@ async def record(
     changed: list[CrmRecord] = []
     versions: list[tuple[RecordKey, int, dict[str, Any]]] = []
     now = uow.clock.now()
-    for key, items in by_key.items():
+    for done, (key, items) in enumerate(by_key.items()):
+        if done % YIELD_EVERY == 0:
+            # A batch is seconds of work without a query: let the event loop serve the
+            # other requests and the consumers' heartbeats (a group that hears none for
+            # its session timeout drops the member and rebalances).
+            await asyncio.sleep(0)
         row = stored.get(key)
         last_state = (
             _state_of(row, stored_items[key], base_currency, rates) if row is not None else None
