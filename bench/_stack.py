@@ -93,6 +93,17 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     signal.raise_signal(signal.SIGINT)
 
 
+def environment_for(stack: Stack, **extra: str) -> dict[str, str]:
+    """What a service process of this stack runs with: its servers, database and signing secret."""
+    return {
+        **os.environ,
+        **stack.servers.service_environment(),
+        "ATTAIN_DATABASE_URL": stack.database_url,
+        "ATTAIN_JWT_SECRET": JWT_SECRET,
+        **extra,
+    }
+
+
 @contextmanager
 def serving(app_factory: str, environment: dict[str, str], log: Path) -> Iterator[str]:
     """`app_factory` (`module:function`) run by uvicorn as `make run` runs a service, on a free
@@ -168,12 +179,7 @@ def tracking_service(stack: Stack, workload: Workload) -> Iterator[Tracking]:
     """tracking-service migrated, running, with a source to post to, and the workload's org
     tree, people and goals consumed."""
     upgrade("tracking_service", stack.database_url)
-    environment = {
-        **os.environ,
-        **stack.servers.service_environment(),
-        "ATTAIN_DATABASE_URL": stack.database_url,
-        "ATTAIN_JWT_SECRET": JWT_SECRET,
-    }
+    environment = environment_for(stack)
     log = stack.work_dir / "tracking-service.log"
     with serving("tracking_service.main:create_app", environment, log) as url:
         response = httpx.put(
@@ -269,13 +275,9 @@ def alert_service(stack: Stack) -> Iterator[str]:
     """alert-service migrated and running as a process of its own, its scheduled sweep held off;
     yields its URL. It consumes the goal and progress topics from their start."""
     upgrade("alert_service", stack.database_url)
-    environment = {
-        **os.environ,
-        **stack.servers.service_environment(),
-        "ATTAIN_DATABASE_URL": stack.database_url,
-        "ATTAIN_JWT_SECRET": JWT_SECRET,
-        "ATTAIN_ALERT_SWEEP_INTERVAL_SECONDS": str(SWEEP_HELD_OFF_SECONDS),
-    }
+    environment = environment_for(
+        stack, ATTAIN_ALERT_SWEEP_INTERVAL_SECONDS=str(SWEEP_HELD_OFF_SECONDS)
+    )
     with serving("alert_service.main:create_app", environment, stack.work_dir / ALERT_LOG) as url:
         yield url
 
@@ -291,12 +293,7 @@ def incentive_service(stack: Stack) -> Iterator[str]:
     """incentive-service migrated and running as a process of its own; yields its URL. It consumes
     the org, goal, progress and actuals topics from their start."""
     upgrade("incentive_service", stack.database_url)
-    environment = {
-        **os.environ,
-        **stack.servers.service_environment(),
-        "ATTAIN_DATABASE_URL": stack.database_url,
-        "ATTAIN_JWT_SECRET": JWT_SECRET,
-    }
+    environment = environment_for(stack)
     log = stack.work_dir / INCENTIVE_LOG
     with serving("incentive_service.main:create_app", environment, log) as url:
         yield url
@@ -318,13 +315,7 @@ async def until_notifications_sent(database_url: str) -> None:
     before does not compete with what is measured next."""
     connection = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
-        left, moved_at = -1, time.monotonic()
-        while now_left := int(await connection.fetchval(DELIVERIES_DUE)):
-            if now_left != left:
-                left, moved_at = now_left, time.monotonic()
-            elif time.monotonic() - moved_at > STALLED_AFTER_SECONDS:
-                raise SystemExit(f"alert-service stopped sending ({left:,} notifications due)")
-            await asyncio.sleep(0.5)
+        await until_none(connection, DELIVERIES_DUE, "alert-service", "notifications due")
     finally:
         await connection.close()
 

@@ -31,6 +31,7 @@ from _stack import (
     alert_service,
     bench_stack,
     bulk_load,
+    environment_for,
     headers_for,
     incentive_service,
     json_bytes,
@@ -141,16 +142,6 @@ class Urls:
         return (self.goal, self.tracking.url, self.alert, self.incentive)
 
 
-def _environment(stack: Stack, **extra: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        **stack.servers.service_environment(),
-        "ATTAIN_DATABASE_URL": stack.database_url,
-        "ATTAIN_JWT_SECRET": JWT_SECRET,
-        **extra,
-    }
-
-
 @contextmanager
 def five_services(stack: Stack) -> Iterator[Urls]:
     with ExitStack() as services:
@@ -158,7 +149,7 @@ def five_services(stack: Stack) -> Iterator[Urls]:
         tracking_url = services.enter_context(
             serving(
                 "tracking_service.main:create_app",
-                _environment(stack),
+                environment_for(stack),
                 stack.work_dir / "tracking-service.log",
             )
         )
@@ -173,7 +164,7 @@ def five_services(stack: Stack) -> Iterator[Urls]:
         goal_url = services.enter_context(
             serving(
                 "goal_service.main:create_app",
-                _environment(stack, ATTAIN_GOAL_TRACKING_URL=tracking_url),
+                environment_for(stack, ATTAIN_GOAL_TRACKING_URL=tracking_url),
                 stack.work_dir / "goal.log",
             )
         )
@@ -182,7 +173,7 @@ def five_services(stack: Stack) -> Iterator[Urls]:
         dashboard_url = services.enter_context(
             serving(
                 "dashboard_service.main:create_app",
-                _environment(
+                environment_for(
                     stack,
                     ATTAIN_DASHBOARD_GOAL_URL=goal_url,
                     ATTAIN_DASHBOARD_TRACKING_URL=tracking_url,

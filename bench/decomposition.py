@@ -7,7 +7,6 @@ reference workload's, loaded into goal-service through its API beforehand (not t
 """
 
 import asyncio
-import os
 import time
 from collections.abc import Awaitable, Iterable, Iterator
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ from _stack import (
     asyncpg_dsn,
     bench_stack,
     ends_since,
+    environment_for,
     incentive_service,
     note,
     parse_scale,
@@ -136,13 +136,7 @@ def planner_headers() -> dict[str, str]:
 def goal_service(stack: Stack) -> Iterator[str]:
     """goal-service migrated and running as a process of its own; yields its URL."""
     upgrade("goal_service", stack.database_url)
-    environment = {
-        **os.environ,
-        **stack.servers.service_environment(),
-        "ATTAIN_DATABASE_URL": stack.database_url,
-        "ATTAIN_JWT_SECRET": JWT_SECRET,
-        "ATTAIN_GOAL_TRACKING_URL": NO_TRACKING_URL,
-    }
+    environment = environment_for(stack, ATTAIN_GOAL_TRACKING_URL=NO_TRACKING_URL)
     with serving("goal_service.main:create_app", environment, stack.work_dir / "goal.log") as url:
         yield url
 
@@ -152,15 +146,9 @@ def consumers(stack: Stack) -> Iterator[None]:
     """tracking-, alert- and incentive-service running beside goal-service, taking in what it
     publishes."""
     upgrade("tracking_service", stack.database_url)
-    environment = {
-        **os.environ,
-        **stack.servers.service_environment(),
-        "ATTAIN_DATABASE_URL": stack.database_url,
-        "ATTAIN_JWT_SECRET": JWT_SECRET,
-    }
     log = stack.work_dir / "tracking-service.log"
     with (
-        serving("tracking_service.main:create_app", environment, log),
+        serving("tracking_service.main:create_app", environment_for(stack), log),
         alert_service(stack),
         incentive_service(stack),
     ):

@@ -84,7 +84,7 @@ async def record(
     versions: list[tuple[RecordKey, int, dict[str, Any]]] = []
     now = uow.clock.now()
     for done, (key, items) in enumerate(by_key.items()):
-        if done % YIELD_EVERY == 0:
+        if done and done % YIELD_EVERY == 0:
             # A batch is seconds of work without a query: let the event loop serve the
             # other requests and the consumers' heartbeats (a group that hears none for
             # its session timeout drops the member and rebalances).

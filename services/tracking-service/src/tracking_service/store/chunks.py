@@ -6,9 +6,9 @@ from typing import TypeVar
 T = TypeVar("T")
 # PostgreSQL takes at most 32,767 bind parameters per statement.
 CHUNK = 2000
-# Rows of one INSERT sent as many (SQLAlchemy's "insertmanyvalues" page). An insert that
-# returns rows is given no more a call: SQLAlchemy splices the pages' results together,
-# copying all earlier rows for each page.
+# Rows SQLAlchemy sends in one INSERT of many ("insertmanyvalues" page). An insert that
+# returns rows gets at most this many a call: within one call SQLAlchemy joins each page's
+# results to all the pages before it, which grows with the square of the pages.
 ROWS_A_PAGE = 1000
 
 
