@@ -316,6 +316,17 @@ def expectations(w: World) -> dict[tuple[str, str, str], Call]:
             H,
             body={"results": "0.6", "process": "0.3", "growth": "0.1"},
         ),
+        # every service with a database (servicekit.deadletter_api): admins only
+        **{
+            (service, "GET", "/admin/dead-letters"): Call("/admin/dead-letters", H, H, H, H)
+            for service in ("goal", "tracking", "alert", "incentive")
+        },
+        **{
+            (service, "POST", "/admin/dead-letters/replay"): Call(
+                "/admin/dead-letters/replay", H, H, H, H, body={"entries": ["0:0"]}
+            )
+            for service in ("goal", "tracking", "alert", "incentive")
+        },
     }
 
 

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
 
-from servicekit.auth import CurrentPrincipal, Role, mint_token
+from servicekit.auth import CurrentPrincipal, Role, mint_token, token_verifier
 from servicekit.problems import Unauthorized, install_problem_handlers
 from servicekit.ratelimit import Buckets, Rate, RateLimiter, RateLimits, TokenBucket
 from servicekit.settings import ServiceSettings
@@ -87,9 +87,7 @@ def make_client(clock: Clock) -> TestClient:
     app.state.settings = ServiceSettings(jwt_secret=KEY)  # type: ignore[arg-type]
     install_problem_handlers(app)
     limits = RateLimits(webhook=Rate(10, 5), api=Rate(10, 3), failed_auth=Rate(1, 2))
-    app.add_middleware(
-        RateLimiter, limits=limits, jwt_secret=KEY, jwt_audience="attain", clock=clock
-    )
+    app.add_middleware(RateLimiter, limits=limits, verifier=token_verifier(app), clock=clock)
     app.include_router(router)
     return TestClient(app)
 

@@ -1,7 +1,8 @@
 """Sign-in and the live channel's door, in-process: development sign-in sets a
 secure, HTTP-only, SameSite=Lax cookie and is refused outside development; pages
-without a valid token go to sign-in; a bearer header works as the cookie does;
-a page token opens the live channel only for the session that rendered the page."""
+without a valid token go to sign-in; a bearer header works as the cookie does (in
+production, only the identity provider's token); a page token opens the live channel
+only for the session that rendered the page."""
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -9,6 +10,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from attain_devstack.identity import IdentityProvider
 from attain_devstack.testing import TEST_SECRET, bearer, running
 from dashboard_service.main import create_app
 from dashboard_service.service_layer.live import mint_page_token
@@ -18,11 +20,12 @@ from servicekit.auth import Role
 pytestmark = pytest.mark.integration
 
 
-def settings(environment: str, kafka_bootstrap: str) -> DashboardSettings:
+def settings(environment: str, kafka_bootstrap: str, **more: object) -> DashboardSettings:
     return DashboardSettings(
         environment=environment,  # type: ignore[arg-type]
         kafka_bootstrap=kafka_bootstrap,
         jwt_secret=TEST_SECRET,  # type: ignore[arg-type]
+        **more,  # type: ignore[arg-type]
     )
 
 
@@ -34,8 +37,12 @@ async def development(kafka_bootstrap: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def production(kafka_bootstrap: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with running(create_app(settings("production", kafka_bootstrap))) as client:
+async def production(
+    kafka_bootstrap: str, identity_provider: IdentityProvider
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Behind a proxy that signs people in: no OpenID Connect client of its own."""
+    provider = {"jwt_jwks_url": identity_provider.jwks_url, "jwt_issuer": identity_provider.issuer}
+    async with running(create_app(settings("production", kafka_bootstrap, **provider))) as client:
         client.base_url = httpx.URL("https://test")
         yield client
 
@@ -71,7 +78,7 @@ async def test_sign_in_never_sends_the_browser_to_another_site(
 
 
 async def test_outside_development_the_chooser_is_not_found_and_a_bearer_header_signs_in(
-    production: httpx.AsyncClient,
+    production: httpx.AsyncClient, identity_provider: IdentityProvider
 ) -> None:
     assert (await production.get("/sign-in/development")).status_code == 404
     refused = await production.post(
@@ -81,9 +88,10 @@ async def test_outside_development_the_chooser_is_not_found_and_a_bearer_header_
     page = await production.get("/sign-in")
     assert page.status_code == 401
     assert (await production.get("/me")).headers["location"].startswith("/sign-in")
-    forged = {"Authorization": "Bearer " + "x.y.z"}
-    assert (await production.get("/me", headers=forged)).headers["location"].startswith("/sign-in")
-    ann = bearer(Role.REP, person_id="ann")
+    for forged in ({"Authorization": "Bearer " + "x.y.z"}, bearer(Role.REP, person_id="ann")):
+        refused = await production.get("/me", headers=forged)
+        assert refused.headers["location"].startswith("/sign-in")
+    ann = {"Authorization": f"Bearer {identity_provider.access_token()}"}
     assert (await production.get("/me", headers=ann)).headers["location"] == "/people/ann"
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from attain_devstack.identity import IdentityProvider
     from attain_devstack.stack import Infrastructure
 
 # The devstack modules are imported inside the fixtures: pytest loads this plugin on every run,
@@ -84,3 +85,13 @@ def fresh_database(infrastructure: Infrastructure) -> Iterator[Callable[[], str]
 
     with ExitStack() as databases:
         yield lambda: databases.enter_context(temporary_database(infrastructure.database_url))
+
+
+@pytest.fixture
+def identity_provider() -> Iterator[IdentityProvider]:
+    """A small OpenID Connect provider on a free 127.0.0.1 port (attain_devstack.identity),
+    with fresh keys for each test."""
+    from attain_devstack.identity import running_identity_provider
+
+    with running_identity_provider() as provider:
+        yield provider

@@ -22,15 +22,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from attain_contracts import Event
 from servicekit import metrics
+from servicekit.auth import verifier_for
 from servicekit.clock import Clock, SystemClock
 from servicekit.consumer import BatchHandler, EventConsumer
 from servicekit.db import MessagingTables, create_engine, create_sessionmaker, is_transient
+from servicekit.deadletter_api import dead_letter_router
 from servicekit.kafka import create_producer
 from servicekit.limits import RequestGuard, body_limits
 from servicekit.logs import CORRELATION_HEADER, configure_logging, correlation
 from servicekit.problems import install_problem_handlers, unexpected_error
 from servicekit.ratelimit import RateLimiter, rate_limits
 from servicekit.relay import OutboxRelay
+from servicekit.retention import prune_on_schedule
 from servicekit.settings import ServiceSettings
 from servicekit.uow import StoreFactory, StoreT, UnitOfWork
 
@@ -100,12 +103,15 @@ def create_service_app(
 ) -> FastAPI:
     """`store` builds the service's store on each unit of work's session; `workers`
     are background loops by name, run until the app stops and restarted after a
-    pause when they fail."""
+    pause when they fail. Every such service also prunes its outbox and inbox
+    (servicekit.retention) and lets admins list and replay its dead letters
+    (servicekit.deadletter_api)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.service_name, settings.log_level)
         engine = create_engine(settings.database_url, settings.database_pool_size)
+        metrics.watch_pool(settings.service_name, engine)
         producer = create_producer(settings)
         await producer.start()
         runtime = ServiceRuntime(
@@ -132,6 +138,8 @@ def create_service_app(
             new_producer=partial(create_producer, settings),
         )
         tasks = [asyncio.create_task(_supervised("outbox-relay", relay.run, runtime.stop))]
+        prune = partial(prune_on_schedule, engine, tables, settings)
+        tasks.append(asyncio.create_task(_supervised("retention", prune, runtime.stop)))
         for spec in consumers:
             consumer = EventConsumer(
                 service=settings.service_name,
@@ -167,7 +175,8 @@ def create_service_app(
             await engine.dispose()
             log.info("service.stopped", service=settings.service_name)
 
-    return _web_app(title, settings, lifespan, routers, _database_and_broker)
+    dead_letters = dead_letter_router(settings.service_name, [spec.group_id for spec in consumers])
+    return _web_app(title, settings, lifespan, [*routers, dead_letters], _database_and_broker)
 
 
 Readiness = Callable[[Request], Mapping[str, Awaitable[object]]]
@@ -218,6 +227,8 @@ def _web_app(
 ) -> FastAPI:
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.settings = settings
+    # One per app: the identity provider's keys are fetched and cached once for all requests.
+    app.state.token_verifier = verifier_for(settings)
     install_problem_handlers(app)
     # Innermost first: the guard reads the body only for requests the limiter let through,
     # and both answer with the correlation id the outermost binds.
@@ -229,8 +240,7 @@ def _web_app(
     app.add_middleware(
         RateLimiter,
         limits=rate_limits(settings),
-        jwt_secret=settings.jwt_secret.get_secret_value(),
-        jwt_audience=settings.jwt_audience,
+        verifier=app.state.token_verifier,
     )
     app.add_middleware(RequestMiddleware, service=settings.service_name)
     app.include_router(_health_router(readiness))

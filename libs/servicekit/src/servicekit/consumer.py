@@ -6,6 +6,8 @@ per partition only after that transaction has committed.
 - A batch that fails is retried event by event, so one poison event cannot hold
   back the others; an event that still fails after `max_attempts` goes to the
   dead-letter topic with its error, and the partition moves on.
+- A dead letter replayed for one group (servicekit.deadletters) is ignored by every other:
+  they applied that event long ago, and their inbox may have forgotten it since.
 - A rebalance waits for the batch in hand to be committed (see
   `_FinishBatchBeforeRevoke`); a commit that fails anyway (`CommitFailedError`)
   only means redelivery, which the inbox absorbs.
@@ -29,6 +31,7 @@ from sqlalchemy.dialects.postgresql import insert
 from attain_contracts import Envelope, Event, topics
 from servicekit import metrics
 from servicekit.db import is_transient
+from servicekit.deadletters import is_replayed_for_another_group
 from servicekit.logs import correlation
 from servicekit.uow import UnitOfWork
 
@@ -97,6 +100,10 @@ class EventConsumer:
         self._handlers = {cls.type: handler for cls, handler in handlers.items()}
         self._models = {cls.type: cls for cls in handlers}
         self._topics = sorted({cls.topic for cls in handlers})
+        # Every series this consumer may dead-letter into starts at 0: a counter first seen at
+        # 1 shows Prometheus no increase, and the first dead letter would raise no alert.
+        for event_type in (*self._handlers, "undecodable"):
+            metrics.EVENTS_DEAD_LETTERED.labels(service, group_id, event_type)
         self._unit_of_work = unit_of_work
         self._inbox = inbox
         self._producer = producer
@@ -151,6 +158,9 @@ class EventConsumer:
         records = [record for partition in batch.values() for record in partition]
         deliveries: list[Delivery] = []
         for record in records:
+            if is_replayed_for_another_group(record, self.group_id):
+                metrics.EVENTS_CONSUMED.labels(self._service, self.group_id, "", "ignored").inc()
+                continue
             try:
                 delivery = self._decode(record)
             except PoisonMessage as error:

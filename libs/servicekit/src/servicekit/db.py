@@ -85,8 +85,14 @@ def messaging_tables(metadata: MetaData, schema: str) -> MessagingTables:
     return MessagingTables(schema=schema, outbox=outbox, inbox=inbox)
 
 
+# SQLAlchemy's default, named so that the pool's limit can be exported (metrics.watch_pool).
+POOL_MAX_OVERFLOW = 10
+
+
 def create_engine(database_url: str, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(database_url, pool_size=pool_size, pool_pre_ping=True)
+    return create_async_engine(
+        database_url, pool_size=pool_size, max_overflow=POOL_MAX_OVERFLOW, pool_pre_ping=True
+    )
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

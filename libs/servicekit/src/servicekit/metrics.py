@@ -1,7 +1,14 @@
 """Prometheus metrics every service exposes on /metrics. Defined once here so the
 names and labels are the same in every service."""
 
+import time
+from collections.abc import Awaitable, Callable
+
 from prometheus_client import Counter, Gauge, Histogram
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import QueuePool
+
+from servicekit.db import POOL_MAX_OVERFLOW
 
 HTTP_REQUESTS = Counter(
     "attain_http_requests_total",
@@ -51,4 +58,62 @@ WEBHOOKS_PER_COMMIT = Histogram(
     "Webhook deliveries applied in one transaction (group commit)",
     ["service"],
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
+OUTBOX_OLDEST_AGE = Gauge(
+    "attain_outbox_oldest_unpublished_age_seconds",
+    "Age of the oldest outbox row not yet published (0 when none waits), as the relay last "
+    "looked, and growing from then on while it cannot look again",
+    ["service"],
+)
+DB_POOL_IN_USE = Gauge(
+    "attain_db_pool_connections_in_use",
+    "Database connections checked out of the replica's pool",
+    ["service"],
+)
+DB_POOL_LIMIT = Gauge(
+    "attain_db_pool_connections_limit",
+    "Connections the replica's pool opens at most (its size and its overflow)",
+    ["service"],
+)
+
+
+def watch_pool(service: str, engine: AsyncEngine) -> None:
+    """The pool's own counters, read at each scrape: no query, no work per request."""
+    pool = engine.pool
+    if not isinstance(pool, QueuePool):
+        return
+    DB_POOL_IN_USE.labels(service).set_function(pool.checkedout)
+    DB_POOL_LIMIT.labels(service).set_function(lambda: pool.size() + POOL_MAX_OVERFLOW)
+
+
+class QueueDepth:
+    """A work queue's depth as its worker sees it after taking a batch. A batch shorter
+    than the worker takes leaves the queue empty, so nothing is counted; after a full one
+    the queue is counted at most once a second: a count per batch would cost more than
+    the batch when the queue is deep."""
+
+    def __init__(self, gauge: Gauge, every_seconds: float = 1.0) -> None:
+        self._gauge = gauge
+        self._every_seconds = every_seconds
+        self._next_count = 0.0
+
+    async def after_batch(
+        self, taken: int, batch_size: int, count: Callable[[], Awaitable[int]]
+    ) -> None:
+        if taken < batch_size:
+            self._gauge.set(0)
+        elif time.monotonic() >= self._next_count:
+            self._next_count = time.monotonic() + self._every_seconds
+            self._gauge.set(await count())
+
+
+RETENTION_DELETED_ROWS = Counter(
+    "attain_retention_deleted_rows_total",
+    "Outbox and inbox rows deleted by retention (servicekit.retention)",
+    ["service", "table"],
+)
+DEAD_LETTERS_REPLAYED = Counter(
+    "attain_dead_letters_replayed_total",
+    "Dead letters put back on their original topic for the group they failed in",
+    ["service", "group"],
 )

@@ -3,6 +3,7 @@ calls `run_migrations(metadata, schema)`, and `upgrade` migrates a database to
 head from code (tests and `make run` use it exactly as production would)."""
 
 import asyncio
+import os
 import sys
 from importlib.resources import files
 
@@ -65,17 +66,45 @@ def run_migrations(metadata: MetaData, schema: str) -> None:
 
 
 def main() -> None:
-    """`python -m servicekit.migrations upgrade PACKAGE DATABASE_URL` migrates to head;
-    `... revision PACKAGE DATABASE_URL MESSAGE` autogenerates the next migration
-    against a database that is at head."""
-    action, package, database_url, *message = sys.argv[1:]
-    if action == "upgrade":
-        upgrade(package, database_url)
-    elif action == "revision":
+    """`python -m servicekit.migrations upgrade PACKAGE [PACKAGE ...] [DATABASE_URL]` migrates
+    each package to head; `... revision PACKAGE DATABASE_URL MESSAGE` autogenerates the next
+    migration against a database that is at head.
+
+    Without DATABASE_URL, each package's database is the one its service reads from the
+    environment (`configured_database_url`): a deployment's migration job then names the
+    packages only, and the password stays out of its command line."""
+    action, *arguments = sys.argv[1:] or [""]
+    if action == "upgrade" and arguments:
+        *packages, last = arguments
+        if "://" in last and packages:
+            database_urls = dict.fromkeys(packages, last)
+        else:
+            packages.append(last)
+            database_urls = {package: configured_database_url(package) for package in packages}
+        for package, database_url in database_urls.items():
+            upgrade(package, database_url)
+            print(f"{package}: migrated to head", flush=True)
+    elif action == "revision" and len(arguments) >= 2:
+        package, database_url, *message = arguments
         config = alembic_config(package, database_url)
         command.revision(config, message=" ".join(message), autogenerate=True)
     else:
-        raise SystemExit(f"unknown action {action}: use upgrade or revision")
+        raise SystemExit(
+            "usage: python -m servicekit.migrations upgrade PACKAGE [PACKAGE ...] [DATABASE_URL]\n"
+            "       python -m servicekit.migrations revision PACKAGE DATABASE_URL MESSAGE"
+        )
+
+
+def configured_database_url(package: str) -> str:
+    """The database `package`'s service uses: its own `ATTAIN_<NAME>_DATABASE_URL`
+    (`goal_service` reads `ATTAIN_GOAL_DATABASE_URL`), else the shared `ATTAIN_DATABASE_URL`,
+    the order of `ServiceSettings`' sources. No default: a migration job that was given no
+    database must say so, not try the development address."""
+    own = f"ATTAIN_{package.removesuffix('_service').upper()}_DATABASE_URL"
+    for name in (own, "ATTAIN_DATABASE_URL"):
+        if os.environ.get(name):
+            return os.environ[name]
+    raise SystemExit(f"{package}: set {own} or ATTAIN_DATABASE_URL (or pass DATABASE_URL)")
 
 
 if __name__ == "__main__":

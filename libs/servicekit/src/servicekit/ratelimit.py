@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from servicekit.auth import decode_token
-from servicekit.problems import Unauthorized, problem_response
+from servicekit.auth import TokenVerifier
+from servicekit.problems import problem_response
 from servicekit.settings import ServiceSettings
 
 # Probes and scrapes are not clients of the API.
@@ -98,20 +98,20 @@ def rate_limits(settings: ServiceSettings) -> RateLimits:
 
 class RateLimiter:
     """The ASGI middleware: keys each request, answers 429 with `Retry-After` when its bucket
-    is empty, and charges a 401 to the client address's failure bucket."""
+    is empty, and charges a 401 to the client address's failure bucket. A caller is known by
+    the subject of a token that verifies with keys already cached: fetching the identity
+    provider's keys here would hold up the event loop (the endpoint's own check fetches them)."""
 
     def __init__(
         self,
         app: ASGIApp,
         limits: RateLimits,
         *,
-        jwt_secret: str,
-        jwt_audience: str,
+        verifier: TokenVerifier,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.app = app
-        self.jwt_secret = jwt_secret
-        self.jwt_audience = jwt_audience
+        self.verifier = verifier
         self.clock = clock
         self.webhooks = Buckets(limits.webhook)
         self.callers = Buckets(limits.api)
@@ -155,10 +155,8 @@ class RateLimiter:
                 scheme, _, token = value.decode("latin-1").partition(" ")
                 if scheme.lower() != "bearer" or not token:
                     return None
-                try:
-                    return decode_token(token, self.jwt_secret, self.jwt_audience).subject
-                except Unauthorized:
-                    return None
+                principal = self.verifier.cached_principal(token)
+                return principal.subject if principal else None
         return None
 
 

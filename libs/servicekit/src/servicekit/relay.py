@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -50,6 +51,10 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._new_producer = new_producer
         self._next_count = 0.0
+        # The oldest unpublished row's age when last looked at, and when that was.
+        self._oldest_age = 0.0
+        self._looked_at = time.monotonic()
+        metrics.OUTBOX_OLDEST_AGE.labels(service).set_function(self._oldest_unpublished_age)
 
     @property
     def producer(self) -> AIOKafkaProducer:
@@ -118,10 +123,25 @@ class OutboxRelay:
             # when the backlog is large.
             if len(rows) < self._batch_size or time.monotonic() >= self._next_count:
                 self._next_count = time.monotonic() + 1.0
-                backlog = await conn.scalar(
-                    select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
-                )
+                unpublished = outbox.c.published_at.is_(None)
+                backlog, oldest_age = (
+                    await conn.execute(
+                        select(
+                            select(func.count())
+                            .select_from(outbox)
+                            .where(unpublished)
+                            .scalar_subquery(),
+                            # The first by seq, through the partial index of unpublished rows.
+                            select(_age(outbox.c.created_at))
+                            .where(unpublished)
+                            .order_by(outbox.c.seq)
+                            .limit(1)
+                            .scalar_subquery(),
+                        )
+                    )
+                ).one()
                 metrics.OUTBOX_BACKLOG.labels(self._service).set(backlog or 0)
+                self._saw_oldest(oldest_age)
         for row in rows:
             metrics.EVENTS_PUBLISHED.labels(self._service, row.type).inc()
         return len(rows)
@@ -152,13 +172,31 @@ class OutboxRelay:
                     .limit(1)
                     .scalar_subquery()
                 )
-                await conn.execute(
+                oldest_age = await conn.scalar(
                     update(outbox)
                     .where(outbox.c.seq == first_pending)
                     .values(attempts=outbox.c.attempts + 1, last_error=error[:2000])
+                    .returning(_age(outbox.c.created_at))
                 )
+            # While the broker is away no batch is published (nor counted): the age keeps
+            # growing from what the failure saw, and the alert on it fires.
+            self._saw_oldest(oldest_age)
         except Exception as db_error:
             log.warning("outbox.failure_not_recorded", error=repr(db_error))
+
+    def _saw_oldest(self, age: Any) -> None:
+        self._oldest_age = float(age or 0)
+        self._looked_at = time.monotonic()
+
+    def _oldest_unpublished_age(self) -> float:
+        if not self._oldest_age:
+            return 0.0
+        return self._oldest_age + time.monotonic() - self._looked_at
+
+
+def _age(created_at: Any) -> Any:
+    """Seconds since `created_at` by the database's clock, which wrote it."""
+    return func.extract("epoch", func.now() - created_at)
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -2,17 +2,23 @@
 with its own prefix (`ATTAIN_GOAL_`); a field not set under that prefix falls
 back to the shared `ATTAIN_` one, so `ATTAIN_DATABASE_URL` configures all four."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
 
 DEVELOPMENT_SECRET = "attain-development-secret-change-me"
+# What an identity provider signs with: only keys it publishes can verify these. A shared-secret
+# algorithm (HS256) or `none` would let anyone holding the secret, or nobody, mint tokens.
+ASYMMETRIC_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
+)
 
 
 class ServiceSettings(BaseSettings):
@@ -28,6 +34,22 @@ class ServiceSettings(BaseSettings):
     kafka_idempotent_producer: bool = True
     jwt_secret: SecretStr = SecretStr(DEVELOPMENT_SECRET)
     jwt_audience: str = "attain"
+    # Production tokens come from the identity provider (servicekit.auth): verified with the keys
+    # its JWKS URL publishes, cached briefly so a rotated or withdrawn key is seen within minutes.
+    # Without a JWKS URL (development and test only) tokens are HS256 with jwt_secret.
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_algorithms: Annotated[list[str], NoDecode] = ["RS256", "ES256"]
+    jwt_jwks_cache_seconds: float = 300
+    # A token naming an unknown key refetches the JWKS, at most once in this long: tokens
+    # with made-up key ids must not turn into a flood of requests to the provider.
+    jwt_jwks_refetch_cooldown_seconds: float = 30
+    # A service that reads another's API (servicekit.upstream) signs in as itself where tokens
+    # come from the provider: OAuth 2.0 client credentials at this token URL, a client per
+    # service (ATTAIN_GOAL_OAUTH_CLIENT_ID, ...) whose tokens carry the `viewer` role.
+    oauth_token_url: str | None = None
+    oauth_client_id: str | None = None
+    oauth_client_secret: SecretStr | None = None
     outbox_poll_seconds: float = 1.0
     outbox_batch_size: int = 500
     # A consumer group join waits for members' sessions; shorter sessions make
@@ -39,6 +61,12 @@ class ServiceSettings(BaseSettings):
     consumer_batch_size: int = 500
     consumer_max_attempts: int = 5
     consumer_retry_backoff_seconds: float = 0.2
+    # Retention (servicekit.retention): published outbox rows and inbox rows older than this many
+    # days are deleted, every interval, in batches. Never below the topics' retention
+    # (TopicSettings, 7 days): the inbox must outlive every record a consumer may read again.
+    retention_days: int = Field(default=7, ge=1)
+    retention_interval_seconds: float = Field(default=3600, gt=0)
+    retention_batch_size: int = Field(default=5000, ge=1)
     # Request bodies (servicekit.limits): plain JSON, the batch endpoint (10,000 records of a
     # few hundred bytes each, with room), and file imports.
     max_body_bytes: int = 1024 * 1024
@@ -69,12 +97,41 @@ class ServiceSettings(BaseSettings):
         shared = EnvSettingsSource(settings_cls, env_prefix="ATTAIN_")
         return init_settings, env_settings, shared, dotenv_settings, file_secret_settings
 
+    @field_validator("jwt_algorithms", mode="before")
+    @classmethod
+    def _algorithms_from_a_list_or_commas(cls, value: object) -> object:
+        # ATTAIN_JWT_ALGORITHMS=RS256,ES256 reads as an operator writes it.
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
+
     @model_validator(mode="after")
     def _no_default_secret_outside_development(self) -> "ServiceSettings":
         if self.environment == "production" and (
             self.jwt_secret.get_secret_value() == DEVELOPMENT_SECRET
         ):
             raise ValueError("jwt_secret must be set outside development")
+        return self
+
+    @model_validator(mode="after")
+    def _identity_provider_tokens_in_production(self) -> "ServiceSettings":
+        if self.environment == "production" and not (self.jwt_jwks_url and self.jwt_issuer):
+            raise ValueError(
+                "jwt_jwks_url and jwt_issuer must be set in production: "
+                "HS256 tokens with the shared secret are for development and tests only"
+            )
+        if self.jwt_jwks_url and not self.jwt_issuer:
+            raise ValueError("jwt_jwks_url needs jwt_issuer: every token's `iss` is checked")
+        if self.jwt_jwks_url:
+            allowed = ", ".join(sorted(ASYMMETRIC_ALGORITHMS))
+            refused = sorted(set(self.jwt_algorithms) - ASYMMETRIC_ALGORITHMS)
+            if refused:
+                raise ValueError(
+                    f"jwt_algorithms refuses {', '.join(refused)} with a JWKS URL: "
+                    f"only public-key algorithms ({allowed})"
+                )
+            if not self.jwt_algorithms:
+                raise ValueError(f"jwt_algorithms must name at least one of {allowed}")
         return self
 
 

@@ -30,6 +30,7 @@ from attain_contracts import (
 )
 from servicekit.app import ConsumerSpec, create_service_app
 from servicekit.clock import Clock
+from servicekit.upstream import service_tokens
 
 
 def create_app(
@@ -39,6 +40,8 @@ def create_app(
 ) -> FastAPI:
     """`tracking_transport` reaches tracking-service in-process (tests)."""
     settings = settings or AlertSettings()
+    # It reads tracking-service as itself: without its credentials it must not start.
+    service_tokens(settings, settings.service_name)
     app = create_service_app(
         title="Attain alert-service",
         settings=settings,

@@ -16,9 +16,11 @@ from dashboard_service.api.errors import install_page_errors
 from dashboard_service.api.templating import build_environments
 from dashboard_service.clients import ReadCache
 from dashboard_service.service_layer.live import LiveHub
+from dashboard_service.service_layer.oidc import OidcSignIn
 from dashboard_service.settings import DashboardSettings
 from dashboard_service.workers.live import LiveFeed
 from servicekit.app import create_stateless_app
+from servicekit.auth import token_verifier
 
 STATIC_DIR = Path(__file__).parent / "static"
 ROUTERS = [session.router, live.router, rep.router, manager.router, planner.router, admin.router]
@@ -69,6 +71,8 @@ def create_app(settings: DashboardSettings | None = None) -> FastAPI:
         workers={"live-feed": feed.run},
     )
     app.state.hub = hub
+    # Sign-in checks the provider's access token with the same verifier as every page.
+    app.state.oidc = OidcSignIn(settings, token_verifier(app)) if settings.oidc_issuer else None
     app.state.templates = build_environments(settings.timezone, {})
     install_page_errors(app)
     # Vendor first: /static/vendor/... must not fall into our own folder.

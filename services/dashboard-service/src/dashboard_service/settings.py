@@ -1,7 +1,7 @@
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from servicekit.settings import ServiceSettings
@@ -36,6 +36,16 @@ class DashboardSettings(ServiceSettings):
     live_heartbeat_seconds: float = Field(default=15, gt=0)
     page_token_ttl_seconds: int = Field(default=12 * 3600, gt=0)
     vendor_dir: Path = DEFAULT_VENDOR_DIR
+    # Production sign-in (service_layer/oidc.py): OpenID Connect's authorization code with PKCE
+    # at the identity provider whose access tokens the APIs accept (jwt_jwks_url, jwt_issuer).
+    # Left unset, a proxy in front signs people in and passes their token on instead.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    # None for a public client, which PKCE alone protects.
+    oidc_client_secret: SecretStr | None = None
+    oidc_scopes: str = "openid profile"
+    # Where browsers reach the dashboard; the provider sends them back to its /sign-in/callback.
+    public_url: str | None = None
 
     @property
     def page_token_ttl(self) -> timedelta:
@@ -44,3 +54,13 @@ class DashboardSettings(ServiceSettings):
     @property
     def development(self) -> bool:
         return self.environment in ("development", "test")
+
+    @property
+    def oidc_redirect_uri(self) -> str:
+        return f"{(self.public_url or '').rstrip('/')}/sign-in/callback"
+
+    @model_validator(mode="after")
+    def _a_whole_oidc_client(self) -> "DashboardSettings":
+        if self.oidc_issuer and not (self.oidc_client_id and self.public_url):
+            raise ValueError("oidc_issuer needs oidc_client_id and public_url (the redirect URI)")
+        return self

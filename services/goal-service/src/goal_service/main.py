@@ -12,6 +12,7 @@ from goal_service.store import GoalStore
 from goal_service.store.tables import MESSAGING
 from servicekit.app import ConsumerSpec, create_service_app
 from servicekit.clock import Clock
+from servicekit.upstream import service_tokens
 
 
 def create_app(
@@ -21,6 +22,8 @@ def create_app(
 ) -> FastAPI:
     """`tracking_transport` reaches tracking-service in-process (tests)."""
     settings = settings or GoalSettings()
+    # It reads tracking-service as itself: without its credentials it must not start.
+    service_tokens(settings, settings.service_name)
     app = create_service_app(
         title="Attain goal-service",
         settings=settings,

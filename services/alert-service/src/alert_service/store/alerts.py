@@ -51,6 +51,14 @@ class Alerts:
             query = query.where(col(Alert.goal_id).in_(list(goal_ids)))
         return list((await self._session.execute(query.with_for_update())).scalars())
 
+    async def unresolved_by_severity(self) -> dict[str, int]:
+        rows = await self._session.execute(
+            sa_select(col(Alert.severity), func.count())
+            .where(col(Alert.status) != "resolved")
+            .group_by(col(Alert.severity))
+        )
+        return {severity: count for severity, count in rows.tuples()}
+
     async def unresolved_goal_ids(self) -> list[str]:
         rows = await self._session.execute(
             select(Alert.goal_id).where(Alert.status != "resolved").distinct()

@@ -5,18 +5,27 @@ again changes nothing."""
 
 import asyncio
 import contextlib
+from typing import get_args
 
 import structlog
+from prometheus_client import Gauge
 
 from alert_service.service_layer import AlertRuntime
 from alert_service.service_layer.evaluation import scheduled_sweep
+from attain_contracts.types import Severity
 
 log = structlog.get_logger()
+OPEN_ALERTS = Gauge(
+    "attain_alerts_open",
+    "Alerts not resolved (open or acknowledged), by severity, counted after each sweep",
+    ["severity"],
+)
 
 
 async def run_sweeps(runtime: AlertRuntime, stop: asyncio.Event) -> None:
     while not stop.is_set():
         await sweep_once(runtime)
+        await count_open_alerts(runtime)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), runtime.settings.sweep_interval_seconds)
 
@@ -34,3 +43,11 @@ async def sweep_once(runtime: AlertRuntime) -> None:
         evaluated=evaluation.evaluated,
         changes=len(evaluation.changes),
     )
+
+
+async def count_open_alerts(runtime: AlertRuntime) -> None:
+    """Every replica counts, so the figure stays current whichever one sweeps."""
+    async with runtime.unit_of_work() as uow:
+        counts = await uow.store.alerts.unresolved_by_severity()
+    for severity in get_args(Severity):
+        OPEN_ALERTS.labels(severity).set(counts.get(severity, 0))

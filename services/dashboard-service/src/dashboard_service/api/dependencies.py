@@ -29,7 +29,7 @@ from dashboard_service.api.templating import LiveKeys
 from dashboard_service.clients import Attain
 from dashboard_service.service_layer.live import mint_page_token
 from dashboard_service.settings import DashboardSettings
-from servicekit.auth import Principal, Role, decode_token
+from servicekit.auth import Principal, Role, token_verifier
 from servicekit.problems import Unauthorized
 
 
@@ -73,7 +73,8 @@ def locale_of(request: Request) -> str:
 
 def bearer_token(request: Request) -> str | None:
     """The identity provider's JWT: the Authorization header (a proxy in front sets
-    it) or the session cookie (set by development sign-in, or by the proxy)."""
+    it) or the session cookie (set by sign-in, development's or the provider's, or by
+    the proxy)."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token:
         return token
@@ -81,14 +82,13 @@ def bearer_token(request: Request) -> str | None:
 
 
 def principal_of(request: Request) -> tuple[Principal, str] | None:
+    """The signed-in person, checked as the APIs check them (servicekit.auth). It may fetch
+    the identity provider's keys: call it from a thread (a sync dependency or route)."""
     token = bearer_token(request)
     if token is None:
         return None
-    settings = settings_of(request)
     try:
-        principal = decode_token(
-            token, settings.jwt_secret.get_secret_value(), settings.jwt_audience
-        )
+        principal = token_verifier(request.app).verify(token)
     except Unauthorized:
         return None
     return principal, token

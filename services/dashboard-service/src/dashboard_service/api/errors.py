@@ -41,12 +41,14 @@ def _sign_in(request: Request) -> Response:
 
 
 def _error_page(request: Request, template: str, status_code: int, **context: object) -> Response:
-    # The navigation still shows who is signed in, when someone is.
+    # The navigation still shows who is signed in, when someone is. Checking the token may
+    # fetch the identity provider's keys, so the handlers that render error pages are sync:
+    # Starlette runs them in a thread, off the event loop.
     viewer = current_viewer(request) if principal_of(request) else None
     return render(request, viewer, template, dict(context), status_code=status_code)
 
 
-async def _not_found(request: Request, exc: Exception) -> Response:
+def _not_found(request: Request, exc: Exception) -> Response:
     return _error_page(request, "errors/not_found.html", 404)
 
 
@@ -54,18 +56,18 @@ async def _signed_out(request: Request, exc: Exception) -> Response:
     return _sign_in(request)
 
 
-async def _unavailable(request: Request, exc: Exception) -> Response:
+def _unavailable(request: Request, exc: Exception) -> Response:
     log.warning("dashboard.upstream_unavailable", error=str(exc))
     assert isinstance(exc, UpstreamUnavailable)
     return _error_page(request, "errors/unavailable.html", 503, service=exc.service)
 
 
-async def _rejected(request: Request, exc: Exception) -> Response:
+def _rejected(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, UpstreamRejected)
     return _error_page(request, "errors/rejected.html", exc.problem.status, problem=exc.problem)
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
+def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
         return _error_page(request, "errors/not_found.html", 404)

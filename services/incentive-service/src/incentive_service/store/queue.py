@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
@@ -40,3 +40,7 @@ class QueueQueries(Queries):
             .returning(col(RepriceQueue.person_id), col(RepriceQueue.period_key))
         )
         return sorted((person, period) for person, period in rows)
+
+    async def queued(self) -> int:
+        """Statements waiting to be priced again."""
+        return int(await self.session.scalar(select(func.count()).select_from(RepriceQueue)) or 0)

@@ -3,6 +3,7 @@ causes and their `ActualRecorded` events, in the caller's unit of work. One
 webhook and a batch of 10,000 take the same path, so they behave the same."""
 
 import asyncio
+from collections import Counter as Tally
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -10,6 +11,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 from uuid import uuid4
+
+from prometheus_client import Counter
 
 from attain_contracts import ActualRecorded
 from attain_contracts.types import metric_kind, write_figure
@@ -38,6 +41,12 @@ MONEY_METRICS = frozenset({"revenue", "collections"})
 ATTEMPTS = 3
 CUSTOMERS_AT_ONCE = 1000
 YIELD_EVERY = 250  # records
+RECORDS = Counter(
+    "attain_tracking_records_total",
+    "CRM records received (webhooks, batches, imports), once committed, by kind (deal, ...) "
+    "and status (accepted, duplicate, stale, parked)",
+    ["kind", "status"],
+)
 
 
 @dataclass
@@ -222,7 +231,9 @@ async def apply(
                     uow, source_id, records, webhook_ids or {}, runtime.settings.base_currency
                 )
                 await uow.commit()
-                return outcomes
+            for (kind, status), count in Tally((o.kind, o.status) for o in outcomes).items():
+                RECORDS.labels(kind, status).inc(count)
+            return outcomes
         except ConcurrentCreation:
             if attempt == ATTEMPTS:
                 raise

@@ -5,6 +5,7 @@ lies in the goal's period, its person is the goal's person (a person's own goal)
 or the goal's org unit is on its org path, and the product line matches when the
 goal has one."""
 
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import text
@@ -137,6 +138,20 @@ class Projection:
             {"limit": limit},
         )
         return [seq for (seq,) in result.all()]
+
+    async def recorded_times(self, seqs: list[int]) -> list[datetime]:
+        """When these ledger rows were recorded: one instant per transaction that wrote them."""
+        result = await self.session.execute(
+            text("SELECT DISTINCT recorded_at FROM tracking.ledger_entry WHERE seq = ANY(:seqs)"),
+            {"seqs": seqs},
+        )
+        return [recorded_at for (recorded_at,) in result.all()]
+
+    async def queued(self) -> int:
+        """Ledger rows the projector has not folded yet."""
+        return int(
+            await self.session.scalar(text("SELECT count(*) FROM tracking.projection_queue")) or 0
+        )
 
     async def fold(self, seqs: list[int]) -> list[str]:
         """Add these ledger rows to every goal they count for; returns those goals' ids."""
