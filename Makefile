@@ -8,7 +8,8 @@ RUN := $(UV) run --frozen
 ROLE ?= admin
 PERSON ?= p-admin
 
-.PHONY: install run demo test test-unit test-integration test-e2e test-fuzz test-browser test-kafka lint format typecheck schemas token webhook bench translations
+
+.PHONY: install run demo test test-unit test-integration test-e2e test-fuzz test-browser test-kafka lint format typecheck schemas token webhook bench translations deploy-check deploy-rules
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
@@ -87,3 +88,10 @@ bench: install  ## every benchmark at W/10, one after another (BENCHMARKS.md); n
 	@status=0; for script in $(filter-out bench/_% bench/bare_app.py,$(wildcard bench/*.py)); do \
 		echo "== $$script"; $(RUN) python $$script --scale W/10 || status=1; \
 	done; exit $$status
+
+deploy-check: install  ## deploy/: the overlays render and validate, compose validates, the rules pass promtool
+	$(RUN) pytest tests/deploy -m unit
+	$(RUN) python deploy/k8s/prometheusrule.py --check
+
+deploy-rules: install  ## after changing deploy/prometheus/attain-rules.yml: regenerate the k8s PrometheusRule
+	$(RUN) python deploy/k8s/prometheusrule.py
