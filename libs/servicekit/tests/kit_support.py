@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import ClassVar
 from uuid import uuid4
 
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy import Column, Integer, MetaData, Numeric, Table, Text, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -16,7 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from attain_contracts import Event
 from attain_contracts.types import DecimalString
 from servicekit.clock import SystemClock
+from servicekit.consumer import EventConsumer
 from servicekit.db import MessagingTables, create_engine, create_sessionmaker, messaging_tables
+from servicekit.relay import OutboxRelay
+from servicekit.settings import ServiceSettings
 from servicekit.uow import UnitOfWork
 
 
@@ -122,3 +126,49 @@ def unique(prefix: str) -> str:
 
 def amounts(events: Iterable[Event]) -> Decimal:
     return sum((e.amount for e in events), Decimal(0))  # type: ignore[attr-defined]
+
+
+class Running:
+    """Runs a relay or consumer loop in a task until the block ends."""
+
+    def __init__(self, loop_owner: OutboxRelay | EventConsumer) -> None:
+        self.owner = loop_owner
+        self.stop = asyncio.Event()
+
+    async def start(self) -> "Running":
+        self.task = asyncio.create_task(self.owner.run(self.stop))
+        return self
+
+    async def finish(self) -> None:
+        self.stop.set()
+        await asyncio.wait_for(self.task, timeout=30)
+
+    async def __aenter__(self) -> "Running":
+        return await self.start()
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.finish()
+
+
+def consumer_for(
+    store: Store,
+    bootstrap: str,
+    producer: AIOKafkaProducer,
+    handlers,  # type: ignore[no-untyped-def]
+    group_id: str | None = None,
+    **options,
+) -> EventConsumer:
+    """A consumer of the test store, in a group of its own unless `group_id` names one."""
+    settings = ServiceSettings()
+    return EventConsumer(
+        service="test",
+        group_id=group_id or unique("group"),
+        bootstrap=bootstrap,
+        handlers=handlers,
+        unit_of_work=store.unit_of_work,
+        inbox=store.tables.inbox,
+        producer=producer,
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+        **options,
+    )

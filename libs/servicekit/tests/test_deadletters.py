@@ -8,14 +8,22 @@ import json
 import os
 import sys
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from kit_support import Store, create_store, create_topic, eventually, probe_event_type, unique
+from kit_support import (
+    Running,
+    Store,
+    consumer_for,
+    create_store,
+    create_topic,
+    eventually,
+    probe_event_type,
+    unique,
+)
 from sqlalchemy import delete
 
 from attain_contracts import Envelope, Event, topics
@@ -23,7 +31,7 @@ from attain_devstack.testing import TEST_SECRET, bearer, running
 from servicekit import metrics
 from servicekit.app import ConsumerSpec, create_service_app
 from servicekit.auth import Role
-from servicekit.consumer import BatchHandler, EventConsumer
+from servicekit.consumer import BatchHandler
 from servicekit.deadletters import DeadLetter, read_dead_letters, replay, replayable
 from servicekit.kafka import event_headers
 from servicekit.settings import ServiceSettings
@@ -84,35 +92,19 @@ def handler_applying(store: Store) -> BatchHandler:
     return handler_failing_while(fixed, store)
 
 
-@asynccontextmanager
-async def consuming(
+def consuming(
     store: Store,
     bootstrap: str,
     producer: AIOKafkaProducer,
     group: str,
     handlers: dict[type[Event], BatchHandler],
-) -> AsyncIterator[EventConsumer]:
-    settings = ServiceSettings()
-    consumer = EventConsumer(
-        service="test",
-        group_id=group,
-        bootstrap=bootstrap,
-        handlers=handlers,
-        unit_of_work=store.unit_of_work,
-        inbox=store.tables.inbox,
-        producer=producer,
-        session_timeout_ms=settings.kafka_session_timeout_ms,
-        heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
-        max_attempts=2,
-        retry_backoff_seconds=0.01,
+) -> Running:
+    """The group's consumer running until the block ends; a failing event is dead-lettered
+    after a second attempt, so the tests wait milliseconds for it, not seconds."""
+    consumer = consumer_for(
+        store, bootstrap, producer, handlers, group, max_attempts=2, retry_backoff_seconds=0.01
     )
-    stop = asyncio.Event()
-    task = asyncio.create_task(consumer.run(stop))
-    try:
-        yield consumer
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, timeout=30)
+    return Running(consumer)
 
 
 async def send_probe(producer: AIOKafkaProducer, probe: type[Event], probe_id: str) -> Envelope:

@@ -11,7 +11,9 @@ from uuid import uuid4
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from kit_support import (
+    Running,
     Store,
+    consumer_for,
     create_store,
     create_topic,
     eventually,
@@ -63,46 +65,6 @@ async def read_topic(
     finally:
         await consumer.stop()
     return records
-
-
-class Running:
-    """Runs a relay or consumer loop in a task until the block ends."""
-
-    def __init__(self, loop_owner: OutboxRelay | EventConsumer) -> None:
-        self.owner = loop_owner
-        self.stop = asyncio.Event()
-
-    async def start(self) -> "Running":
-        self.task = asyncio.create_task(self.owner.run(self.stop))
-        return self
-
-    async def finish(self) -> None:
-        self.stop.set()
-        await asyncio.wait_for(self.task, timeout=30)
-
-    async def __aenter__(self) -> "Running":
-        return await self.start()
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.finish()
-
-
-def consumer_for(
-    store: Store, bootstrap: str, producer: AIOKafkaProducer, handlers, **options
-) -> EventConsumer:  # type: ignore[no-untyped-def]
-    settings = ServiceSettings()
-    return EventConsumer(
-        service="test",
-        group_id=unique("group"),
-        bootstrap=bootstrap,
-        handlers=handlers,
-        unit_of_work=store.unit_of_work,
-        inbox=store.tables.inbox,
-        producer=producer,
-        session_timeout_ms=settings.kafka_session_timeout_ms,
-        heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
-        **options,
-    )
 
 
 async def test_rows_committed_before_a_crash_are_published_on_restart(

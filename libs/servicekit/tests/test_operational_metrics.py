@@ -7,10 +7,17 @@ from decimal import Decimal
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from kit_support import Store, create_store, create_topic, eventually, probe_event_type, unique
+from kit_support import (
+    Running,
+    Store,
+    create_store,
+    create_topic,
+    eventually,
+    probe_event_type,
+    unique,
+)
 from prometheus_client import REGISTRY, Gauge
 from sqlalchemy import text, update
-from test_delivery import Running
 
 from servicekit import metrics
 from servicekit.db import POOL_MAX_OVERFLOW, create_engine
