@@ -5,6 +5,7 @@ lies in the goal's period, its person is the goal's person (a person's own goal)
 or the goal's org unit is on its org path, and the product line matches when the
 goal has one."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -116,6 +117,13 @@ _STATE = text(
 )
 
 
+@dataclass(frozen=True)
+class Claimed:
+    seqs: list[int]
+    # One instant per transaction that appended the rows.
+    recorded: list[datetime]
+
+
 class Projection:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -125,27 +133,28 @@ class Projection:
             text("SELECT pg_advisory_xact_lock(:key)"), {"key": PROJECTION_LOCK}
         )
 
-    async def claim(self, limit: int) -> list[int]:
-        """Take up to `limit` ledger rows off the projection queue, oldest first."""
+    async def claim(self, limit: int) -> Claimed:
+        """Take up to `limit` ledger rows off the projection queue, oldest first, with when
+        they were recorded (the freshness metric's start), in the one statement."""
         result = await self.session.execute(
             text(
                 """
-                DELETE FROM tracking.projection_queue WHERE entry_seq IN (
-                    SELECT entry_seq FROM tracking.projection_queue ORDER BY entry_seq LIMIT :limit
-                ) RETURNING entry_seq
+                WITH taken AS (
+                    DELETE FROM tracking.projection_queue WHERE entry_seq IN (
+                        SELECT entry_seq FROM tracking.projection_queue
+                        ORDER BY entry_seq LIMIT :limit
+                    ) RETURNING entry_seq
+                )
+                SELECT taken.entry_seq, entry.recorded_at
+                FROM taken JOIN tracking.ledger_entry AS entry ON entry.seq = taken.entry_seq
                 """
             ),
             {"limit": limit},
         )
-        return [seq for (seq,) in result.all()]
-
-    async def recorded_times(self, seqs: list[int]) -> list[datetime]:
-        """When these ledger rows were recorded: one instant per transaction that wrote them."""
-        result = await self.session.execute(
-            text("SELECT DISTINCT recorded_at FROM tracking.ledger_entry WHERE seq = ANY(:seqs)"),
-            {"seqs": seqs},
+        rows = result.all()
+        return Claimed(
+            seqs=[seq for seq, _ in rows], recorded=sorted({recorded for _, recorded in rows})
         )
-        return [recorded_at for (recorded_at,) in result.all()]
 
     async def queued(self) -> int:
         """Ledger rows the projector has not folded yet."""

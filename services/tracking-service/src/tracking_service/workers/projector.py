@@ -5,7 +5,6 @@ so a quiet system answers in milliseconds and a busy one in large batches (fewer
 events per row)."""
 
 import asyncio
-from datetime import datetime
 from functools import partial
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -55,20 +54,18 @@ async def run_projector(runtime: Runtime, stop: asyncio.Event) -> None:
 
 async def project_once(runtime: Runtime, limit: int, depth: QueueDepth) -> int:
     """Fold up to `limit` queued ledger rows; returns how many."""
-    recorded: list[datetime] = []
     async with runtime.unit_of_work() as uow:
         projection = uow.store.projection
         await projection.lock()
-        seqs = await projection.claim(limit)
-        if seqs:
-            recorded = await projection.recorded_times(seqs)
-            goals = await uow.store.goals.many(await projection.fold(seqs))
+        claimed = await projection.claim(limit)
+        if claimed.seqs:
+            goals = await uow.store.goals.many(await projection.fold(claimed.seqs))
             await publish_progress(uow, goals)
             GOALS_UPDATED.inc(sum(1 for goal in goals if goal.status == "active"))
-        await depth.after_batch(len(seqs), limit, projection.queued)
+        await depth.after_batch(len(claimed.seqs), limit, projection.queued)
         await uow.commit()
-    ROWS_PROJECTED.inc(len(seqs))
+    ROWS_PROJECTED.inc(len(claimed.seqs))
     committed = runtime.clock.now()
-    for recorded_at in recorded:
+    for recorded_at in claimed.recorded:
         PROGRESS_FRESHNESS.observe(max(0.0, (committed - recorded_at).total_seconds()))
-    return len(seqs)
+    return len(claimed.seqs)
