@@ -20,7 +20,7 @@ import httpx
 import pytest
 from babel.messages.pofile import read_po
 from browsing import REACTION_MS, acknowledge, assert_accessible, screenshot, sign_in
-from playwright.sync_api import BrowserContext, Route, expect
+from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from attain_devstack.processes import Stack
 from dashboard_service.api.i18n import TRANSLATIONS_DIR
@@ -219,6 +219,29 @@ def test_a_signed_deal_moves_the_open_page_without_a_reload(
     page.close()
 
 
+def open_alert_on_the_page(
+    page: Page, world: World, person_id: str, goal_id: str, *, reload: bool
+) -> dict[str, Any]:
+    """An open alert of the goal that the page shows. alert-service, whose copy of the org may
+    be behind, can replace the first alert it opened by another as it catches up, so this asks
+    for the open alerts again until one of them is on the page (loaded again each time if
+    `reload`, else kept up by the live channel)."""
+    deadline = time.monotonic() + REACTION_MS / 1000
+    while True:
+        if reload:
+            page.reload()
+        open_now = world.api(
+            "alert-service",
+            f"/alerts?goal_id={goal_id}&status=open",
+            bearer(person_id, Role.REP),
+        )["data"]
+        shown = [a for a in open_now if page.locator(f"#alert-{a['id']}").is_visible()]
+        if shown:
+            return shown[0]
+        assert time.monotonic() < deadline, f"no open alert of the goal on the page: {open_now}"
+        page.wait_for_timeout(500)
+
+
 def test_acknowledging_an_alert_on_the_page_acknowledges_it_at_alert_service(
     browser_context: BrowserContext, world: World
 ) -> None:
@@ -227,12 +250,7 @@ def test_acknowledging_an_alert_on_the_page_acknowledges_it_at_alert_service(
     # Far behind a linear pace two thirds through the period: the pace rule opens
     # an alert on the goal's next progress; the open page shows it by itself.
     world.won_deal(world.ann, "100.00")
-    alert = eventually(
-        lambda: world.api("alert-service", f"/alerts?goal_id={world.ann_goal}&status=open"),
-        lambda body: body["count"] > 0,
-    )["data"][0]
-    item = page.locator(f"#alert-{alert['id']}")
-    expect(item).to_be_visible(timeout=REACTION_MS)
+    alert = open_alert_on_the_page(page, world, world.ann, world.ann_goal, reload=False)
     assert_accessible(page)
     acknowledge(page, f"#alert-{alert['id']}")
     at_alert_service = world.api(
@@ -243,17 +261,16 @@ def test_acknowledging_an_alert_on_the_page_acknowledges_it_at_alert_service(
     page.close()
 
 
-# Counts the htmx requests the goal card issues (a queued one is not issued yet) and their
-# answers about to be swapped in, so the test knows whether the live re-fetch went out and
-# has landed (htmx's later events go to the card, which an outerHTML swap has removed).
+# Counts the goal card's re-fetches that went out (a queued one has not yet) and those that
+# ended: swapped in, failed or aborted (one the live channel sent just before the acknowledge
+# is aborted by it, and never swaps), so the test knows when none is in flight.
 WATCH_CARD = """(card) => {
-  window.__card = {requests: 0, settled: 0};
-  document.body.addEventListener("htmx:beforeRequest", (e) => {
-    if (e.detail.elt.id === card && e.detail.requestConfig.verb === "get") window.__card.requests++;
+  window.__card = {requests: 0, ended: 0};
+  const count = (name, field) => document.body.addEventListener(name, (e) => {
+    if (e.detail.elt.id === card && e.detail.requestConfig.verb === "get") window.__card[field]++;
   });
-  document.body.addEventListener("htmx:beforeSwap", (e) => {  // the card is still on the page
-    if (e.detail.elt.id === card && e.detail.requestConfig.verb === "get") window.__card.settled++;
-  });
+  count("htmx:beforeRequest", "requests");
+  count("htmx:afterRequest", "ended");
 }"""
 
 
@@ -267,25 +284,8 @@ def test_a_live_refresh_during_an_acknowledge_does_not_swallow_it(
     page = browser_context.new_page()
     sign_in(page, world.stack, world.bob)
     world.won_deal(world.bob, "100.00")
-    # An open alert that is on Bob's card, without waiting for the live channel: the page may
-    # have been rendered just before the alert opened, and alert-service, whose copy of the org
-    # may be behind, can replace the first alert it opened by another as it catches up. So ask
-    # for the open alerts and load the page again until one of them is on it (the race this
-    # test is about starts only then).
-    deadline = time.monotonic() + REACTION_MS / 1000
-    while True:
-        page.reload()
-        open_now = world.api(
-            "alert-service",
-            f"/alerts?goal_id={world.bob_goal}&status=open",
-            bearer(world.bob, Role.REP),
-        )["data"]
-        shown = [a for a in open_now if page.locator(f"#alert-{a['id']}").is_visible()]
-        if shown:
-            alert = shown[0]
-            break
-        assert time.monotonic() < deadline, f"no open alert of Bob's on his card: {open_now}"
-        page.wait_for_timeout(500)
+    # Without waiting for the live channel: the race this test is about starts only then.
+    alert = open_alert_on_the_page(page, world, world.bob, world.bob_goal, reload=True)
     item = page.locator(f"#alert-{alert['id']}")
     card = f"goal-{world.bob_goal}"
     page.evaluate(WATCH_CARD, card)
@@ -303,8 +303,8 @@ def test_a_live_refresh_during_an_acknowledge_does_not_swallow_it(
     assert held, "the acknowledge never left the page"
     # What the live channel does when the goal moves (htmx-ext-sse triggers `sse:<event>`).
     page.evaluate("(card) => htmx.trigger(document.getElementById(card), 'sse:' + card)", card)
-    if page.evaluate("window.__card.requests") > 0:  # it went out: let it land first
-        page.wait_for_function("window.__card.settled > 0", timeout=REACTION_MS)
+    # A re-fetch that went out lands (or is aborted) before the acknowledge goes on.
+    page.wait_for_function("window.__card.ended >= window.__card.requests", timeout=REACTION_MS)
     held[0].continue_()
 
     expect(page.locator(f"#alert-{alert['id']}")).to_contain_text("已确认", timeout=REACTION_MS)
