@@ -155,6 +155,43 @@ async def test_unknown_source_is_401(client: httpx.AsyncClient, secret: str) -> 
     assert response.status_code == 401
 
 
+async def test_a_new_secret_holds_at_once_where_it_was_set_and_soon_on_other_replicas(
+    fresh_database,  # type: ignore[no-untyped-def]
+    kafka_bootstrap: str,
+) -> None:
+    """Each replica keeps the sources it read (a webhook no longer reads its source): the
+    one that took the new secret forgets the old at once, another once its cache time ends."""
+    url = fresh_database()
+    await migrate("tracking_service", url)
+
+    def replica(cache_seconds: float) -> TrackingSettings:
+        return TrackingSettings(
+            database_url=url,
+            kafka_bootstrap=kafka_bootstrap,
+            jwt_secret=TEST_SECRET,  # type: ignore[arg-type]
+            source_cache_seconds=cache_seconds,
+        )
+
+    async with (
+        running(create_app(replica(cache_seconds=600))) as here,
+        running(create_app(replica(cache_seconds=0.5))) as elsewhere,
+    ):
+        created = await here.put("/sources/crm", json={"name": "CRM"}, headers=ADMIN)
+        old = created.json()["secret"]
+        for client in (here, elsewhere):  # each replica reads the source, and keeps it
+            assert (await post_deal(client, old, deal())).status_code == 200
+        changed = await here.put(
+            "/sources/crm", json={"name": "CRM", "secret": "whsec_" + "B" * 43 + "="}, headers=ADMIN
+        )
+        new = changed.json()["secret"]
+        assert new != old
+        assert (await post_deal(here, old, deal())).status_code == 401
+        assert (await post_deal(here, new, deal())).status_code == 200
+        await asyncio.sleep(0.6)
+        assert (await post_deal(elsewhere, old, deal())).status_code == 401
+        assert (await post_deal(elsewhere, new, deal())).status_code == 200
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [

@@ -9,6 +9,12 @@ class TrackingSettings(ServiceSettings):
 
     service_name: str = "tracking-service"
     projection_batch_size: int = 5000
+    source_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="how long a replica keeps a source as read; another replica's change to it "
+        "(a new secret) takes effect here within this time",
+    )
     public_base_url: str | None = Field(
         default=None,
         description="how CRMs reach us (scheme and host), when behind a proxy: HubSpot signs it",

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, model_validator
 from servicekit import roles
 from servicekit.inputs import InputModel
 from servicekit.paging import Page, PagingDep, page_of
-from tracking_service.api.dependencies import Uow
+from tracking_service.api.dependencies import Runtime, Uow
 from tracking_service.domain.mapping import SourceMapping
 from tracking_service.service_layer import sources
 from tracking_service.service_layer.sources import SourceTerms
@@ -64,11 +64,12 @@ class SourcePublic(BaseModel):
 
 
 @router.put("/sources/{source_id}", dependencies=[roles.admins], response_model=SourcePublic)
-async def put_source(source_id: str, body: SourcePut, uow: Uow) -> Source:
+async def put_source(source_id: str, body: SourcePut, uow: Uow, runtime: Runtime) -> Source:
     mapping = body.mapping.model_dump(mode="json", by_alias=True) if body.mapping else None
     terms = SourceTerms(body.name, body.kind, body.secret, body.organization_id, mapping)
     source = await sources.put_source(uow, source_id, terms)
     await uow.commit()
+    sources.forget_source(runtime, source_id)
     return source
 
 

@@ -2,6 +2,7 @@
 
 import base64
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +62,39 @@ async def source(store: TrackingStore, source_id: str) -> Source:
 
 
 async def find_source(runtime: Runtime, source_id: str) -> Source | None:
-    """The source, read in a short transaction of its own (the records are applied in another)."""
-    async with runtime.unit_of_work() as uow:
-        return await uow.store.sources.detached(source_id)
+    """The source as this replica last read it (`KnownSources`)."""
+    return await runtime.shared(KnownSources, KnownSources).get(source_id)
+
+
+def forget_source(runtime: Runtime, source_id: str) -> None:
+    """After a change to the source is committed: the next webhook reads it again."""
+    runtime.shared(KnownSources, KnownSources).forget(source_id)
+
+
+class KnownSources:
+    """Sources as last read, for `source_cache_seconds`: a CRM sends many webhooks a second,
+    and reading its source for each was a tenth of the replica's time. The replica that
+    changes a source forgets it at once; other replicas take the change within that time (a
+    CRM retries a webhook refused meanwhile). A source not found is not kept, so no one can
+    fill the memory with names that do not exist."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._read: dict[str, tuple[float, Source]] = {}
+
+    async def get(self, source_id: str) -> Source | None:
+        read = self._read.get(source_id)
+        if (
+            read is not None
+            and time.monotonic() - read[0] < self._runtime.settings.source_cache_seconds
+        ):
+            return read[1]
+        started = time.monotonic()
+        async with self._runtime.unit_of_work() as uow:  # short: records go in another
+            source = await uow.store.sources.detached(source_id)
+        if source is not None:
+            self._read[source_id] = (started, source)
+        return source
+
+    def forget(self, source_id: str) -> None:
+        self._read.pop(source_id, None)
