@@ -1,7 +1,7 @@
 """Value types every event uses, so money and periods read the same everywhere."""
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from decimal import MAX_EMAX, MIN_EMIN, ROUND_HALF_UP, Context, Decimal
 from typing import Annotated, Literal
 
@@ -115,6 +115,13 @@ def write_numerator(value: Decimal | None, metric: str) -> str | None:
     deals won for the win rate); a summed metric's numerator is its actual."""
     parts = formula(metric)
     return write_metric(value, parts.numerator[0] if parts.is_ratio else metric)
+
+
+def write_instant(value: datetime) -> str:
+    """An aware instant as the models write it: ISO 8601, UTC as `Z` (offsets of whole minutes,
+    as every time zone has had since 1972)."""
+    written = value.isoformat()
+    return written[:-6] + "Z" if written.endswith("+00:00") else written
 
 
 def write_figure(value: Decimal, kind: FigureKind, currency: str | None = None) -> str:

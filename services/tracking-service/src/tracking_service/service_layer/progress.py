@@ -6,10 +6,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from attain_contracts import GoalProgressUpdated, Period
+from attain_contracts import GoalProgressUpdated
 from attain_contracts.progress import Calendar, ChildTarget, GoalTerms, Milestone
+from attain_contracts.types import (
+    write_count,
+    write_instant,
+    write_metric,
+    write_numerator,
+    write_ratio,
+)
 from servicekit.auth import Principal
 from servicekit.clock import local_day
 from servicekit.errors import FieldError, Missing
@@ -211,31 +218,47 @@ async def publish_progress(uow: Unit, goals: Sequence[Goal]) -> None:
     as_of = uow.clock.now()
     figures = await live_progress(uow.store, active, as_of)
     for goal in active:
-        progress = figures[goal.id]
         goal.progress_sequence += 1
-        uow.publish(progress_updated(goal, progress, as_of))
+        data = progress_updated_json(goal, figures[goal.id], as_of)
+        uow.publish_json(GoalProgressUpdated, goal.id, data)
 
 
-def progress_updated(goal: Goal, progress: Progress, as_of: datetime) -> GoalProgressUpdated:
-    return GoalProgressUpdated(
-        goal_id=goal.id,
-        owner_id=goal.owner_id,
-        metric=goal.metric,
-        direction=goal.direction,
-        period=Period(key=goal.period_key, start=goal.period_start, end=goal.period_end),
-        as_of=as_of,
-        actual=progress.actual,
-        target=progress.target,
-        attainment=progress.attainment,
-        expected_to_date=progress.expected_to_date,
-        pace=progress.pace,
-        projection=progress.projection,
-        sequence=goal.progress_sequence,
-        parent_id=goal.parent_id,
-        org_unit_id=goal.org_unit_id,
-        person_id=goal.person_id,
-        status=goal.status,
-        timezone=goal.timezone,
-        numerator=progress.numerator if progress.denominator is not None else None,
-        denominator=progress.denominator,
-    )
+def progress_updated_json(goal: Goal, progress: Progress, as_of: datetime) -> dict[str, Any]:
+    """What `GoalProgressUpdated(...).model_dump(mode="json")` gives for the goal, without
+    building the model: the projector writes one for every goal a batch moves, and building
+    and dumping the model was a tenth of its time (a test holds them equal)."""
+    metric = goal.metric
+    averaged = progress.denominator is not None  # a ratio or an average metric
+    return {
+        "goal_id": goal.id,
+        "owner_id": goal.owner_id,
+        "metric": metric,
+        "direction": goal.direction,
+        "period": {
+            "key": goal.period_key,
+            "start": goal.period_start.isoformat(),
+            "end": goal.period_end.isoformat(),
+        },
+        "as_of": write_instant(as_of),
+        "actual": write_metric(progress.actual, metric),
+        "target": write_metric(progress.target, metric),
+        "attainment": _ratio(progress.attainment),
+        "expected_to_date": write_metric(progress.expected_to_date, metric),
+        "pace": _ratio(progress.pace),
+        "projection": write_metric(progress.projection, metric),
+        "sequence": goal.progress_sequence,
+        "parent_id": goal.parent_id,
+        "org_unit_id": goal.org_unit_id,
+        "person_id": goal.person_id,
+        "status": goal.status,
+        "timezone": goal.timezone,
+        "numerator": write_numerator(progress.numerator, metric) if averaged else None,
+        "denominator": write_count(progress.denominator)
+        if progress.denominator is not None
+        else None,
+        "pipeline_projection": None,  # the live figures have no pipeline
+    }
+
+
+def _ratio(value: Decimal | None) -> str | None:
+    return None if value is None else write_ratio(value)
