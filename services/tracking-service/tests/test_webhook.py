@@ -257,6 +257,13 @@ async def test_deal_reaches_the_goal_progress_and_progress_event(
     assert Decimal(body["attainment"]) == Decimal("0.1200")
     updates = await _progress_events(kafka_bootstrap, goal_id, Decimal("12000.50"))
     assert updates, "no GoalProgressUpdated showed the deal"
+    # Each update the projector makes is numbered one more than the goal's last.
+    second = await post_deal(client, secret, deal(owner_id=rep, amount="1000.00"))
+    assert second.status_code == 200
+    updates = await _progress_events(kafka_bootstrap, goal_id, Decimal("13000.50"))
+    sequences = [update["sequence"] for update in updates]
+    assert sequences == list(range(sequences[0], sequences[0] + len(sequences))), sequences
+    assert updates[-1]["actual"] == "13000.50" and len(updates) >= 2
     assert client  # keep the app running until the event is seen
 
     other_rep = await client.get(progress_url, headers=bearer(Role.REP, person_id="someone-else"))
@@ -284,6 +291,7 @@ async def _until(client: httpx.AsyncClient, url: str, predicate, timeout: float 
 
 
 async def _progress_events(bootstrap: str, goal_id: str, actual: Decimal) -> list[dict]:  # type: ignore[type-arg]
+    """The goal's updates from the first, up to the first that shows `actual`."""
     import asyncio
 
     consumer = AIOKafkaConsumer(
@@ -293,18 +301,20 @@ async def _progress_events(bootstrap: str, goal_id: str, actual: Decimal) -> lis
         auto_offset_reset="earliest",
     )
     await consumer.start()
-    found = []
+    seen: list[dict] = []  # type: ignore[type-arg]
+    reached = False
     try:
         async with asyncio.timeout(30):
-            while not found:
+            while not reached:
                 for records in (await consumer.getmany(timeout_ms=500)).values():
                     for record in records:
                         # Other tests publish here too, a record that is no envelope among them.
                         if not (record.value and record.value.startswith(b"{")):
                             continue
                         data = json.loads(record.value)["data"]
-                        if data["goal_id"] == goal_id and Decimal(data["actual"]) == actual:
-                            found.append(data)
+                        if data["goal_id"] == goal_id and not reached:
+                            seen.append(data)
+                            reached = Decimal(data["actual"]) == actual
     finally:
         await consumer.stop()
-    return found
+    return seen

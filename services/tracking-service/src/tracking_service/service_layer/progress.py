@@ -212,13 +212,16 @@ async def progress_page(
     return ProgressPage(goals, figures, count, more)
 
 
-async def publish_progress(uow: Unit, goals: Sequence[Goal]) -> None:
-    """One `GoalProgressUpdated` per active goal, at the unit of work's `now`."""
+async def publish_progress(uow: Unit, goals: Sequence[Goal], *, numbered: bool = False) -> None:
+    """One `GoalProgressUpdated` per active goal, at the unit of work's `now`, numbered by
+    the goal's next `progress_sequence` (`numbered`: the goals were read with it, as the
+    projector's fold sets it, which spares writing each goal back)."""
     active = [goal for goal in goals if goal.status == "active"]
     as_of = uow.clock.now()
     figures = await live_progress(uow.store, active, as_of)
     for goal in active:
-        goal.progress_sequence += 1
+        if not numbered:
+            goal.progress_sequence += 1
         data = progress_updated_json(goal, figures[goal.id], as_of)
         uow.publish_json(GoalProgressUpdated, goal.id, data)
 

@@ -61,7 +61,8 @@ WITH rows AS (
 {_MATCHES},
 totals AS (SELECT id, sum(num) AS num, sum(den) AS den FROM matched GROUP BY id)
 UPDATE tracking.goal g
-SET numerator = g.numerator + t.num, denominator = g.denominator + t.den
+SET numerator = g.numerator + t.num, denominator = g.denominator + t.den,
+    progress_sequence = g.progress_sequence + CASE WHEN g.status = 'active' THEN 1 ELSE 0 END
 FROM totals t WHERE g.id = t.id
 RETURNING g.id
 """
@@ -163,7 +164,8 @@ class Projection:
         )
 
     async def fold(self, seqs: list[int]) -> list[str]:
-        """Add these ledger rows to every goal they count for; returns those goals' ids."""
+        """Add these ledger rows to every goal they count for, and number the progress update
+        of each active one (`progress_sequence`) in the same statement; returns their ids."""
         result = await self.session.execute(_FOLD, {"seqs": seqs})
         return [goal_id for (goal_id,) in result.all()]
 

@@ -60,7 +60,7 @@ async def project_once(runtime: Runtime, limit: int, depth: QueueDepth) -> int:
         claimed = await projection.claim(limit)
         if claimed.seqs:
             goals = await uow.store.goals.many(await projection.fold(claimed.seqs))
-            await publish_progress(uow, goals)
+            await publish_progress(uow, goals, numbered=True)
             GOALS_UPDATED.inc(sum(1 for goal in goals if goal.status == "active"))
         await depth.after_batch(len(claimed.seqs), limit, projection.queued)
         await uow.commit()
