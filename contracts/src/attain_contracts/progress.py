@@ -6,9 +6,11 @@ the run-rate projection and direction-aware ratios.
 tracking-service publishes these figures and alert-service re-evaluates them at
 later instants, so both compute them here, from one definition."""
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cached_property
 
 PLACES = Decimal("0.0001")
 ZERO = Decimal(0)
@@ -76,10 +78,19 @@ class Calendar:
         count = weeks * 5 + sum(
             1 for offset in range(rest) if _monday_to_friday(start + timedelta(offset))
         )
-        exceptions = {day for day in self.holidays | self.working_weekends if start <= day <= end}
-        return count + sum(
-            int(self.is_working_day(day)) - int(_monday_to_friday(day)) for day in exceptions
-        )
+        days, moved = self._exceptions
+        return count + moved[bisect_right(days, end)] - moved[bisect_left(days, start)]
+
+    @cached_property
+    def _exceptions(self) -> tuple[list[date], list[int]]:
+        """The exception days in order, and before each how many working days they move
+        (+1 a worked weekend day, -1 a weekday holiday): progress computes working days
+        for every goal it publishes, so this is summed once per calendar."""
+        days = sorted(self.holidays | self.working_weekends)
+        moved = [0]
+        for day in days:
+            moved.append(moved[-1] + int(self.is_working_day(day)) - int(_monday_to_friday(day)))
+        return days, moved
 
     def elapsed(self, start: date, end: date, day: date) -> tuple[int, int]:
         """(done, total) of [start, end] by the end of `day`, in working days; in

@@ -42,6 +42,27 @@ def test_working_days_match_counting_one_by_one(start: date, days: int) -> None:
     assert Calendar().working_days(start, end) == counted
 
 
+exception_days = st.frozensets(
+    st.dates(min_value=date(2025, 12, 1), max_value=date(2027, 2, 1)), max_size=40
+)
+
+
+@given(
+    start=st.dates(min_value=date(2025, 11, 1), max_value=date(2027, 3, 1)),
+    days=st.integers(min_value=-3, max_value=500),
+    holidays=exception_days,
+    working_weekends=exception_days,
+)
+def test_working_days_with_exceptions_match_counting_one_by_one(
+    start: date, days: int, holidays: frozenset[date], working_weekends: frozenset[date]
+) -> None:
+    calendar = Calendar(holidays, working_weekends)
+    end = start + timedelta(days=days)
+    counted = sum(1 for i in range(days + 1) if calendar.is_working_day(start + timedelta(i)))
+    assert calendar.working_days(start, end) == counted
+    assert calendar.working_days(start, end) == counted  # the second time, from what it kept
+
+
 def test_expected_is_linear_in_working_days() -> None:
     # 10 of March's 22 working days are done by Friday the 13th.
     assert expected_to_date(MARCH, date(2026, 3, 13)) == Decimal(1000)
