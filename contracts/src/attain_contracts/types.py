@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 from datetime import date, datetime
-from decimal import MAX_EMAX, MIN_EMIN, ROUND_HALF_UP, Context, Decimal
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_HALF_UP, Context, Decimal
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -78,11 +78,17 @@ def minor_units(currency: str | None) -> int:
     return MINOR_UNITS.get(currency, DEFAULT_MINOR_UNITS) if currency else DEFAULT_MINOR_UNITS
 
 
+# Wide enough for every digit of any result (precision bounds digits, it costs nothing).
+_WIDE = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, rounding=ROUND_HALF_UP)
+_UNITS: dict[int, Decimal] = {}
+
+
 def write_places(value: Decimal, places: int) -> str:
     """`value` rounded half up to `places` decimals, without exponent or negative zero."""
-    # Wide enough for every digit of the result, however large the value.
-    wide = Context(prec=max(value.adjusted(), 0) + places + 2, Emax=MAX_EMAX, Emin=MIN_EMIN)
-    rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=wide)
+    unit = _UNITS.get(places)
+    if unit is None:
+        unit = _UNITS[places] = Decimal(1).scaleb(-places)
+    rounded = value.quantize(unit, context=_WIDE)
     if rounded.is_zero():
         rounded = abs(rounded)
     return format(rounded, "f")
