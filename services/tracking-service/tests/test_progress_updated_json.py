@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from attain_contracts import GoalProgressUpdated, Period
-from attain_contracts.types import AVERAGE_METRICS, MONEY_METRICS, RATIO_METRICS
+from attain_contracts.types import AVERAGE_METRICS, MONEY_METRICS, RATIO_METRICS, write_instant
 from tracking_service.domain.progress import Progress
 from tracking_service.service_layer.progress import progress_updated_json
 from tracking_service.store.tables import Goal
@@ -102,7 +102,7 @@ def test_the_hand_built_event_equals_the_models(
     )
     zone = timezone(timedelta(minutes=offset_minutes))
     as_of = datetime(2026, 5, 10, 9, 30, 0, microsecond, tzinfo=zone)
-    assert progress_updated_json(goal, progress, as_of) == as_model(
+    assert progress_updated_json(goal, progress, write_instant(as_of)) == as_model(
         goal, progress, as_of
     ).model_dump(mode="json")
 
@@ -115,6 +115,6 @@ def test_utc_is_written_as_the_model_writes_it() -> None:
     )  # fmt: skip
     figures = Progress(Decimal(1), Decimal(1), None, Decimal(0), None, Decimal(1), Decimal(1), None)
     as_of = datetime(2026, 1, 2, tzinfo=UTC)
-    built = progress_updated_json(goal, figures, as_of)
+    built = progress_updated_json(goal, figures, write_instant(as_of))
     assert built["as_of"] == "2026-01-02T00:00:00Z"
     assert built == as_model(goal, figures, as_of).model_dump(mode="json")

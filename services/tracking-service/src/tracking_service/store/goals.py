@@ -3,10 +3,13 @@
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, func, or_
+from sqlalchemy import ColumnElement, Select, String, any_, bindparam, false, func, or_
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import CollectionAggregate
 from sqlmodel import col, select
 
 from attain_contracts import GoalArchived
@@ -26,7 +29,7 @@ class Goals:
         if not goal_ids:
             return []
         rows = await self.session.execute(
-            select(Goal).where(col(Goal.id).in_(goal_ids)).order_by(col(Goal.id))
+            select(Goal).where(col(Goal.id) == _any(goal_ids)).order_by(col(Goal.id))
         )
         return list(rows.scalars())
 
@@ -57,7 +60,7 @@ class Goals:
             )
             .join(parent, parent.c.id == col(Goal.parent_id))
             .where(
-                col(Goal.parent_id).in_(parent_ids),
+                col(Goal.parent_id) == _any(parent_ids),
                 col(Goal.metric) == parent.c.metric,
                 col(Goal.status) != "cancelled",
             )
@@ -132,3 +135,9 @@ class Goals:
 
 def _subtree(org_unit_id: str) -> Select[str]:
     return sa_select(col(OrgUnit.id)).where(col(OrgUnit.path).contains([org_unit_id]))
+
+
+def _any(ids: Sequence[str]) -> CollectionAggregate[Any]:
+    """`= ANY(:ids)`, one array parameter: the projector asks for thousands of goals at once,
+    which an IN list would bind and render one by one."""
+    return any_(bindparam("ids", list(ids), type_=ARRAY(String)))
