@@ -428,7 +428,18 @@ async def test_a_postgres_restart_answers_503_meanwhile_and_loses_no_deal(
             )
             for name, (status, checks) in zip(FOUR, readiness_of, strict=True):
                 assert status == 503 and checks["database"] != "ok", (name, checks)
-            body = json.dumps({"id": "D-refused", "version": 1, "stage": "open"})
+            # A valid deal: what a replica refuses while its database is away is what it would
+            # accept (an invalid one is a 422 either way, the source being kept in memory).
+            body = json.dumps(
+                {
+                    "id": "D-refused",
+                    "version": 1,
+                    "stage": "open",
+                    "amount": "1.00",
+                    "currency": "CNY",
+                    "owner_id": "rep-1",
+                }
+            )
             refused = await http.post(
                 f"{tracking[0]}/webhooks/crm-{stream.suffix}/deals",
                 content=body,
