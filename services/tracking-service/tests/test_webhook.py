@@ -29,16 +29,20 @@ ADMIN = bearer(Role.ADMIN, person_id="admin")
 
 @pytest.fixture
 async def client(fresh_database, kafka_bootstrap: str) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
-    url = fresh_database()
+    settings = await migrated(fresh_database(), kafka_bootstrap, outbox_poll_seconds=0.2)
+    async with running(create_app(settings)) as client:
+        yield client
+
+
+async def migrated(url: str, kafka_bootstrap: str, **settings: float) -> TrackingSettings:
+    """The settings of a replica on the migrated database at `url`."""
     await migrate("tracking_service", url)
-    settings = TrackingSettings(
+    return TrackingSettings(
         database_url=url,
         kafka_bootstrap=kafka_bootstrap,
         jwt_secret=TEST_SECRET,  # type: ignore[arg-type]
-        outbox_poll_seconds=0.2,
+        **settings,  # type: ignore[arg-type]
     )
-    async with running(create_app(settings)) as client:
-        yield client
 
 
 @pytest.fixture
@@ -165,13 +169,7 @@ async def test_a_new_secret_holds_at_once_where_it_was_set_and_soon_after_anothe
     changes itself it forgets at once; one another replica changed (here: the database
     changed under it) it reads again once its cache time ends."""
     url = fresh_database()
-    await migrate("tracking_service", url)
-    settings = TrackingSettings(
-        database_url=url,
-        kafka_bootstrap=kafka_bootstrap,
-        jwt_secret=TEST_SECRET,  # type: ignore[arg-type]
-        source_cache_seconds=1.0,
-    )
+    settings = await migrated(url, kafka_bootstrap, source_cache_seconds=1.0)
     async with running(create_app(settings)) as client:
         created = await client.put("/sources/crm", json={"name": "CRM"}, headers=ADMIN)
         first = created.json()["secret"]
