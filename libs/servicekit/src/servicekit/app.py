@@ -1,6 +1,7 @@
 """The one place a service is wired: `create_service_app` builds the FastAPI app
 with problem responses, metrics, logs and health checks, and its lifespan runs
-the outbox relay and the consumers until the app stops."""
+the outbox relay, the consumers and the service's workers until the app stops (none in
+a web replica: `background_work` off)."""
 
 import asyncio
 import time
@@ -124,59 +125,73 @@ def create_service_app(
             store=store,
         )
         app.state.runtime = runtime
-        # The relay's own producer: it replaces it when a broker outage breaks it for good,
-        # which it could not do to one that the consumers hold too.
-        relay_producer = create_producer(settings)
-        await relay_producer.start()
-        relay = OutboxRelay(
-            engine,
-            tables,
-            relay_producer,
+        relay = await _start_relay(settings, tables, engine) if settings.background_work else None
+        loops: dict[str, Callable[[asyncio.Event], Awaitable[None]]] = {}
+        if relay is not None:
+            loops["outbox-relay"] = relay.run
+            loops["retention"] = partial(prune_on_schedule, engine, tables, settings)
+            for spec in consumers:
+                loops[f"consumer:{spec.group_id}"] = _consumer(settings, runtime, spec).run
+            for name, worker in (workers or {}).items():
+                loops[name] = partial(worker, runtime)
+        tasks = [
+            asyncio.create_task(_supervised(name, run, runtime.stop)) for name, run in loops.items()
+        ]
+        log.info(
+            "service.started",
             service=settings.service_name,
-            poll_seconds=settings.outbox_poll_seconds,
-            batch_size=settings.outbox_batch_size,
-            new_producer=partial(create_producer, settings),
+            background=sorted(loops) if loops else "none (web replica)",
         )
-        tasks = [asyncio.create_task(_supervised("outbox-relay", relay.run, runtime.stop))]
-        prune = partial(prune_on_schedule, engine, tables, settings)
-        tasks.append(asyncio.create_task(_supervised("retention", prune, runtime.stop)))
-        for spec in consumers:
-            consumer = EventConsumer(
-                service=settings.service_name,
-                group_id=spec.group_id,
-                bootstrap=settings.kafka_bootstrap,
-                handlers=spec.handlers,
-                unit_of_work=runtime.unit_of_work,
-                inbox=tables.inbox,
-                producer=producer,
-                batch_size=settings.consumer_batch_size,
-                session_timeout_ms=settings.kafka_session_timeout_ms,
-                heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
-                max_attempts=settings.consumer_max_attempts,
-                retry_backoff_seconds=settings.consumer_retry_backoff_seconds,
-            )
-            tasks.append(
-                asyncio.create_task(
-                    _supervised(f"consumer:{spec.group_id}", consumer.run, runtime.stop)
-                )
-            )
-        for name, worker in (workers or {}).items():
-            tasks.append(
-                asyncio.create_task(_supervised(name, partial(worker, runtime), runtime.stop))
-            )
-        log.info("service.started", service=settings.service_name)
         try:
             yield
         finally:
             runtime.stop.set()
             await _stopped(tasks)
-            await relay.producer.stop()
+            if relay is not None:
+                await relay.producer.stop()
             await producer.stop()
             await engine.dispose()
             log.info("service.stopped", service=settings.service_name)
 
     dead_letters = dead_letter_router(settings.service_name, [spec.group_id for spec in consumers])
     return _web_app(title, settings, lifespan, [*routers, dead_letters], _database_and_broker)
+
+
+async def _start_relay(
+    settings: ServiceSettings, tables: MessagingTables, engine: AsyncEngine
+) -> OutboxRelay:
+    # The relay's own producer: it replaces it when a broker outage breaks it for good,
+    # which it could not do to one that the consumers hold too.
+    producer = create_producer(settings)
+    await producer.start()
+    return OutboxRelay(
+        engine,
+        tables,
+        producer,
+        service=settings.service_name,
+        poll_seconds=settings.outbox_poll_seconds,
+        batch_size=settings.outbox_batch_size,
+        new_producer=partial(create_producer, settings),
+    )
+
+
+def _consumer(
+    settings: ServiceSettings, runtime: ServiceRuntime[Any, Any], spec: ConsumerSpec
+) -> EventConsumer:
+    return EventConsumer(
+        service=settings.service_name,
+        group_id=spec.group_id,
+        bootstrap=settings.kafka_bootstrap,
+        handlers=spec.handlers,
+        unit_of_work=runtime.unit_of_work,
+        inbox=runtime.tables.inbox,
+        producer=runtime.producer,
+        batch_size=settings.consumer_batch_size,
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+        max_attempts=settings.consumer_max_attempts,
+        retry_backoff_seconds=settings.consumer_retry_backoff_seconds,
+    )
 
 
 Readiness = Callable[[Request], Mapping[str, Awaitable[object]]]

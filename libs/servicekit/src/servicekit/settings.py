@@ -50,6 +50,11 @@ class ServiceSettings(BaseSettings):
     oauth_token_url: str | None = None
     oauth_client_id: str | None = None
     oauth_client_secret: SecretStr | None = None
+    # Off makes a web replica: it serves the API and writes its events to the outbox, and runs no
+    # relay, consumers, retention or service workers. A worker replica beside it (the same image
+    # with this on) does those; both are woken by PostgreSQL's NOTIFY, so a deal's progress does
+    # not wait on the replica that took its webhook. Splitting them gives each its own core.
+    background_work: bool = True
     outbox_poll_seconds: float = 1.0
     outbox_batch_size: int = 500
     # A consumer group join waits for members' sessions; shorter sessions make
