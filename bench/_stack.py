@@ -176,12 +176,9 @@ def headers_for(role: Role) -> dict[str, str]:
 
 @contextmanager
 def tracking_service(stack: Stack, workload: Workload) -> Iterator[Tracking]:
-    """tracking-service migrated, running, with a source to post to, and the workload's org
+    """tracking-service migrated and running, with a source to post to, and the workload's org
     tree, people and goals consumed."""
-    upgrade("tracking_service", stack.database_url)
-    environment = environment_for(stack)
-    log = stack.work_dir / "tracking-service.log"
-    with serving("tracking_service.main:create_app", environment, log) as url:
+    with tracking_processes(stack) as url:
         response = httpx.put(
             f"{url}/sources/{SOURCE_ID}",
             json={"name": "Bench CRM"},
@@ -195,6 +192,20 @@ def tracking_service(stack: Stack, workload: Workload) -> Iterator[Tracking]:
             f"{workload.goal_count():,} goals in {time.monotonic() - started:.1f} s"
         )
         yield Tracking(url, response.json()["secret"], directory)
+
+
+@contextmanager
+def tracking_processes(stack: Stack) -> Iterator[str]:
+    """tracking-service migrated and running as `make run` runs it: a web process, and a worker
+    process that projects progress, publishes and consumes. Yields the web process's URL."""
+    upgrade("tracking_service", stack.database_url)
+    app = "tracking_service.main:create_app"
+    web = environment_for(stack, ATTAIN_TRACKING_BACKGROUND_WORK="false")
+    with (
+        serving(app, environment_for(stack), stack.work_dir / "tracking-worker.log"),
+        serving(app, web, stack.work_dir / "tracking-service.log") as url,
+    ):
+        yield url
 
 
 async def _load_directory(bootstrap: str, workload: Workload) -> dict[TopicPartition, int]:

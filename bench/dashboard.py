@@ -41,6 +41,7 @@ from _stack import (
     print_headline,
     print_workload,
     serving,
+    tracking_processes,
 )
 from decomposition import load_org
 from playwright.async_api import Page, async_playwright
@@ -145,14 +146,7 @@ class Urls:
 @contextmanager
 def five_services(stack: Stack) -> Iterator[Urls]:
     with ExitStack() as services:
-        upgrade("tracking_service", stack.database_url)
-        tracking_url = services.enter_context(
-            serving(
-                "tracking_service.main:create_app",
-                environment_for(stack),
-                stack.work_dir / "tracking-service.log",
-            )
-        )
+        tracking_url = services.enter_context(tracking_processes(stack))
         response = httpx.put(
             f"{tracking_url}/sources/{SOURCE_ID}",
             json={"name": "Bench CRM"},

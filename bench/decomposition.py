@@ -33,6 +33,7 @@ from _stack import (
     print_figure,
     print_headline,
     serving,
+    tracking_processes,
     until_none,
     wait_until_consumed,
 )
@@ -145,10 +146,8 @@ def goal_service(stack: Stack) -> Iterator[str]:
 def consumers(stack: Stack) -> Iterator[None]:
     """tracking-, alert- and incentive-service running beside goal-service, taking in what it
     publishes."""
-    upgrade("tracking_service", stack.database_url)
-    log = stack.work_dir / "tracking-service.log"
     with (
-        serving("tracking_service.main:create_app", environment_for(stack), log),
+        tracking_processes(stack),
         alert_service(stack),
         incentive_service(stack),
     ):

@@ -3,6 +3,7 @@ overlays render and validate against the Kubernetes schemas, the compose file ag
 compose specification, and everything they and the Dockerfile name exists: packages, settings,
 the rules Prometheus loads."""
 
+import copy
 import importlib
 import importlib.metadata
 import os
@@ -50,7 +51,15 @@ SERVICE_SETTINGS: dict[str, type[ServiceSettings]] = {
     "alert-service": AlertSettings,
     "incentive-service": IncentiveSettings,
 }
-CONSUMER_HEAVY = ("tracking-service", "alert-service", "incentive-service")
+# tracking-service runs as web replicas (the Deployment and compose service tracking-service,
+# background work off) and workers (tracking-worker: the relay, the consumers, retention, the
+# projector), as `make run` starts them (attain_devstack.run.SERVICES). Every Deployment and
+# compose service, by the service whose settings it reads.
+WORKERS = {service.name: service.worker_of for service in SERVICES if service.worker_of}
+REPLICAS = {**{name: name for name in SERVICE_SETTINGS}, **WORKERS}
+BACKGROUND = "ATTAIN_TRACKING_BACKGROUND_WORK"
+# The Deployments whose consumer groups carry the load: their HPAs scale on lag too.
+CONSUMER_HEAVY = ("tracking-worker", "alert-service", "incentive-service")
 MIGRATED_PACKAGES = {service.package for service in SERVICES if service.migrated}
 
 
@@ -60,9 +69,9 @@ def compose() -> dict[str, Any]:
 
 
 def compose_services() -> dict[str, dict[str, Any]]:
-    """The five Attain services of the compose file, by name."""
+    """The five Attain services of the compose file and tracking-worker, by name."""
     services = compose()["services"]
-    return {name: services[name] for name in SERVICE_SETTINGS}
+    return {name: services[name] for name in REPLICAS}
 
 
 def of_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
@@ -74,6 +83,14 @@ def containers(objects: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, A
         if obj["kind"] in ("Deployment", "Job"):
             for container in obj["spec"]["template"]["spec"]["containers"]:
                 yield obj["metadata"]["name"], container
+
+
+def pods(objects: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """Each Deployment's pod labels, by the Deployment's name."""
+    return {
+        name: deployment["spec"]["template"]["metadata"]["labels"]
+        for name, deployment in of_kind(objects, "Deployment").items()
+    }
 
 
 def config_map(objects: list[dict[str, Any]]) -> dict[str, str]:
@@ -112,7 +129,7 @@ def test_the_overlay_renders_objects_valid_for_kubernetes(render: Render, overla
         "ServiceMonitor",
         "PrometheusRule",
     } <= kinds
-    assert set(of_kind(objects, "Deployment")) == set(SERVICE_SETTINGS)
+    assert set(of_kind(objects, "Deployment")) == set(REPLICAS)
 
 
 def service_monitor_problems(obj: dict[str, Any]) -> list[str]:
@@ -183,16 +200,21 @@ def test_every_deployment_has_a_disruption_budget_and_an_autoscaler(
     render: Render, overlay: str
 ) -> None:
     objects = render(overlay)
+    # Each budget covers the pods of one Deployment: web replicas and workers apart.
     budgets = {
-        pdb["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"]
-        for pdb in of_kind(objects, "PodDisruptionBudget").values()
+        name: [
+            deployment
+            for deployment, labels in pods(objects).items()
+            if selects(budget["spec"]["selector"], labels)
+        ]
+        for name, budget in of_kind(objects, "PodDisruptionBudget").items()
     }
+    assert budgets == {name: [name] for name in REPLICAS}
     autoscalers = {
         hpa["spec"]["scaleTargetRef"]["name"]: hpa["spec"]
         for hpa in of_kind(objects, "HorizontalPodAutoscaler").values()
     }
-    assert budgets == set(SERVICE_SETTINGS)
-    assert set(autoscalers) == set(SERVICE_SETTINGS)
+    assert set(autoscalers) == set(REPLICAS)
     partitions = int(config_map(objects)["ATTAIN_TOPIC_PARTITIONS"])
     for name in CONSUMER_HEAVY:
         spec = autoscalers[name]
@@ -200,7 +222,90 @@ def test_every_deployment_has_a_disruption_budget_and_an_autoscaler(
         assert spec["minReplicas"] <= spec["maxReplicas"] <= partitions, name
         external = [m["external"] for m in spec["metrics"] if m["type"] == "External"]
         assert [m["metric"]["name"] for m in external] == ["attain_consumer_lag"], name
-        assert external[0]["metric"]["selector"]["matchLabels"] == {"service": name}
+        assert external[0]["metric"]["selector"]["matchLabels"] == {"service": REPLICAS[name]}
+    # The web replicas consume nothing: more of them would not lower the lag.
+    assert [m["type"] for m in autoscalers["tracking-service"]["metrics"]] == ["Resource"]
+    # Two workers at least: one holds the projector's lock, the other is ready to take it.
+    assert autoscalers["tracking-worker"]["minReplicas"] >= (2 if overlay == "prod" else 1)
+    # The overlay's replica count reaches every Deployment, a service's workers too.
+    replicas = {
+        name: deployment["spec"]["replicas"]
+        for name, deployment in of_kind(objects, "Deployment").items()
+    }
+    assert replicas == dict.fromkeys(REPLICAS, 3 if overlay == "prod" else 1)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_service_object_sends_to_the_pods_of_its_deployment_only(
+    render: Render, overlay: str
+) -> None:
+    """The Service tracking-service reaches the web replicas, never a worker."""
+    objects = render(overlay)
+    reached = {
+        name: [
+            deployment
+            for deployment, labels in pods(objects).items()
+            if selects({"matchLabels": service["spec"]["selector"]}, labels)
+        ]
+        for name, service in of_kind(objects, "Service").items()
+    }
+    assert reached == {name: [name] for name in REPLICAS}
+    # The worker's Service is only for Prometheus to find its pods: no address to call.
+    assert of_kind(objects, "Service")["tracking-worker"]["spec"]["clusterIP"] == "None"
+    urls = {value for key, value in config_map(objects).items() if key.endswith("_URL")}
+    assert not [url for url in urls if "tracking-worker" in url]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_only_the_workers_of_tracking_service_do_its_background_work(
+    render: Render, overlay: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each Deployment's setting as its service reads it (ConfigMap, Secret, the container's
+    env); the worker's pod is the web replicas' pod but for its component and that setting."""
+    objects = render(overlay)
+    (secret,) = of_kind(render("dev"), "Secret").values()
+    shared = {**config_map(objects), **secret["stringData"]}
+    deployments = of_kind(objects, "Deployment")
+    background = {}
+    for name, deployment in deployments.items():
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        own = {one["name"]: one["value"] for one in container.get("env", []) if "value" in one}
+        settings = settings_from({**shared, **own}, monkeypatch)[REPLICAS[name]]
+        background[name] = settings.background_work
+    assert background == {name: name != "tracking-service" for name in REPLICAS}
+
+    def split_apart(deployment: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        template = copy.deepcopy(deployment["spec"]["template"])
+        component = template["metadata"]["labels"].pop("app.kubernetes.io/component")
+        for container in template["spec"]["containers"]:
+            container["env"] = [one for one in container["env"] if one["name"] != BACKGROUND]
+        return component, template
+
+    web, web_pod = split_apart(deployments["tracking-service"])
+    worker, worker_pod = split_apart(deployments["tracking-worker"])
+    assert (web, worker) == ("web", "worker")
+    assert web_pod == worker_pod
+    assert worker_pod["metadata"]["labels"]["app.kubernetes.io/name"] == "tracking-service"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_service_monitor_scrapes_every_deployment_as_the_job_of_its_service(
+    render: Render, overlay: str
+) -> None:
+    """The workers too, under job tracking-service: the rules' `up{job=...}` covers them."""
+    objects = render(overlay)
+    (monitor,) = of_kind(objects, "ServiceMonitor").values()
+    spec = monitor["spec"]
+    ports = {endpoint["port"] for endpoint in spec["endpoints"]}
+    jobs: dict[str, str] = {}
+    for service in of_kind(objects, "Service").values():
+        if not selects(spec["selector"], service["metadata"]["labels"]):
+            continue
+        assert ports <= {port["name"] for port in service["spec"]["ports"]}
+        for deployment, labels in pods(objects).items():
+            if selects({"matchLabels": service["spec"]["selector"]}, labels):
+                jobs[deployment] = service["metadata"]["labels"][spec["jobLabel"]]
+    assert jobs == REPLICAS
 
 
 def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
@@ -215,18 +320,41 @@ def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
     return True
 
 
-def allows(rules: list[dict[str, Any]], side: str, peer: dict[str, str], port: int) -> bool:
-    """Whether any rule lets `peer` (a pod of the namespace) through on `port`. A rule without
-    peers lets everyone; a namespaceSelector or ipBlock peer is outside the namespace."""
+def allows(
+    rules: list[dict[str, Any]],
+    side: str,
+    peer: dict[str, str],
+    port: int,
+    namespace: dict[str, str] | None = None,
+) -> bool:
+    """Whether any rule lets `peer` through on `port`: a pod of the namespace, or with
+    `namespace` (its namespace's labels) a pod of another. A rule without peers lets everyone;
+    an ipBlock peer is outside the cluster."""
+
+    def matches(one: dict[str, Any]) -> bool:
+        if "ipBlock" in one or ("namespaceSelector" in one) != (namespace is not None):
+            return False
+        if namespace is not None and not selects(one["namespaceSelector"], namespace):
+            return False
+        return "podSelector" not in one or selects(one["podSelector"], peer)
+
     for rule in rules:
         if rule.get("ports") and port not in [p.get("port") for p in rule["ports"]]:
             continue
         peers = rule.get(side)
-        if peers is None or any(
-            set(one) == {"podSelector"} and selects(one["podSelector"], peer) for one in peers
-        ):
+        if peers is None or any(matches(one) for one in peers):
             return True
     return False
+
+
+def rules_of(policies: list[dict[str, Any]], kind: str, pod: dict[str, str]) -> list[Any]:
+    """The Ingress or Egress rules of every policy that selects `pod`."""
+    return [
+        rule
+        for policy in policies
+        if kind in policy["policyTypes"] and selects(policy["podSelector"], pod)
+        for rule in policy.get(kind.lower(), [])
+    ]
 
 
 def test_inside_the_namespace_only_what_must_talk_talks(render: Render) -> None:
@@ -241,18 +369,8 @@ def test_inside_the_namespace_only_what_must_talk_talks(render: Render) -> None:
 
     def may(source: dict[str, str], target: dict[str, str], port: int) -> bool:
         # Both ends must allow it: the source's egress and the target's ingress.
-        out = [
-            rule
-            for policy in policies
-            if "Egress" in policy["policyTypes"] and selects(policy["podSelector"], source)
-            for rule in policy.get("egress", [])
-        ]
-        into = [
-            rule
-            for policy in policies
-            if "Ingress" in policy["policyTypes"] and selects(policy["podSelector"], target)
-            for rule in policy.get("ingress", [])
-        ]
+        out = rules_of(policies, "Egress", source)
+        into = rules_of(policies, "Ingress", target)
         return allows(out, "to", target, port) and allows(into, "from", source, port)
 
     talking = {
@@ -262,6 +380,7 @@ def test_inside_the_namespace_only_what_must_talk_talks(render: Render) -> None:
         if source != target and may(source_labels, target_labels, 8000)
     }
     apis = ("goal-service", "tracking-service", "alert-service", "incentive-service")
+    # tracking-service is its web replicas: no pod of the namespace calls tracking-worker.
     assert talking == {
         *(("dashboard-service", api) for api in apis),
         ("goal-service", "tracking-service"),
@@ -269,6 +388,48 @@ def test_inside_the_namespace_only_what_must_talk_talks(render: Render) -> None:
     }
     default_deny = {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
     assert default_deny in policies
+
+
+def test_from_outside_the_namespace_each_pod_reaches_and_is_reached_by_what_it_needs(
+    render: Render,
+) -> None:
+    """Prometheus scrapes every pod, workers too; the ingress controller reaches the dashboard
+    and tracking-service's web replicas only; the workers reach PostgreSQL and the broker."""
+    objects = render("prod")
+    policies = [policy["spec"] for policy in of_kind(objects, "NetworkPolicy").values()]
+    deployments = pods(objects)
+
+    def reached_by(namespace: str, pod: dict[str, str]) -> set[str]:
+        where = {"kubernetes.io/metadata.name": namespace}
+        return {
+            name
+            for name, labels in deployments.items()
+            if allows(rules_of(policies, "Ingress", labels), "from", pod, 8000, where)
+        }
+
+    assert reached_by("monitoring", {"app.kubernetes.io/name": "prometheus"}) == set(REPLICAS)
+    ingress_controller = {"app.kubernetes.io/name": "ingress-nginx"}
+    assert reached_by("ingress-nginx", ingress_controller) == {
+        "dashboard-service",
+        "tracking-service",
+    }
+    # PostgreSQL, the broker and the identity provider, wherever they run.
+    elsewhere = {"kubernetes.io/metadata.name": "elsewhere"}
+    reaches = {
+        name: {
+            port
+            for port in (5432, 9092, 443)
+            if allows(rules_of(policies, "Egress", labels), "to", {}, port, elsewhere)
+        }
+        for name, labels in deployments.items()
+    }
+    owners = ("goal-service", "tracking-service", "alert-service", "incentive-service")
+    assert reaches == {
+        "dashboard-service": {9092, 443},
+        **{name: {5432, 9092, 443} for name in owners},
+        # No requests, so no token to check at the identity provider.
+        "tracking-worker": {5432, 9092},
+    }
 
 
 def test_production_creates_no_secret_and_the_example_names_every_key(render: Render) -> None:
@@ -353,18 +514,45 @@ def test_the_services_accept_the_compose_settings(monkeypatch: pytest.MonkeyPatc
                 for key, value in service["environment"].items()
             },
         }
-        settings = settings_from(environment, monkeypatch)[name]
+        settings = settings_from(environment, monkeypatch)[REPLICAS[name]]
         assert settings.environment == "production", name
         if name != "dashboard-service":
             assert "@postgres:5432/" in settings.database_url
+        # The web replica leaves the relay, consumers, retention and projector to the worker.
+        assert settings.background_work is (name != "tracking-service"), name
+
+
+def test_the_compose_worker_is_the_web_replica_with_background_work_and_no_caller() -> None:
+    services = compose()["services"]
+    web, worker = services["tracking-service"], services["tracking-worker"]
+    same = ("command", "image", "env_file", "depends_on", "healthcheck", "read_only", "tmpfs")
+    assert {key: worker[key] for key in same} == {key: web[key] for key in same}
+    split = {key: value for key, value in web["environment"].items() if key != BACKGROUND}
+    assert {key: value for key, value in worker["environment"].items() if key != BACKGROUND} == (
+        split
+    )
+    # Outside traffic goes to the web replica; nothing is published for the worker, and no
+    # service is pointed at it.
+    assert "ports" not in worker
+    urls = [
+        str(value)
+        for service in services.values()
+        for key, value in (service.get("environment") or {}).items()
+        if key.endswith("_URL")
+    ]
+    assert urls and not [url for url in urls if "tracking-worker" in url]
 
 
 def test_prometheus_scrapes_each_service_as_a_job_of_its_name() -> None:
+    """tracking-worker as a second target of job tracking-service: `up{job=...}` covers it."""
     config = yaml.safe_load((COMPOSE_DIR / "prometheus.yml").read_text())
     jobs = {
         job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]
     }
-    assert jobs == {name: [f"{name}:8000"] for name in SERVICE_SETTINGS}
+    assert jobs == {
+        service: [f"{replica}:8000" for replica, of in REPLICAS.items() if of == service]
+        for service in SERVICE_SETTINGS
+    }
     mounts = compose()["services"]["prometheus"]["volumes"]
     assert "../prometheus/attain-rules.yml:/etc/prometheus/rules/attain-rules.yml:ro" in mounts
     assert (COMPOSE_DIR / "../prometheus/attain-rules.yml").exists()
@@ -448,7 +636,8 @@ def test_the_dockerfile_installs_every_service_from_the_lock() -> None:
     text = DOCKERFILE.read_text()
     (packages,) = re.findall(r'^ARG PACKAGES="([^"]+)"', text, re.MULTILINE)
     names = re.findall(r"--package ([\w-]+)", packages)
-    assert sorted(names) == sorted(service.name for service in SERVICES)
+    # A worker replica is its service's package run with other settings.
+    assert sorted(names) == sorted(service.name for service in SERVICES if not service.worker_of)
     for name in names:
         importlib.metadata.distribution(name)
     syncs = re.findall(r"uv sync ([^\n]+)", text)

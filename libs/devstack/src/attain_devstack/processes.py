@@ -7,7 +7,7 @@ import socket
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from attain_devstack._process import run_blocking
@@ -15,7 +15,6 @@ from attain_devstack.groups import start_groups_at_the_end
 from attain_devstack.postgres import temporary_database
 from attain_devstack.run import (
     SERVICES,
-    Service,
     start,
     stop,
     upstream_environment,
@@ -47,7 +46,7 @@ def running_stack(
     """Every service started and ready, stopped on leaving; `service_environment`
     adds settings of the caller's own (an SMTP server, a shorter delay). The services' logs
     are copied into `keep_logs_in`, when given, once they have stopped."""
-    services = [Service(s.name, s.package, _free_port(), s.migrated) for s in SERVICES]
+    services = [replace(s, port=_free_port()) for s in SERVICES]
     with (
         temporary_database(infrastructure.database_url) as database_url,
         tempfile.TemporaryDirectory(prefix="attain-e2e-") as log_dir,

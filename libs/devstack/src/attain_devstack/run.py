@@ -28,8 +28,13 @@ class Service:
     name: str
     package: str
     port: int
-    # The dashboard owns no tables: nothing to migrate.
+    # The dashboard owns no tables, and a worker replica shares its service's: nothing to migrate,
+    # and no API of its own for the dashboard.
     migrated: bool = True
+    # This process's own settings, beside the stack's.
+    settings: tuple[tuple[str, str], ...] = ()
+    # The service whose background work (relay, consumers, workers) this replica runs.
+    worker_of: str | None = None
 
     @property
     def url(self) -> str:
@@ -39,7 +44,17 @@ class Service:
 SERVICES = (
     Service("dashboard-service", "dashboard_service", 8000, migrated=False),
     Service("goal-service", "goal_service", 8001),
-    Service("tracking-service", "tracking_service", 8002),
+    # tracking-service's webhooks and its projector and relay each get a process (a core) of their
+    # own, as deployed (deploy/README.md): a web replica, and a worker replica beside it.
+    Service(
+        "tracking-service",
+        "tracking_service",
+        8002,
+        settings=(("ATTAIN_TRACKING_BACKGROUND_WORK", "false"),),
+    ),
+    Service(
+        "tracking-worker", "tracking_service", 8005, migrated=False, worker_of="tracking-service"
+    ),
     Service("alert-service", "alert_service", 8003),
     Service("incentive-service", "incentive_service", 8004),
 )
@@ -52,7 +67,10 @@ def main() -> None:
     stop_cleanly_on_sigterm()
     data_dir = Path(os.environ.get("ATTAIN_DATA_DIR", ".data")).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    say(f"starting PostgreSQL, the broker, the migrations and five services; data in {data_dir}")
+    say(
+        "starting PostgreSQL, the broker, the migrations and the five services "
+        f"(tracking-service as a web and a worker process); data in {data_dir}"
+    )
     try:
         with infrastructure(data_dir, say) as servers:
             step = time.monotonic()
@@ -111,7 +129,7 @@ def start(service: Service, environment: dict[str, str], log_dir: Path) -> subpr
             str(service.port),
             "--no-access-log",
         ],
-        env=environment,
+        env={**environment, **dict(service.settings)},
         stdin=subprocess.DEVNULL,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -150,7 +168,11 @@ def _announce(seconds: float, data_dir: Path, servers: Infrastructure) -> None:
     dashboard, *apis = SERVICES
     print(f"  open the dashboard {dashboard.url}   (development sign-in: choose a person)\n")
     for service in apis:
-        print(f"  {service.name:<18} {service.url}   docs {service.url}/docs")
+        if service.worker_of is None:
+            print(f"  {service.name:<18} {service.url}   docs {service.url}/docs")
+        else:
+            what = f"{service.worker_of}'s projector, relay and consumers"
+            print(f"  {service.name:<18} {service.url}   {what}")
     print(f"\n  broker             {servers.broker_description()}")
     print(f"  logs and data      {data_dir}")
     print("  a token            make token ROLE=admin PERSON=p-admin\n", flush=True)
