@@ -183,11 +183,12 @@ def rows_to_append(
 
 def change_reason(old: RecordState | None, new: RecordState | None) -> str:
     """Why a record's ledger rows changed, in a sales-ops reader's words."""
-    was, now = bool(credits(old)), bool(credits(new))
     if isinstance(new, DealState) and new.stage == "won" and not _is_won(old):
         return "won"
     if _is_won(old) and isinstance(new, DealState) and new.stage != "won":
         return "reversed" if new.stage == "cancelled" else new.stage
+    # Only now: computing the credits costs more than the comparisons above.
+    was, now = bool(credits(old)), bool(credits(new))
     if old is None or not was:
         return "recorded"
     if not now:
